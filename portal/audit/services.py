@@ -1,0 +1,58 @@
+"""Writing the audit trail. Every state change of the portal records one event through here."""
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from portal.audit.models import AuditEvent, Outcome
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    # Behind the TLS proxy of docker-compose the client is the first X-Forwarded-For entry.
+    from django.conf import settings
+
+    if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
+        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *,
+    action: str,
+    actor=None,
+    tenant=None,
+    obj: Any = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_label: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    outcome: str = Outcome.REQUESTED,
+    message: str = "",
+    request: HttpRequest | None = None,
+    operation=None,
+) -> AuditEvent:
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_label = object_label or str(obj)
+    if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
+        actor = request.user
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        actor_name=actor.get_username() if actor else "",
+        tenant=tenant,
+        tenant_name=tenant.name if tenant else "",
+        object_type=object_type,
+        object_id=object_id,
+        object_label=object_label[:255],
+        before=before,
+        after=after,
+        outcome=outcome,
+        message=message,
+        client_address=client_address(request),
+        operation=operation,
+    )

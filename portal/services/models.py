@@ -1,0 +1,44 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portal.tenants.models import Tenant
+
+
+class ServiceKind(models.TextChoices):
+    SITE2DC = "Site2DC", _("Site-to-DC")
+    SITE2SITE = "Site2Site", _("Site-to-Site")
+
+
+class Service(models.Model):
+    """The portal's mirror of one IES service.
+
+    IES stays the source of truth; the mirror makes pages fast and is what a tenant sees, marked
+    "last known", while IES is unreachable.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="services")
+    ies_service_id = models.CharField(max_length=64)
+    name = models.CharField(_("name"), max_length=255)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=ServiceKind.choices, blank=True)
+    cloud_vpn_name = models.CharField("CloudVpnName", max_length=64, blank=True)
+    bandwidth_kbps = models.BigIntegerField(_("bandwidth (kbit/s)"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=32, blank=True)
+    active_status = models.CharField(_("active status"), max_length=32, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    service_definition_id = models.CharField(max_length=64, blank=True)
+    template_id = models.CharField(max_length=64, blank=True)
+    ies_created_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Set when IES no longer lists the service; kept for its history (traffic, audit).
+    gone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "ies_service_id"], name="unique_service_per_tenant")
+        ]
+        indexes = [models.Index(fields=["tenant", "gone_at", "name"])]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,81 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portal.core import crypto
+
+
+class Scenario(models.TextChoices):
+    CREATE = "create", _("Create & activate")
+    SCALE = "scale", _("Elastic scaling")
+
+
+class Tenant(models.Model):
+    """An IES tenant and the credentials the portal uses on its behalf.
+
+    The token and bearer are stored encrypted and only ever decrypted right before an IES call.
+    """
+
+    name = models.CharField(_("IES tenant name"), max_length=64, unique=True)
+    ies_base_url = models.URLField(
+        _("IES base URL"), max_length=255, blank=True, help_text=_("Empty: the portal's default IES.")
+    )
+    ies_tenant_id = models.CharField(_("IES tenant id"), max_length=64, blank=True)
+    token_encrypted = models.TextField(blank=True, editable=False)
+    bearer_encrypted = models.TextField(blank=True, editable=False)
+    token_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    scenarios = models.JSONField(_("supported scenarios"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def base_url(self) -> str:
+        return self.ies_base_url or settings.IES_BASE_URL
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.token_encrypted and self.bearer_encrypted)
+
+    @property
+    def token_masked(self) -> str:
+        return "…" + self.token_last4 if self.token_last4 else ""
+
+    def set_credentials(self, *, token: str, bearer: str) -> None:
+        self.token_encrypted = crypto.encrypt(token)
+        self.bearer_encrypted = crypto.encrypt(bearer)
+        self.token_last4 = token[-4:]
+
+    def credentials(self) -> tuple[str, str]:
+        return crypto.decrypt(self.token_encrypted), crypto.decrypt(self.bearer_encrypted)
+
+
+class Role(models.TextChoices):
+    MEMBER = "member", _("Member (order and manage)")
+    VIEWER = "viewer", _("Viewer (read-only)")
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="unique_membership")]
+        ordering = ["tenant__name", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant} ({self.role})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role == Role.MEMBER

