@@ -100,7 +100,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Tests run a real Celery worker in another process: the test database must be a file it can open.
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PORTAL_TEST_DB", str(RUN_DIR / "test-portal.sqlite3"))}
+    # One file per test run (by process id), so that parallel runs in one checkout do not collide.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("PORTAL_TEST_DB", str(RUN_DIR / f"test-portal-{os.getpid()}.sqlite3"))
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

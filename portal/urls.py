@@ -15,5 +15,8 @@ urlpatterns = [
     path("services/", include("portal.services.urls")),
     path("catalog/", include("portal.catalog.urls")),
     path("operations/", include("portal.operations.urls")),
+    path("traffic/", include("portal.traffic.urls")),
+    path("staff/", include("portal.tenants.urls")),
+    path("staff/audit/", include("portal.audit.urls")),
     path("admin/", admin.site.urls),
 ]

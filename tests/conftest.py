@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures_simulator"]
+pytest_plugins = ["tests.fixtures_simulator", "tests.fixtures_portal"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # A queue of this session's own: a shared Redis (CI's) may hold other runs' messages.

@@ -8,9 +8,11 @@ attempt to change something is a 403.
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
-from portal.tenants.models import Membership
+from portal.tenants.models import Membership, Role, Tenant
 
 SESSION_TENANT_KEY = "portal_tenant_id"
+# A staff user looking at a tenant's pages ("see as tenant"): always read-only.
+SESSION_SEE_AS_KEY = "portal_see_as_tenant_id"
 
 
 def memberships_of(user) -> list[Membership]:
@@ -27,6 +29,15 @@ def current_membership(request: HttpRequest) -> Membership | None:
     """The membership the request acts under, cached on the request."""
     if hasattr(request, "_portal_membership"):
         return request._portal_membership
+    see_as = request.session.get(SESSION_SEE_AS_KEY) if hasattr(request, "session") else None
+    if see_as and request.user.is_authenticated and request.user.is_staff:
+        tenant = Tenant.objects.filter(pk=see_as).first()
+        if tenant is not None:
+            # Never saved: a viewer membership that exists only for this request.
+            membership = Membership(user=request.user, tenant=tenant, role=Role.VIEWER)
+            membership.impersonated = True
+            request._portal_membership = membership
+            return membership
     memberships = memberships_of(request.user)
     chosen = request.session.get(SESSION_TENANT_KEY) if hasattr(request, "session") else None
     membership = next((m for m in memberships if m.tenant_id == chosen), memberships[0] if memberships else None)
@@ -58,3 +69,49 @@ def switch_tenant(request: HttpRequest, tenant_id: int) -> Membership:
             request._portal_membership = membership
             return membership
     raise Http404("no such tenant")
+
+
+def get_service_for_tenant(request: HttpRequest, ies_service_id: str, *, include_gone: bool = False):
+    """The request's tenant's service with this IES id, or 404 (another tenant's looks absent)."""
+    from portal.services.selectors import service_for_tenant
+
+    membership = require_membership(request)
+    service = service_for_tenant(tenant=membership.tenant, ies_service_id=ies_service_id, include_gone=include_gone)
+    if service is None and _refresh_mirror(membership.tenant):
+        service = service_for_tenant(tenant=membership.tenant, ies_service_id=ies_service_id, include_gone=include_gone)
+    if service is None:
+        raise Http404("no such service")
+    return membership, service
+
+
+def get_connection_for_tenant(request: HttpRequest, cloud_vpn_name: str, *, include_gone: bool = True):
+    """The request's tenant's service whose CloudVpnName this is (deleted ones too, for history), or 404."""
+    from portal.services.selectors import service_for_tenant_by_connection
+
+    membership = require_membership(request)
+    service = service_for_tenant_by_connection(tenant=membership.tenant, cloud_vpn_name=cloud_vpn_name,
+                                               include_gone=include_gone)
+    if service is None and _refresh_mirror(membership.tenant):
+        service = service_for_tenant_by_connection(tenant=membership.tenant, cloud_vpn_name=cloud_vpn_name,
+                                                   include_gone=include_gone)
+    if service is None:
+        raise Http404("no such connection")
+    return membership, service
+
+
+def _refresh_mirror(tenant: Tenant) -> bool:
+    """The mirror may simply not know a service yet (made elsewhere, first visit): ask IES once,
+    at most every 30 s per tenant, with the tenant's own token. True when the mirror was refreshed."""
+    from django.core.cache import cache
+
+    from ies_client.errors import IESError
+    from portal.services.services import service_mirror_sync
+    from portal.tenants.ies import TenantNotConfigured
+
+    if not cache.add(f"mirror-refresh:{tenant.pk}", 1, 30):
+        return False
+    try:
+        service_mirror_sync(tenant=tenant, for_page=True)
+    except (IESError, TenantNotConfigured):
+        return False
+    return True

@@ -1,6 +1,6 @@
 """Reads of service data, always scoped by tenant."""
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from portal.services.models import Service
 from portal.tenants.models import Tenant
@@ -18,3 +18,18 @@ def service_last_sync_for_tenant(*, tenant: Tenant):
         .first()
     )
     return latest
+
+
+def service_for_tenant(*, tenant: Tenant, ies_service_id: str, include_gone: bool = False) -> Service | None:
+    qs = Service.objects.filter(tenant=tenant, ies_service_id=ies_service_id)
+    if not include_gone:
+        qs = qs.filter(gone_at__isnull=True)
+    return qs.first()
+
+
+def service_for_tenant_by_connection(*, tenant: Tenant, cloud_vpn_name: str, include_gone: bool = True) -> Service | None:
+    """Live services first; a deleted one (its history) only when no live one has the name."""
+    qs = Service.objects.filter(tenant=tenant, cloud_vpn_name=cloud_vpn_name)
+    if not include_gone:
+        qs = qs.filter(gone_at__isnull=True)
+    return qs.order_by(F("gone_at").asc(nulls_first=True), "-last_synced_at").first()

@@ -1,10 +1,12 @@
 """State changes of the service mirror."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
+from ies_client.errors import IESError, IESNotFound
 from ies_client.models import Service as IESService
 from portal.services.models import Service
 from portal.tenants.ies import ies_for_tenant
@@ -27,42 +29,62 @@ def _mirror_fields(remote: IESService) -> dict:
     }
 
 
+@dataclass
+class MirrorSync:
+    services: list[Service]
+    # Services whose detail the mirror lacks or may have outdated (new, or their status moved).
+    needs_detail: list[str]
+
+
 @transaction.atomic
-def service_mirror_replace(*, tenant: Tenant, remote_services: Iterable[IESService]) -> list[Service]:
+def service_mirror_replace(*, tenant: Tenant, remote_services: Iterable[IESService]) -> MirrorSync:
     """Make the tenant's mirror equal to a complete list read from IES.
 
-    Services IES no longer lists are marked gone (not deleted: their history stays readable).
+    Only rows that changed are written, so a large unchanged list costs one SELECT. Services IES
+    no longer lists are marked gone (not deleted: their history stays readable).
     """
     now = timezone.now()
-    existing = {s.ies_service_id: s for s in Service.objects.select_for_update().filter(tenant=tenant)}
-    seen: list[Service] = []
+    existing = {s.ies_service_id: s for s in Service.objects.filter(tenant=tenant)}
+    listed: list[Service] = []
     to_create: list[Service] = []
     to_update: list[Service] = []
+    needs_detail: list[str] = []
     for remote in remote_services:
         fields = _mirror_fields(remote)
         row = existing.pop(remote.service_id, None)
         if row is None:
-            to_create.append(Service(tenant=tenant, ies_service_id=remote.service_id, last_synced_at=now, **fields))
+            row = Service(tenant=tenant, ies_service_id=remote.service_id, last_synced_at=now, **fields)
+            to_create.append(row)
+            listed.append(row)
+            if not fields["parameters"]:
+                needs_detail.append(remote.service_id)
             continue
+        changed = row.gone_at is not None
+        status_moved = (row.status, row.active_status) != (fields["status"], fields["active_status"])
         for key, value in fields.items():
             # A list item may carry less than the detail (IES-API.md): never forget what we knew.
             if value in (None, "", {}) and key in _DETAIL_ONLY_FIELDS:
                 continue
-            setattr(row, key, value)
-        row.last_synced_at = now
-        row.gone_at = None
-        to_update.append(row)
+            if getattr(row, key) != value:
+                setattr(row, key, value)
+                changed = True
+        if changed:
+            row.gone_at = None
+            to_update.append(row)
+        if not row.parameters or (status_moved and not fields["parameters"]):
+            needs_detail.append(remote.service_id)
+        listed.append(row)
     Service.objects.bulk_create(to_create, batch_size=500)
     if to_update:
-        Service.objects.bulk_update(
-            to_update, [*_MIRROR_FIELD_NAMES, "last_synced_at", "gone_at"], batch_size=500
-        )
+        Service.objects.bulk_update(to_update, [*_MIRROR_FIELD_NAMES, "gone_at"], batch_size=500)
     vanished = [row.pk for row in existing.values() if row.gone_at is None]
     if vanished:
         Service.objects.filter(pk__in=vanished).update(gone_at=now)
-    seen.extend(to_create)
-    seen.extend(to_update)
-    return sorted(seen, key=lambda s: s.name)
+    # One cheap UPDATE marks the whole list as seen now.
+    Service.objects.filter(tenant=tenant, gone_at__isnull=True).update(last_synced_at=now)
+    for row in listed:
+        row.last_synced_at = now
+    return MirrorSync(services=sorted(listed, key=lambda s: s.name), needs_detail=needs_detail)
 
 
 _DETAIL_ONLY_FIELDS = {"cloud_vpn_name", "bandwidth_kbps", "parameters", "kind"}
@@ -98,7 +120,43 @@ def service_mirror_forget(*, tenant: Tenant, ies_service_id: str) -> None:
     )
 
 
-def service_mirror_sync(*, tenant: Tenant, for_page: bool = False) -> list[Service]:
-    """Read the tenant's services from IES and refresh the mirror. Raises the client's IESError."""
-    remote = ies_for_tenant(tenant, for_page=for_page).list_services()
-    return service_mirror_replace(tenant=tenant, remote_services=remote)
+def service_mirror_sync(*, tenant: Tenant, for_page: bool = False, detail_budget: int | None = None) -> list[Service]:
+    """Read the tenant's services from IES and refresh the mirror. Raises the client's IESError.
+
+    IES's list gives no parameters (no CloudVpnName, no bandwidth): the details of new or changed
+    services are read too, at most `detail_budget` of them (a page must stay fast; the rest are
+    left to the background sync, which is enqueued for them).
+    """
+    ies = ies_for_tenant(tenant, for_page=for_page)
+    sync = service_mirror_replace(tenant=tenant, remote_services=ies.list_services())
+    budget = (PAGE_DETAIL_BUDGET if for_page else TASK_DETAIL_BUDGET) if detail_budget is None else detail_budget
+    wanted, rest = sync.needs_detail[:budget], sync.needs_detail[budget:]
+    if wanted:
+        refreshed = {s.ies_service_id: s for s in _read_details(tenant, ies, wanted)}
+        sync.services = [refreshed.get(s.ies_service_id, s) for s in sync.services]
+    if rest:
+        from portal.services.tasks import sync_tenant_services
+
+        transaction.on_commit(lambda: sync_tenant_services.delay(tenant.pk))
+    return sync.services
+
+
+PAGE_DETAIL_BUDGET = 24
+TASK_DETAIL_BUDGET = 2000
+
+
+def _read_details(tenant: Tenant, ies, service_ids: list[str]) -> list[Service]:
+    """Read details a few at a time in parallel (IES answers each in tens of ms; a page waits)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(service_id: str):
+        try:
+            return ies.get_service(service_id)
+        except IESNotFound:
+            return None  # deleted in between: the next list drops it
+        except IESError:
+            return None  # keep what we knew; the next sync tries again
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        remotes = [r for r in pool.map(read, service_ids) if r is not None]
+    return [service_mirror_upsert(tenant=tenant, remote=r) for r in remotes]

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.core import crypto
@@ -24,8 +25,17 @@ class Tenant(models.Model):
     token_encrypted = models.TextField(blank=True, editable=False)
     bearer_encrypted = models.TextField(blank=True, editable=False)
     token_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    bearer_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    credentials_changed_at = models.DateTimeField(_("credentials changed"), null=True, blank=True, editable=False)
     scenarios = models.JSONField(_("supported scenarios"), default=list, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # The tenant's reference service as the deck's preset table lists it (kind, id, name,
+    # CloudVpnName). Documentation for testers and the import/export round trip; IES stays the
+    # source of truth for the services themselves.
+    ref_kind = models.CharField(_("reference service kind"), max_length=16, blank=True)
+    ref_service_id = models.CharField(_("reference service id"), max_length=64, blank=True)
+    ref_service_name = models.CharField(_("reference service name"), max_length=255, blank=True)
+    ref_cloud_vpn_name = models.CharField(_("reference CloudVpnName"), max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,10 +59,29 @@ class Tenant(models.Model):
     def token_masked(self) -> str:
         return "…" + self.token_last4 if self.token_last4 else ""
 
+    @property
+    def bearer_masked(self) -> str:
+        return "…" + self.bearer_last4 if self.bearer_last4 else ""
+
+    @property
+    def scenario_labels(self) -> list[str]:
+        labels = dict(Scenario.choices)
+        return [str(labels.get(s, s)) for s in self.scenarios]
+
     def set_credentials(self, *, token: str, bearer: str) -> None:
+        self.set_token(token)
+        self.set_bearer(bearer)
+
+    def set_token(self, token: str) -> None:
+        """Store the X-Auth-Token encrypted; only its last four characters stay readable."""
         self.token_encrypted = crypto.encrypt(token)
-        self.bearer_encrypted = crypto.encrypt(bearer)
         self.token_last4 = token[-4:]
+        self.credentials_changed_at = timezone.now()
+
+    def set_bearer(self, bearer: str) -> None:
+        self.bearer_encrypted = crypto.encrypt(bearer)
+        self.bearer_last4 = bearer[-4:]
+        self.credentials_changed_at = timezone.now()
 
     def credentials(self) -> tuple[str, str]:
         return crypto.decrypt(self.token_encrypted), crypto.decrypt(self.bearer_encrypted)

@@ -1,31 +1,5 @@
-import pytest
-from django.test import Client
+# The fixtures live in tests/fixtures_portal.py (shared with the browser tests); these names are
+# re-exported for the test modules that import them from here.
+from tests.fixtures_portal import DEMO_PASSWORD, simulator_credentials
 
-from portal.tenants.services import SimulatorCredentials, presets_load
-
-DEMO_PASSWORD = "demo-pass-for-tests"
-
-
-def simulator_credentials(simulator) -> dict[str, SimulatorCredentials]:
-    return {
-        name: SimulatorCredentials(token=t["token"], bearer=t["bearer"], tenant_id=t.get("tenant_id", ""))
-        for name, t in simulator.tenants.items()
-    }
-
-
-@pytest.fixture
-def presets(db, simulator):
-    """The deck's tenants and users, with the live simulator's tokens."""
-    return presets_load(password=DEMO_PASSWORD, credentials=simulator_credentials(simulator))
-
-
-@pytest.fixture
-def login(presets):
-    """login("user1") → a Django test client logged in as that preset user."""
-
-    def _login(username: str) -> Client:
-        client = Client(enforce_csrf_checks=True)
-        assert client.login(username=username, password=DEMO_PASSWORD)
-        return client
-
-    return _login
+__all__ = ["DEMO_PASSWORD", "simulator_credentials"]

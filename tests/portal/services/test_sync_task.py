@@ -34,4 +34,4 @@ def test_it_syncs_a_tenant_in_a_real_worker(celery_worker, simulator):
 def test_the_beat_entry_fans_out_one_task_per_tenant(celery_worker, simulator):
     presets_load(password=DEMO_PASSWORD, credentials=simulator_credentials(simulator))
     sync_all_tenants.delay()
-    assert wait_until(lambda: Service.objects.values("tenant").distinct().count() == 6), celery_worker.output()[-3000:]
+    assert wait_until(lambda: Service.objects.order_by().values("tenant").distinct().count() == 6), celery_worker.output()[-3000:]

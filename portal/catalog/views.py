@@ -1,0 +1,153 @@
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ies_client.errors import IESError, IESNotFound
+from portal.catalog import wizard
+from portal.catalog.forms import OrderForm, field_label
+from portal.catalog.models import Order
+from portal.catalog.selectors import definition_detail_for_tenant, definition_list_for_tenant
+from portal.catalog.services import order_place
+from portal.core.access import require_membership, require_writer
+from portal.core.ies_errors import describe
+from portal.services.selectors import service_list_for_tenant
+from portal.tenants.ies import TenantNotConfigured
+
+IES_FAILURES = (IESError, TenantNotConfigured)
+
+
+@require_GET
+def catalog_list(request: HttpRequest) -> HttpResponse:
+    membership = require_membership(request)
+    context = {"membership": membership, "definitions": [], "trouble": None}
+    try:
+        context["definitions"] = definition_list_for_tenant(tenant=membership.tenant,
+                                                            refresh=request.GET.get("refresh") == "1")
+    except IES_FAILURES as exc:
+        context["trouble"] = describe(exc)
+    return render(request, "catalog/catalog_list.html", context)
+
+
+def _detail_or_trouble(request, membership, definition_id):
+    try:
+        return definition_detail_for_tenant(tenant=membership.tenant, definition_id=definition_id), None
+    except IESNotFound:
+        raise Http404("no such definition") from None
+    except IES_FAILURES as exc:
+        return None, describe(exc)
+
+
+@require_GET
+def catalog_detail(request: HttpRequest, definition_id: str) -> HttpResponse:
+    membership = require_membership(request)
+    detail, trouble = _detail_or_trouble(request, membership, definition_id)
+    fields = [(spec, field_label(spec.name)) for spec in detail.fields] if detail else []
+    return render(request, "catalog/catalog_detail.html",
+                  {"detail": detail, "fields": fields, "trouble": trouble, "membership": membership})
+
+
+@require_POST
+def order_start(request: HttpRequest, definition_id: str) -> HttpResponse:
+    membership = require_writer(request)
+    key = wizard.wizard_start(request, tenant_id=membership.tenant_id, definition_id=definition_id)
+    return redirect("catalog:order_parameters", key=key)
+
+
+def _names_in_use(tenant) -> tuple[set[str], set[str]]:
+    services = service_list_for_tenant(tenant=tenant).values_list("name", "cloud_vpn_name")
+    return {s[0] for s in services}, {s[1] for s in services if s[1]}
+
+
+def _bound_form(request, state, detail, tenant, data=None) -> OrderForm:
+    service_names, vpn_names = _names_in_use(tenant)
+    if data is None and state["data"]:
+        data = QueryDict(mutable=True)
+        for name, values in state["data"].items():
+            data.setlist(name, values)
+    return OrderForm(data, detail=detail, names_in_use=vpn_names, service_names_in_use=service_names)
+
+
+def _apply_ies_errors(form: OrderForm, field_errors: dict) -> None:
+    """Put what IES rejected on the field IES named (or on the form when it named none we show)."""
+    for name, reasons in (field_errors or {}).items():
+        target = "service_name" if name == "name" else name
+        for reason in reasons:
+            message = _("IES rejected this value: %(reason)s") % {"reason": reason}
+            form.add_error(target if target in form.fields else None, message)
+
+
+@require_http_methods(["GET", "POST"])
+def order_parameters(request: HttpRequest, key: str) -> HttpResponse:
+    membership = require_writer(request)
+    state = wizard.wizard_get(request, key, tenant_id=membership.tenant_id)
+    detail, trouble = _detail_or_trouble(request, membership, state["definition_id"])
+    if detail is None:
+        return render(request, "catalog/order_parameters.html", {"trouble": trouble, "key": key}, status=503)
+    if not detail.definition.orderable:
+        messages.error(request, _("“%(name)s” cannot be ordered: IES reports it as %(status)s.")
+                       % {"name": detail.definition.name, "status": detail.definition.status})
+        return redirect("catalog:detail", definition_id=detail.id)
+    if request.method == "POST":
+        form = _bound_form(request, state, detail, membership.tenant, data=request.POST)
+        state["data"] = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
+        state["field_errors"] = {}
+        if form.is_valid():
+            state["step"] = "review"
+            wizard.wizard_save(request, key, state)
+            return redirect("catalog:order_review", key=key)
+        wizard.wizard_save(request, key, state)
+    else:
+        form = _bound_form(request, state, detail, membership.tenant) if state["data"] else OrderForm(
+            detail=detail, names_in_use=set(), service_names_in_use=set())
+        if state["data"]:
+            form.is_valid()
+            _apply_ies_errors(form, state.get("field_errors"))
+    return render(request, "catalog/order_parameters.html", {"form": form, "detail": detail, "key": key})
+
+
+@require_http_methods(["GET", "POST"])
+def order_review(request: HttpRequest, key: str) -> HttpResponse:
+    membership = require_writer(request)
+    state = wizard.wizard_get(request, key, tenant_id=membership.tenant_id)
+    existing = Order.objects.filter(idempotency_key=key, tenant=membership.tenant).select_related("operation").first()
+    if existing is not None and existing.operation is not None:
+        # Submitted already (double click, reload after submit): show that order, never a second.
+        return redirect("operations:detail", pk=existing.operation.pk)
+    detail, trouble = _detail_or_trouble(request, membership, state["definition_id"])
+    if detail is None:
+        return render(request, "catalog/order_review.html", {"trouble": trouble, "key": key}, status=503)
+    form = _bound_form(request, state, detail, membership.tenant)
+    if not state["data"] or not form.is_valid():
+        return redirect("catalog:order_parameters", key=key)
+    if request.method == "POST":
+        op = order_place(
+            tenant=membership.tenant, user=request.user, request=request, idempotency_key=key, detail=detail,
+            name=form.cleaned_data["service_name"], description=form.cleaned_data.get("description") or "",
+            parameters=form.ies_parameters(),
+        )
+        return redirect("operations:detail", pk=op.pk)
+    rows = [(form.fields[name].label, form.cleaned_data.get(name)) for name in form.parameter_names()
+            if form.cleaned_data.get(name) not in (None, "")]
+    return render(request, "catalog/order_review.html",
+                  {"form": form, "detail": detail, "key": key, "rows": rows,
+                   "bandwidth_kbps": form.cleaned_data.get("Bandwidth")})
+
+
+@require_POST
+def order_correct(request: HttpRequest, pk: int) -> HttpResponse:
+    """IES rejected an order: start a new wizard with its values and IES's field errors."""
+    membership = require_writer(request)
+    order = Order.objects.filter(pk=pk, tenant=membership.tenant).first()
+    if order is None:
+        raise Http404("no such order")
+    data = {"service_name": [order.name], "description": [order.description]}
+    for name, value in order.parameters.items():
+        if name == "Bandwidth":
+            data["Bandwidth_0"], data["Bandwidth_1"] = [value], ["kbit/s"]
+        else:
+            data[name] = [value]
+    key = wizard.wizard_start(request, tenant_id=membership.tenant_id, definition_id=order.definition_id, data=data,
+                              field_errors=order.field_errors)
+    return redirect("catalog:order_parameters", key=key)

@@ -1,0 +1,69 @@
+"""What a person is shown about an operation: phase, time, a progress estimate, the outcome."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.operations import timing
+from portal.operations.models import Operation, OperationKind, OperationState
+
+
+@dataclass(frozen=True)
+class OperationView:
+    op: Operation
+    phase: str
+    percent: int
+    elapsed_s: float
+    expected_end: datetime | None
+    late: bool
+    learned: bool
+    polling: bool  # the page should keep refreshing
+
+    @property
+    def elapsed_text(self) -> str:
+        seconds = int(self.elapsed_s)
+        return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _phase(op: Operation) -> str:
+    if op.state == OperationState.QUEUED:
+        return _("Sending the request to IES")
+    if op.state == OperationState.PROCESSING:
+        return {
+            OperationKind.CREATE: _("IES is creating and activating the connection"),
+            OperationKind.MODIFY: _("IES is changing the bandwidth"),
+            OperationKind.DELETE: _("IES is deleting the service"),
+        }[op.kind]
+    if op.state == OperationState.SUCCEEDED:
+        return {
+            OperationKind.CREATE: _("The connection is active"),
+            OperationKind.MODIFY: _("IES confirms the new bandwidth"),
+            OperationKind.DELETE: _("The service is deleted"),
+        }[op.kind]
+    if op.state == OperationState.ROLLED_BACK:
+        return _("IES could not create the service and removed what it had made")
+    if op.state == OperationState.FAILED:
+        return _("IES could not complete the operation")
+    if op.state == OperationState.STUCK:
+        return _("IES has not finished in far longer than usual")
+    return _("The portal cannot reach IES with this tenant's token")
+
+
+def present(op: Operation, now: datetime | None = None) -> OperationView:
+    now = now or timezone.now()
+    expected = op.expected_seconds or timing.default_expectation().median_s
+    p90 = op.expected_p90_seconds or expected * 1.2
+    if op.state == OperationState.PROCESSING:
+        progress = timing.estimate_progress(started_at=op.submitted_at, now=now, expected_s=expected, p90_s=p90)
+        percent, elapsed, end, late = progress.percent, progress.elapsed_s, progress.expected_end, progress.late
+    else:
+        start = op.submitted_at or op.created_at
+        stop = op.finished_at or now
+        elapsed = max(0.0, (stop - start).total_seconds())
+        percent = 100 if op.state == OperationState.SUCCEEDED else 0
+        end, late = None, False
+    return OperationView(op=op, phase=_phase(op), percent=percent, elapsed_s=elapsed, expected_end=end, late=late,
+                         learned=op.expected_p90_seconds is not None and op.expected_seconds != timing.default_expectation().median_s,
+                         polling=op.in_flight)

@@ -1,0 +1,415 @@
+"""The life of an Operation: queued → sent to IES → polled → an outcome, each step a conditional UPDATE.
+
+Every function here takes ids or rows, reloads what it needs and is safe to run twice: a task
+delivered again, a sweeper that re-enqueues, or two workers racing all end in the same single outcome.
+
+Who calls what:
+- views (through the catalog/services apps) call `operation_start`;
+- the `operations.submit` task calls `operation_submit`;
+- the `operations.track` task calls `operation_poll`;
+- the beat sweeper calls `operations_sweep`; a person's "check again" calls `operation_recheck`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from ies_client.errors import (
+    IESAuthError,
+    IESConflict,
+    IESError,
+    IESNotFound,
+    IESUnavailable,
+    IESValidationError,
+)
+from ies_client.models import Operation as IESOperation
+from portal.audit.models import Outcome
+from portal.audit.services import audit_record, client_address
+from portal.operations import timing
+from portal.operations.models import HALTED_STATES, Operation, OperationKind, OperationState
+from portal.operations.selectors import expectation_for
+from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
+
+log = logging.getLogger(__name__)
+
+IES_KIND = {OperationKind.CREATE: "Create", OperationKind.MODIFY: "Update", OperationKind.DELETE: "Delete"}
+AUDIT_ACTION = {OperationKind.CREATE: "service.create", OperationKind.MODIFY: "service.modify",
+                OperationKind.DELETE: "service.delete"}
+
+
+def _submit_grace() -> timedelta:
+    # While a submission is under way the sweeper must not start a second one: give it the whole
+    # time a write may take (connect + read timeout) and a margin.
+    return timedelta(seconds=2 * (settings.IES_CONNECT_TIMEOUT + settings.IES_READ_TIMEOUT) + 30)
+
+
+def _poll_grace() -> timedelta:
+    return timedelta(seconds=max(10.0, settings.OPERATION_SWEEP_SECONDS * 2))
+
+
+# -- starting ---------------------------------------------------------------------------------
+
+
+def operation_start(
+    *,
+    tenant,
+    kind: str,
+    requested_by=None,
+    request: HttpRequest | None = None,
+    service=None,
+    order=None,
+    ies_service_id: str = "",
+    service_name: str = "",
+    definition_id: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+) -> Operation:
+    """Record that a person asked for a change; the submission runs in a task after commit."""
+    now = timezone.now()
+    op = Operation.objects.create(
+        tenant=tenant,
+        kind=kind,
+        state=OperationState.QUEUED,
+        service=service,
+        order=order,
+        ies_service_id=ies_service_id or (service.ies_service_id if service else ""),
+        service_name=service_name or (service.name if service else ""),
+        definition_id=definition_id or (service.service_definition_id if service else ""),
+        before=before,
+        after=after,
+        requested_by=requested_by,
+        client_address=client_address(request),
+        next_poll_at=now + _submit_grace(),
+    )
+    audit_record(action=AUDIT_ACTION[kind], actor=requested_by, tenant=tenant, object_type="service",
+                 object_id=op.ies_service_id, object_label=op.service_name, before=before, after=after,
+                 outcome=Outcome.REQUESTED, request=request, operation=op)
+    _enqueue_submit(op.pk, op.poll_ticket)
+    return op
+
+
+def _enqueue_submit(op_id: int, ticket: int) -> None:
+    from portal.operations.tasks import submit_operation
+
+    transaction.on_commit(lambda: submit_operation.apply_async((op_id, ticket)))
+
+
+def _enqueue_track(op_id: int, ticket: int, delay: float) -> None:
+    from portal.operations.tasks import track_operation
+
+    transaction.on_commit(lambda: track_operation.apply_async((op_id, ticket), countdown=delay))
+
+
+def _claim(op: Operation, states, **changes) -> bool:
+    """Move `op` on only if nobody else did in between (same state and ticket). Updates `op`."""
+    done = Operation.objects.filter(pk=op.pk, state__in=list(states), poll_ticket=op.poll_ticket).update(**changes)
+    if done:
+        for key, value in changes.items():
+            if not hasattr(value, "resolve_expression"):
+                setattr(op, key, value)
+    return bool(done)
+
+
+# -- submitting -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    service_id: str
+    operation_id: str
+
+
+def operation_submit(op_id: int, ticket: int) -> None:
+    """Send a queued operation to IES, exactly once, then start tracking it."""
+    op = Operation.objects.select_related("tenant", "order", "service").filter(pk=op_id).first()
+    if op is None or op.state != OperationState.QUEUED or op.poll_ticket != ticket:
+        return
+    # Push the sweeper's deadline out for the length of one submission attempt.
+    if not _claim(op, [OperationState.QUEUED], next_poll_at=timezone.now() + _submit_grace()):
+        return
+    # Counted before sending: if this worker dies mid-request, the next attempt knows that
+    # something may have reached IES and reconciles first.
+    attempted_before = op.ies_calls > 0
+    Operation.objects.filter(pk=op.pk).update(ies_calls=F("ies_calls") + 1)
+    try:
+        ies = ies_for_tenant(op.tenant)
+        result = (_reconcile(op, ies) if attempted_before else None) or _send(op, ies)
+    except TenantNotConfigured:
+        _halt(op, OperationState.NEEDS_ATTENTION, "The tenant has no IES token: an administrator must enter one.")
+        return
+    except IESAuthError:
+        _halt(op, OperationState.NEEDS_ATTENTION,
+              "IES refused the tenant's token. An administrator must enter a new one; then check again.")
+        return
+    except IESValidationError as exc:
+        if op.order_id:
+            op.order.field_errors = exc.field_errors
+            op.order.save(update_fields=["field_errors"])
+        _finish(op, OperationState.FAILED, _validation_message(exc))
+        return
+    except IESConflict as exc:
+        _finish(op, OperationState.FAILED, exc.message)
+        return
+    except IESNotFound:
+        _finish(op, OperationState.FAILED, "IES does not know this service (any more).")
+        return
+    except IESError as exc:
+        # Unavailable, a 5xx, an answer that makes no sense: keep the order, try again later. If the
+        # request may have reached IES, the next attempt reconciles before it sends anything.
+        retry_in = 10.0
+        Operation.objects.filter(pk=op.pk, poll_ticket=op.poll_ticket).update(
+            message=exc.message, next_poll_at=timezone.now() + timedelta(seconds=retry_in) + _poll_grace(),
+        )
+        from portal.operations.tasks import submit_operation
+
+        submit_operation.apply_async((op.pk, op.poll_ticket), countdown=retry_in)
+        return
+    if result is None:  # delete of a service IES removed at once (a CreateFailed one)
+        _finish(op, OperationState.SUCCEEDED, "IES deleted the service at once.")
+        return
+    expectation = expectation_for(kind=op.kind, definition_id=op.definition_id)
+    now = timezone.now()
+    delay = timing.next_poll_delay(0.0, expectation.median_s)
+    if _claim(op, [OperationState.QUEUED], state=OperationState.PROCESSING, ies_service_id=result.service_id,
+              ies_operation_id=result.operation_id, submitted_at=now, message="",
+              expected_seconds=expectation.median_s, expected_p90_seconds=expectation.p90_s,
+              give_up_at=now + timing.give_up_after(expectation.median_s),
+              next_poll_at=now + timedelta(seconds=delay) + _poll_grace()):
+        if op.order_id and not op.order.ies_service_id:
+            type(op.order).objects.filter(pk=op.order_id).update(ies_service_id=result.service_id, field_errors={})
+        _enqueue_track(op.pk, op.poll_ticket, delay)
+
+
+def _send(op: Operation, ies) -> SubmitResult | None:
+    if op.kind == OperationKind.CREATE:
+        order = op.order
+        ref = ies.create_service(
+            name=order.name, description=order.description,
+            definition=(order.definition_id, order.template_id, order.list_key),
+            parameters=order.parameters, rollback_on_failure=True,
+        )
+    elif op.kind == OperationKind.MODIFY:
+        ref = ies.modify_service(op.ies_service_id, list_key=op.after["list_key"],
+                                 cloud_vpn_name=op.after["cloud_vpn_name"],
+                                 bandwidth_kbps=int(op.after["bandwidth_kbps"]))
+    else:
+        ref = ies.delete_service(op.ies_service_id)
+        if ref is None:
+            return None
+    return SubmitResult(service_id=ref.service_id, operation_id=ref.operation_id)
+
+
+def _reconcile(op: Operation, ies) -> SubmitResult | None:
+    """Find out whether an earlier attempt already reached IES, so that nothing is sent twice.
+
+    A create is found by its name (IES-API.md offers no client token); a change by the service's
+    in-progress status and the newest matching entry of its operation log.
+    """
+    if op.kind == OperationKind.CREATE:
+        found = ies.find_services_by_name(op.order.name)
+        if not found:
+            return None
+        service = found[0]
+        return SubmitResult(service_id=service.service_id, operation_id=_latest_operation_id(ies, service.service_id, "Create"))
+    try:
+        service = ies.get_service(op.ies_service_id)
+    except IESNotFound:
+        if op.kind == OperationKind.DELETE:
+            return None  # already gone: _send's DELETE will say so (404 → handled as done)
+        raise
+    expected_status = "UpdateInProgress" if op.kind == OperationKind.MODIFY else "DeleteInProgress"
+    if service.status == expected_status:
+        return SubmitResult(service_id=service.service_id,
+                            operation_id=_latest_operation_id(ies, service.service_id, IES_KIND[op.kind]))
+    return None
+
+
+def _latest_operation_id(ies, service_id: str, ies_kind: str) -> str:
+    try:
+        ops = [o for o in ies.list_operations(service_id) if o.kind == ies_kind]
+    except IESError:
+        return ""  # tracked by the service's status instead
+    ops.sort(key=lambda o: o.started_at or datetime.min.replace(tzinfo=UTC))
+    return ops[-1].operation_id if ops else ""
+
+
+def _validation_message(exc: IESValidationError) -> str:
+    details = "; ".join(f"{field}: {' '.join(reasons)}" for field, reasons in exc.field_errors.items())
+    return f"IES rejected the order. {details}" if details else exc.message
+
+
+# -- tracking ---------------------------------------------------------------------------------
+
+
+def operation_poll(op_id: int, ticket: int) -> None:
+    """Look at IES once, record what it said, and schedule the next look (or finish)."""
+    op = Operation.objects.select_related("tenant").filter(pk=op_id).first()
+    if op is None or op.state != OperationState.PROCESSING or op.poll_ticket != ticket:
+        return
+    now = timezone.now()
+    elapsed = (now - op.submitted_at).total_seconds() if op.submitted_at else 0.0
+    expected = op.expected_seconds or timing.default_expectation().median_s
+    Operation.objects.filter(pk=op.pk).update(polls=F("polls") + 1, ies_calls=F("ies_calls") + 1)
+    try:
+        ies = ies_for_tenant(op.tenant)
+        status = ies.operation_status(
+            op.ies_service_id, op.ies_operation_id or "unknown", IES_KIND[op.kind],
+            expected_bandwidth_kbps=int(op.after["bandwidth_kbps"]) if op.kind == OperationKind.MODIFY else None,
+        )
+    except TenantNotConfigured:
+        _halt(op, OperationState.NEEDS_ATTENTION, "The tenant has no IES token: an administrator must enter one.")
+        return
+    except IESAuthError:
+        _halt(op, OperationState.NEEDS_ATTENTION,
+              "IES refused the tenant's token, so the portal stopped watching this operation. "
+              "An administrator must enter a new token; then check again.")
+        return
+    except IESError as exc:
+        # IES slow or down: nothing is known, so nothing changes; look again a bit later.
+        log.info("operation %s: IES did not answer (%s)", op.pk, type(exc).__name__)
+        _schedule_next(op, max(5.0, timing.next_poll_delay(elapsed, expected)), note=_unavailable_note(exc))
+        return
+    if status.done:
+        _conclude(op, status)
+        return
+    if op.give_up_at and now > op.give_up_at:
+        _halt(op, OperationState.STUCK,
+              "IES has not finished this operation in far longer than usual. The portal stopped "
+              "watching it; check again to ask IES once more.")
+        return
+    _schedule_next(op, timing.next_poll_delay(elapsed, expected))
+
+
+def _unavailable_note(exc: IESError) -> str:
+    if isinstance(exc, IESUnavailable):
+        return "IES did not answer the last check; the portal keeps trying."
+    return "IES answered the last check with an error; the portal keeps trying."
+
+
+def _schedule_next(op: Operation, delay: float, note: str = "") -> None:
+    next_at = timezone.now() + timedelta(seconds=delay)
+    changed = Operation.objects.filter(pk=op.pk, state=OperationState.PROCESSING, poll_ticket=op.poll_ticket).update(
+        next_poll_at=next_at + _poll_grace(), message=note
+    )
+    if changed:
+        from portal.operations.tasks import track_operation
+
+        track_operation.apply_async((op.pk, op.poll_ticket), countdown=delay)
+
+
+def _conclude(op: Operation, status: IESOperation) -> None:
+    """IES says the operation is over: confirm the result the way the deck does, then finish."""
+    from portal.services.services import service_mirror_forget, service_mirror_upsert
+
+    ies = ies_for_tenant(op.tenant)
+    if status.succeeded:
+        if op.kind == OperationKind.DELETE:
+            service_mirror_forget(tenant=op.tenant, ies_service_id=op.ies_service_id)
+            _finish(op, OperationState.SUCCEEDED, "IES deleted the service.")
+            return
+        try:
+            remote = ies.get_service(op.ies_service_id)
+        except IESError as exc:
+            # Done at IES but unreadable right now: stay in flight, confirm at the next poll.
+            _schedule_next(op, 5.0, note=_unavailable_note(exc))
+            return
+        service = service_mirror_upsert(tenant=op.tenant, remote=remote)
+        if op.kind == OperationKind.MODIFY and remote.bandwidth_kbps != int(op.after["bandwidth_kbps"]):
+            _finish(op, OperationState.FAILED, "IES reported success, but the service's bandwidth is "
+                    f"{remote.bandwidth_kbps} kbit/s instead of {op.after['bandwidth_kbps']} kbit/s.", service=service)
+            return
+        _finish(op, OperationState.SUCCEEDED, "", service=service)
+        return
+    reason = status.reason or "IES did not say why."
+    if op.kind == OperationKind.CREATE:
+        try:
+            remote = ies.get_service(op.ies_service_id)
+        except IESNotFound:
+            _finish(op, OperationState.ROLLED_BACK, reason)
+            return
+        except IESError:
+            remote = None
+        service = service_mirror_upsert(tenant=op.tenant, remote=remote) if remote else None
+        _finish(op, OperationState.FAILED, reason, service=service)
+        return
+    try:
+        service_mirror_upsert(tenant=op.tenant, remote=ies.get_service(op.ies_service_id))
+    except IESError:
+        pass
+    _finish(op, OperationState.FAILED, reason)
+
+
+def _finish(op: Operation, state: str, message: str, service=None) -> None:
+    changes = {"state": state, "message": message, "finished_at": timezone.now(), "next_poll_at": None}
+    if service is not None:
+        changes["service"] = service
+    if not _claim(op, [OperationState.QUEUED, OperationState.PROCESSING, *HALTED_STATES], **changes):
+        return
+    outcome = Outcome.SUCCEEDED if state == OperationState.SUCCEEDED else Outcome.FAILED
+    audit_record(action=AUDIT_ACTION[op.kind], actor=op.requested_by, tenant=op.tenant, object_type="service",
+                 object_id=op.ies_service_id, object_label=op.service_name, before=op.before, after=op.after,
+                 outcome=outcome, message=message, operation=op)
+
+
+def _halt(op: Operation, state: str, message: str) -> None:
+    _claim(op, [OperationState.QUEUED, OperationState.PROCESSING], state=state, message=message, next_poll_at=None)
+
+
+# -- recovery ---------------------------------------------------------------------------------
+
+
+def operations_sweep(now: datetime | None = None) -> int:
+    """Re-enqueue every in-flight operation whose next look is overdue (lost task, dead worker,
+    restarted Redis). Bumping the ticket retires any old chain that might still wake up."""
+    now = now or timezone.now()
+    overdue = list(
+        Operation.objects.filter(state__in=[OperationState.QUEUED, OperationState.PROCESSING], next_poll_at__lt=now)
+        .values_list("pk", "state", "poll_ticket")[:500]
+    )
+    revived = 0
+    for pk, state, ticket in overdue:
+        deadline = now + (_submit_grace() if state == OperationState.QUEUED else _poll_grace())
+        if not Operation.objects.filter(pk=pk, state=state, poll_ticket=ticket).update(
+            poll_ticket=ticket + 1, next_poll_at=deadline
+        ):
+            continue
+        revived += 1
+        if state == OperationState.QUEUED:
+            _enqueue_submit(pk, ticket + 1)
+        else:
+            _enqueue_track(pk, ticket + 1, 0)
+    return revived
+
+
+def operation_recheck(*, op: Operation, request: HttpRequest | None = None) -> bool:
+    """A person asks to look again at a stuck (or token-blocked) operation."""
+    if op.state not in HALTED_STATES:
+        return False
+    back_to = OperationState.PROCESSING if op.submitted_at else OperationState.QUEUED
+    ticket = op.poll_ticket + 1
+    if not Operation.objects.filter(pk=op.pk, state=op.state, poll_ticket=op.poll_ticket).update(
+        state=back_to, poll_ticket=ticket, message="", next_poll_at=timezone.now() + _submit_grace(),
+        # A fresh allowance before giving up again.
+        give_up_at=timezone.now() + timing.give_up_after(op.expected_seconds or timing.default_expectation().median_s),
+    ):
+        return False
+    if back_to == OperationState.QUEUED:
+        _enqueue_submit(op.pk, ticket)
+    else:
+        _enqueue_track(op.pk, ticket, 0)
+    return True
+
+
+def operation_mark_seen(*, tenant, operation_ids: list[int] | None = None) -> int:
+    qs = Operation.objects.filter(tenant=tenant, seen_at__isnull=True, finished_at__isnull=False)
+    if operation_ids is not None:
+        qs = qs.filter(pk__in=operation_ids)
+    return qs.update(seen_at=timezone.now())

@@ -1,0 +1,64 @@
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.core.access import require_membership, require_writer
+from portal.core.htmx import is_htmx, vary_on_htmx
+from portal.operations.presenters import present
+from portal.operations.selectors import (
+    operation_for_tenant,
+    operation_list_for_tenant,
+    operations_in_flight_count,
+    operations_unseen_count,
+)
+from portal.operations.services import operation_mark_seen, operation_recheck
+
+
+def _operation_or_404(request: HttpRequest, pk: int):
+    membership = require_membership(request)
+    op = operation_for_tenant(tenant=membership.tenant, pk=pk)
+    if op is None:
+        raise Http404("no such operation")
+    return membership, op
+
+
+@require_GET
+def operation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    membership, op = _operation_or_404(request, pk)
+    if op.finished_at and op.seen_at is None and op.requested_by_id == request.user.pk:
+        operation_mark_seen(tenant=membership.tenant, operation_ids=[op.pk])
+    template = "operations/operation_detail.html#status" if is_htmx(request) else "operations/operation_detail.html"
+    return vary_on_htmx(render(request, template, {"view": present(op), "membership": membership}))
+
+
+@require_POST
+def operation_recheck_view(request: HttpRequest, pk: int) -> HttpResponse:
+    require_writer(request)
+    _, op = _operation_or_404(request, pk)
+    operation_recheck(op=op, request=request)
+    return redirect("operations:detail", pk=op.pk)
+
+
+@require_GET
+def operation_list(request: HttpRequest) -> HttpResponse:
+    membership = require_membership(request)
+    ops = list(operation_list_for_tenant(tenant=membership.tenant)[:100])
+    views = [present(op) for op in ops]
+    return render(request, "operations/operation_list.html",
+                  {"views": views, "unseen": sum(1 for op in ops if op.finished_at and not op.seen_at)})
+
+
+@require_POST
+def operations_mark_seen(request: HttpRequest) -> HttpResponse:
+    membership = require_membership(request)
+    operation_mark_seen(tenant=membership.tenant)
+    return redirect("operations:list")
+
+
+@require_GET
+def operation_badge(request: HttpRequest) -> HttpResponse:
+    membership = require_membership(request)
+    return vary_on_htmx(render(request, "base.html#ops-badge", {
+        "ops_in_flight": operations_in_flight_count(tenant=membership.tenant),
+        "ops_unseen": operations_unseen_count(tenant=membership.tenant),
+    }))
