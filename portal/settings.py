@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "ies_client",
     "portal.core",
     "portal.tenants",
@@ -82,6 +83,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render through the project's templates too (the bandwidth widget lives in templates/core/).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {
     "default": dj_database_url.config(
@@ -176,6 +180,7 @@ OPERATION_DEFAULT_SECONDS = float(os.environ.get("OPERATION_DEFAULT_SECONDS", "6
 OPERATION_STUCK_FACTOR = float(os.environ.get("OPERATION_STUCK_FACTOR", "3"))
 OPERATION_HISTORY_SIZE = int(os.environ.get("OPERATION_HISTORY_SIZE", "20"))
 OPERATION_SWEEP_SECONDS = float(os.environ.get("OPERATION_SWEEP_SECONDS", "15"))
+OPERATION_SUBMIT_RETRY_SECONDS = float(os.environ.get("OPERATION_SUBMIT_RETRY_SECONDS", "10"))
 
 CELERY_BEAT_SCHEDULE: dict = {
     "sweep-operations": {"task": "operations.sweep", "schedule": OPERATION_SWEEP_SECONDS},

@@ -73,25 +73,37 @@ def tcp_open(port: int) -> bool:
 class Stack:
     def __init__(self) -> None:
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.restarts: dict[str, list[float]] = {}
         self.stopping = False
 
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+    def start(self, name: str, argv: list[str], env: dict[str, str], *, restart: bool = False) -> subprocess.Popen:
+        """Start a process; with `restart`, start it again when it dies (as a supervisor would:
+        a Celery worker may exit when it loses Redis), unless it keeps dying."""
         proc = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             bufsize=1, start_new_session=True,
         )
         self.procs.append((name, proc))
-        threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
+        threading.Thread(target=self._pump, args=(name, proc, argv, env, restart), daemon=True).start()
         return proc
 
-    def _pump(self, name: str, proc: subprocess.Popen) -> None:
+    def _pump(self, name: str, proc: subprocess.Popen, argv, env, restart: bool) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             say(name, line)
         code = proc.wait()
-        if not self.stopping:
-            say(name, f"exited with code {code}: stopping everything.")
-            os.kill(os.getpid(), signal.SIGTERM)
+        if self.stopping:
+            return
+        recent = [t for t in self.restarts.get(name, []) if time.monotonic() - t < 60]
+        if restart and len(recent) < 5:
+            self.restarts[name] = [*recent, time.monotonic()]
+            say(name, f"exited with code {code}: starting it again.")
+            time.sleep(1)
+            if not self.stopping:
+                self.start(name, argv, env, restart=True)
+            return
+        say(name, f"exited with code {code}: stopping everything.")
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def stop(self) -> None:
         self.stopping = True
@@ -189,9 +201,9 @@ def main() -> int:
         preset_args = ["load_presets"] + ([] if use_simulator else ["--no-simulator-tokens"])
         manage(*preset_args, env=env)
         stack.start("worker", [PY, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
-                               "--concurrency", "2", "-n", f"worker-{os.getpid()}@%h"], env)
+                               "--concurrency", "2", "-n", f"worker-{os.getpid()}@%h"], env, restart=True)
         stack.start("beat", [PY, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
-                             "--schedule", str(RUN / "celerybeat-schedule")], env)
+                             "--schedule", str(RUN / "celerybeat-schedule")], env, restart=True)
         stack.start("web", [PY, "manage.py", "runserver", f"127.0.0.1:{web_port}"], env)
         wait_for(lambda: http_ok(url + "healthz"), "The web server")
         password = env.get("PORTAL_DEMO_PASSWORD") or (RUN / "demo-password").read_text().strip()

@@ -17,6 +17,8 @@ pytest_plugins = ["tests.fixtures_simulator", "tests.fixtures_portal"]
 ROOT = Path(__file__).resolve().parent.parent
 # A queue of this session's own: a shared Redis (CI's) may hold other runs' messages.
 TEST_QUEUE = f"portal-test-{os.getpid()}-{time.time_ns()}"
+# The session's simulator runs at time scale 600: a create takes about one second.
+OPERATION_SECONDS = "1"
 
 
 def _free_port() -> int:
@@ -92,6 +94,7 @@ def _portal_test_settings(redis_server, simulator):
         CELERY_BROKER_URL=redis_server.url,
         IES_BASE_URL=simulator.base_url,
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        OPERATION_DEFAULT_SECONDS=float(OPERATION_SECONDS),
     )
     overrides.enable()
     celery_app.conf.broker_url = redis_server.url
@@ -108,12 +111,14 @@ class CeleryWorker:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self, concurrency: int = 2) -> None:
+    def start(self, concurrency: int = 2, beat: bool = False) -> None:
         self.log = open(self.log_path, "ab")
+        self._ready_seen = self.log_path.read_bytes().count(b" ready.") if self.log_path.exists() else 0
+        extra = ["-B", "--schedule", str(self.log_path.with_suffix(".beat"))] if beat else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency",
              str(concurrency), "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h", "--without-gossip",
-             "--without-mingle", "--without-heartbeat"],
+             "--without-mingle", "--without-heartbeat", *extra],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self._wait_ready()
@@ -123,10 +128,18 @@ class CeleryWorker:
         while time.monotonic() < deadline:
             if self.proc and self.proc.poll() is not None:
                 raise RuntimeError("celery worker exited:\n" + self.log_path.read_text(errors="replace")[-3000:])
-            if b" ready." in self.log_path.read_bytes():
+            if self.log_path.read_bytes().count(b" ready.") > self._ready_seen:
                 return
             time.sleep(0.1)
         raise RuntimeError("celery worker not ready:\n" + self.log_path.read_text(errors="replace")[-3000:])
+
+    def restart_if_dead(self) -> bool:
+        """What a process supervisor does (compose's `restart:`, `make run`'s runner)."""
+        if self.proc and self.proc.poll() is not None:
+            self.log.close()
+            self.start(beat=getattr(self, "beat", False))
+            return True
+        return False
 
     def kill(self, sig: int = 9) -> None:
         if self.proc and self.proc.poll() is None:
@@ -160,20 +173,41 @@ def _database_url_for_worker() -> str:
 
 
 @pytest.fixture
-def celery_worker(transactional_db, redis_server, simulator, tmp_path):
-    """Start a worker for this test (the test must commit its data: transactional_db)."""
+def start_worker(transactional_db, redis_server, simulator, tmp_path):
+    """start_worker(env={...}, beat=False) → a running worker for this test, stopped after it.
+
+    The test must commit its data (transactional_db) for the worker to see it. `env` adds or
+    overrides settings of the worker process (e.g. OPERATION_STUCK_FACTOR).
+    """
     from django.conf import settings
 
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=_database_url_for_worker(),
-        REDIS_URL=redis_server.url,
-        IES_BASE_URL=simulator.base_url,
-        SECRET_KEY=settings.SECRET_KEY,
-        PYTHONUNBUFFERED="1",
-        CELERY_QUEUE=TEST_QUEUE,
-    )
-    worker = CeleryWorker(env, tmp_path / "worker.log")
-    worker.start()
-    yield worker
-    worker.stop()
+    workers: list[CeleryWorker] = []
+
+    def start(env: dict[str, str] | None = None, beat: bool = False) -> CeleryWorker:
+        full = dict(os.environ)
+        full.update(
+            DATABASE_URL=_database_url_for_worker(),
+            REDIS_URL=redis_server.url,
+            IES_BASE_URL=simulator.base_url,
+            SECRET_KEY=settings.SECRET_KEY,
+            PYTHONUNBUFFERED="1",
+            CELERY_QUEUE=TEST_QUEUE,
+            OPERATION_DEFAULT_SECONDS=OPERATION_SECONDS,
+            OPERATION_SWEEP_SECONDS="1",
+        )
+        full.update(env or {})
+        worker = CeleryWorker(full, tmp_path / f"worker-{len(workers)}.log")
+        worker.beat = beat
+        worker.start(beat=beat)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(start_worker):
+    """A plain worker with the test defaults."""
+    return start_worker()

@@ -164,7 +164,7 @@ def operation_submit(op_id: int, ticket: int) -> None:
     except IESError as exc:
         # Unavailable, a 5xx, an answer that makes no sense: keep the order, try again later. If the
         # request may have reached IES, the next attempt reconciles before it sends anything.
-        retry_in = 10.0
+        retry_in = float(settings.OPERATION_SUBMIT_RETRY_SECONDS)
         Operation.objects.filter(pk=op.pk, poll_ticket=op.poll_ticket).update(
             message=exc.message, next_poll_at=timezone.now() + timedelta(seconds=retry_in) + _poll_grace(),
         )
