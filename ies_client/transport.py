@@ -1,0 +1,227 @@
+"""HTTP to IES: one pooled ``requests.Session``, headers, timeouts, retries, logging, error mapping.
+
+Why a module of its own: the API methods in :mod:`ies_client.client` then read as "which path, which
+parser", and the policy that decides whether a failed request may be sent again sits in one place.
+
+Retry policy. A read (GET) is idempotent, so it is retried with exponential backoff and full jitter
+on a refused or dropped connection, a timeout and a 502/503/504/429 answer. A write (POST, PUT,
+DELETE) is sent again only when it provably never left this process: the TCP connection could not
+be established (refused, or connect timeout). Any other failure of a write raises
+:class:`~ies_client.errors.IESUnavailable` with ``maybe_applied=True``: IES may have acted on it,
+so the caller reconciles by reading IES instead of ordering a second service.
+
+Secrets. The token and bearer go only into headers, set by an ``AuthBase`` hook (so a ``~/.netrc``
+entry for the IES host cannot replace them, which a session-level header would allow); redirects
+are not followed (a redirect to another host would carry ``X-Auth-Token`` along); logs name the
+method, the path without its query, the status and the time, never a header.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+
+from ies_client import wire
+from ies_client.errors import IESError, IESProtocolError, IESUnavailable
+from ies_client.models import IESCredentials
+
+__all__ = ["Answer", "Transport"]
+
+logger = logging.getLogger("ies_client")
+
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_BACKOFF_S = 5.0  # no single wait longer than this, whatever Retry-After or the exponent say
+POOL_SIZE = 10  # connections kept per host: a portal worker rarely has more threads talking to IES
+
+
+class _IESAuth(AuthBase):
+    """Adds the tenant's headers to each request. Its repr never shows them."""
+
+    def __init__(self, credentials: IESCredentials) -> None:
+        self._credentials = credentials
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        c = self._credentials
+        r.headers["X-Auth-Token"] = c.token
+        r.headers["Authorization"] = f"Bearer {c.bearer}"
+        if c.tenant_id:
+            r.headers["X-Tenant-Id"] = c.tenant_id
+        return r
+
+    def __repr__(self) -> str:
+        return f"<IES auth {self._credentials!r}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A 2xx answer (or an allowed 404 with an empty body): status, parsed JSON (None when the body
+    was empty) and the ``Location`` header."""
+
+    status: int
+    body: Any
+    location: str | None = None
+
+
+def new_session(verify_tls: bool | str) -> requests.Session:
+    """A session with a keep-alive pool and no automatic retries (this module decides those)."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.verify = verify_tls
+    session.headers.update({"Accept": "application/json", "User-Agent": "cloudvpn-portal-ies-client/1"})
+    return session
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True only when the connection was never established, so the request cannot have reached IES."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
+        reason = getattr(exc.args[0], "reason", exc.args[0])
+        return isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return False
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value and value.strip().isdigit():
+        return float(value.strip())
+    return None
+
+
+class Transport:
+    """Sends requests to one IES base URL with one tenant's credentials."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: IESCredentials,
+        *,
+        session: requests.Session,
+        connect_timeout: float,
+        read_timeout: float,
+        retries: int,
+        backoff: float,
+        verify_tls: bool | str = True,
+    ) -> None:
+        self.base_url = base_url
+        self.session = session
+        self.timeout = (connect_timeout, read_timeout)
+        self.retries = max(0, int(retries))
+        self.backoff = max(0.0, float(backoff))
+        self.verify_tls = verify_tls
+        self._auth = _IESAuth(credentials)
+
+    def _delay(self, attempt: int, response: requests.Response | None) -> float:
+        """Full jitter (AWS's "Exponential Backoff And Jitter"): uniform in [0, backoff·2^attempt],
+        so that many workers that failed together do not come back together."""
+        delay = random.uniform(0, min(MAX_BACKOFF_S, self.backoff * (2**attempt)))
+        if response is not None and (after := _retry_after(response)) is not None:
+            delay = max(delay, min(after, MAX_BACKOFF_S))
+        return delay
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        empty_404_ok: bool = False,
+    ) -> Answer:
+        """Send one call; return its answer or raise an :class:`~ies_client.errors.IESError`.
+
+        ``path`` is relative to the base URL and already quoted. ``empty_404_ok`` returns a 404
+        with an empty body as ``Answer(404, None)`` instead of raising: IES uses it for "none"
+        (a tenant without services) and on endpoints it lacks.
+        """
+        url = self.base_url + path
+        idempotent = method in _IDEMPOTENT
+        data = None
+        headers = None
+        if json_body is not None:
+            data = json.dumps(json_body, separators=(",", ":")).encode()
+            headers = {"Content-Type": "application/json"}
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                response = self.session.request(
+                    method, url, params=params, data=data, headers=headers, auth=self._auth,
+                    timeout=self.timeout, verify=self.verify_tls, allow_redirects=False,
+                )
+                content = response.content  # read the body inside the try: it can be cut off too
+            except requests.RequestException as exc:
+                ms = (time.perf_counter() - started) * 1000
+                logger.debug("IES %s %s failed after %.1f ms: %s", method, path, ms, type(exc).__name__)
+                retriable = idempotent or _never_sent(exc)
+                if retriable and attempt < self.retries and not isinstance(exc, requests.exceptions.SSLError):
+                    delay = self._delay(attempt, None)
+                    attempt += 1
+                    logger.debug("IES %s %s: retry %d in %.2f s", method, path, attempt, delay)
+                    time.sleep(delay)
+                    continue
+                raise self._unavailable(exc, method, path, maybe_applied=not retriable) from exc
+
+            status = response.status_code
+            ms = (time.perf_counter() - started) * 1000
+            logger.debug("IES %s %s -> %d in %.1f ms", method, path, status, ms)
+
+            if status in _RETRY_STATUSES and idempotent and attempt < self.retries:
+                delay = self._delay(attempt, response)
+                attempt += 1
+                logger.debug("IES %s %s: retry %d in %.2f s", method, path, attempt, delay)
+                time.sleep(delay)
+                continue
+
+            body = self._parse(content, status, method, path)
+            if 200 <= status < 300:
+                return Answer(status, body, response.headers.get("Location"))
+            # Strictly empty: a proxy's HTML 404 (a wrong base URL) must not read as "no services",
+            # or the portal would mark every service of the tenant gone.
+            if status == 404 and empty_404_ok and not content.strip():
+                return Answer(404, None)
+            raise wire.error_for(status, body, method=method, path=path, is_write=not idempotent)
+
+    @staticmethod
+    def _parse(content: bytes, status: int, method: str, path: str) -> Any:
+        """The body as JSON, None when empty. Nonsense in a 2xx is a protocol error; in an error
+        answer it is only a missing detail (the status still says what happened)."""
+        if not content.strip():
+            return None
+        try:
+            return json.loads(content)
+        except ValueError:
+            if 200 <= status < 300:
+                raise IESProtocolError(
+                    "IES sent an answer that is not JSON.", status=status, method=method, path=path
+                ) from None
+            return None
+
+    @staticmethod
+    def _unavailable(exc: requests.RequestException, method: str, path: str, *, maybe_applied: bool) -> IESError:
+        if isinstance(exc, requests.exceptions.SSLError):
+            msg = "IES's TLS certificate could not be verified."
+            maybe_applied = False
+        elif isinstance(exc, requests.exceptions.ConnectTimeout) or _never_sent(exc):
+            msg = "IES could not be reached."
+            maybe_applied = False
+        elif isinstance(exc, requests.exceptions.Timeout):
+            msg = "IES did not answer in time."
+        else:
+            msg = "The connection to IES was lost before it answered."
+        return IESUnavailable(msg, maybe_applied=maybe_applied, method=method, path=path)
