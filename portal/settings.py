@@ -100,7 +100,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share one SQLite file in local runs: WAL and a busy timeout keep them
     # from tripping over each other's locks.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        # IMMEDIATE: a transaction takes the write lock up front, so a concurrent writer waits
+        # (busy timeout) instead of failing with "database is locked" on a read-to-write upgrade.
+        {"timeout": 20, "transaction_mode": "IMMEDIATE",
+         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Tests run a real Celery worker in another process: the test database must be a file it can open.

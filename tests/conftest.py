@@ -17,6 +17,7 @@ pytest_plugins = ["tests.fixtures_simulator", "tests.fixtures_portal"]
 ROOT = Path(__file__).resolve().parent.parent
 # A queue of this session's own: a shared Redis (CI's) may hold other runs' messages.
 TEST_QUEUE = f"portal-test-{os.getpid()}-{time.time_ns()}"
+CACHE_PREFIX = f"portal-test-{os.getpid()}"
 # The session's simulator runs at time scale 600: a create takes about one second.
 OPERATION_SECONDS = "1"
 
@@ -90,7 +91,7 @@ def _portal_test_settings(redis_server, simulator):
 
     overrides = override_settings(
         CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_server.url,
-                            "KEY_PREFIX": "portal-test"}},
+                            "KEY_PREFIX": CACHE_PREFIX}},
         CELERY_BROKER_URL=redis_server.url,
         IES_BASE_URL=simulator.base_url,
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
@@ -211,3 +212,15 @@ def start_worker(transactional_db, redis_server, simulator, tmp_path):
 def celery_worker(start_worker):
     """A plain worker with the test defaults."""
     return start_worker()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(_portal_test_settings):
+    """Each test starts with an empty cache: ids repeat across tests, cached reads must not."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{CACHE_PREFIX}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    yield

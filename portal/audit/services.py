@@ -33,6 +33,7 @@ def audit_record(
     message: str = "",
     request: HttpRequest | None = None,
     operation=None,
+    address: str | None = None,
 ) -> AuditEvent:
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -53,6 +54,7 @@ def audit_record(
         after=after,
         outcome=outcome,
         message=message,
-        client_address=client_address(request),
+        # Outcomes are written by a worker, long after the request: it passes the requester's address.
+        client_address=client_address(request) if request is not None else address,
         operation=operation,
     )

@@ -356,7 +356,7 @@ def _finish(op: Operation, state: str, message: str, service=None) -> None:
     outcome = Outcome.SUCCEEDED if state == OperationState.SUCCEEDED else Outcome.FAILED
     audit_record(action=AUDIT_ACTION[op.kind], actor=op.requested_by, tenant=op.tenant, object_type="service",
                  object_id=op.ies_service_id, object_label=op.service_name, before=op.before, after=op.after,
-                 outcome=outcome, message=message, operation=op)
+                 outcome=outcome, message=message, operation=op, address=op.client_address)
 
 
 def _halt(op: Operation, state: str, message: str) -> None:

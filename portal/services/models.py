@@ -30,6 +30,7 @@ class Service(models.Model):
     template_id = models.CharField(max_length=64, blank=True)
     ies_created_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
     # Set when IES no longer lists the service; kept for its history (traffic, audit).
     gone_at = models.DateTimeField(null=True, blank=True)
 

@@ -53,7 +53,8 @@ def service_mirror_replace(*, tenant: Tenant, remote_services: Iterable[IESServi
         fields = _mirror_fields(remote)
         row = existing.pop(remote.service_id, None)
         if row is None:
-            row = Service(tenant=tenant, ies_service_id=remote.service_id, last_synced_at=now, **fields)
+            row = Service(tenant=tenant, ies_service_id=remote.service_id, last_synced_at=now, last_changed_at=now,
+                          **fields)
             to_create.append(row)
             listed.append(row)
             if not fields["parameters"]:
@@ -70,13 +71,14 @@ def service_mirror_replace(*, tenant: Tenant, remote_services: Iterable[IESServi
                 changed = True
         if changed:
             row.gone_at = None
+            row.last_changed_at = now
             to_update.append(row)
         if not row.parameters or (status_moved and not fields["parameters"]):
             needs_detail.append(remote.service_id)
         listed.append(row)
     Service.objects.bulk_create(to_create, batch_size=500)
     if to_update:
-        Service.objects.bulk_update(to_update, [*_MIRROR_FIELD_NAMES, "gone_at"], batch_size=500)
+        Service.objects.bulk_update(to_update, [*_MIRROR_FIELD_NAMES, "gone_at", "last_changed_at"], batch_size=500)
     vanished = [row.pk for row in existing.values() if row.gone_at is None]
     if vanished:
         Service.objects.filter(pk__in=vanished).update(gone_at=now)
@@ -105,11 +107,23 @@ _MIRROR_FIELD_NAMES = [
 
 
 def service_mirror_upsert(*, tenant: Tenant, remote: IESService) -> Service:
-    """Record one service as IES just reported it (after a create or a change)."""
-    service, _ = Service.objects.update_or_create(
-        tenant=tenant, ies_service_id=remote.service_id,
-        defaults={**_mirror_fields(remote), "last_synced_at": timezone.now(), "gone_at": None},
-    )
+    """Record one service as IES just reported it (after a create, a change, a detail read)."""
+    now = timezone.now()
+    fields = _mirror_fields(remote)
+    service = Service.objects.filter(tenant=tenant, ies_service_id=remote.service_id).first()
+    if service is None:
+        return Service.objects.create(tenant=tenant, ies_service_id=remote.service_id, last_synced_at=now,
+                                      last_changed_at=now, **fields)
+    changed = [key for key, value in fields.items() if getattr(service, key) != value]
+    for key in changed:
+        setattr(service, key, fields[key])
+    if service.gone_at is not None:
+        service.gone_at = None
+        changed.append("gone_at")
+    service.last_synced_at = now
+    if changed:
+        service.last_changed_at = now
+    service.save(update_fields=[*changed, "last_synced_at", *(["last_changed_at"] if changed else [])])
     return service
 
 
@@ -160,3 +174,66 @@ def _read_details(tenant: Tenant, ies, service_ids: list[str]) -> list[Service]:
     with ThreadPoolExecutor(max_workers=4) as pool:
         remotes = [r for r in pool.map(read, service_ids) if r is not None]
     return [service_mirror_upsert(tenant=tenant, remote=r) for r in remotes]
+
+
+# -- changes a tenant asks for ----------------------------------------------------------------
+
+
+class ChangeRefused(Exception):
+    """A change the portal will not send to IES, with the reason in the tenant's words."""
+
+
+@transaction.atomic
+def service_bandwidth_change(*, membership, service: Service, new_kbps: int, request=None):
+    """Start a tracked bandwidth change. Refused (ChangeRefused) while another change of the
+    service is in flight, or when nothing would change."""
+    from django.utils.translation import gettext as _
+
+    from portal.operations.models import OperationKind
+    from portal.operations.services import operation_start
+
+    # Lock the row: of two tabs posting at once, the second waits and then sees the first's operation.
+    locked = Service.objects.select_for_update().get(pk=service.pk, tenant=membership.tenant)
+    _refuse_if_busy(locked)
+    if locked.bandwidth_kbps == new_kbps:
+        raise ChangeRefused(_("The service already has this bandwidth: nothing to change."))
+    if not locked.cloud_vpn_name:
+        raise ChangeRefused(_("The portal does not know this service's connection yet. Reload the page and try again."))
+    list_key = f"{locked.kind}List" if locked.kind else "Site2DCList"
+    return operation_start(
+        tenant=membership.tenant, kind=OperationKind.MODIFY, requested_by=request.user if request else None,
+        request=request, service=locked,
+        before={"bandwidth_kbps": locked.bandwidth_kbps},
+        after={"bandwidth_kbps": new_kbps, "cloud_vpn_name": locked.cloud_vpn_name, "list_key": list_key},
+    )
+
+
+@transaction.atomic
+def service_delete(*, membership, service: Service, request=None):
+    from portal.operations.models import OperationKind
+    from portal.operations.services import operation_start
+
+    locked = Service.objects.select_for_update().get(pk=service.pk, tenant=membership.tenant)
+    _refuse_if_busy(locked)
+    return operation_start(
+        tenant=membership.tenant, kind=OperationKind.DELETE, requested_by=request.user if request else None,
+        request=request, service=locked,
+        before={"name": locked.name, "bandwidth_kbps": locked.bandwidth_kbps, "cloud_vpn_name": locked.cloud_vpn_name},
+    )
+
+
+def _refuse_if_busy(service: Service) -> None:
+    from django.utils.translation import gettext as _
+
+    from portal.operations.models import IN_FLIGHT_STATES, Operation
+
+    running = Operation.objects.filter(service=service, state__in=IN_FLIGHT_STATES).first()
+    if running is not None:
+        raise ChangeRefused(
+            _("Another change of this service is in progress (%(what)s, requested by %(who)s). "
+              "IES accepts one change at a time: wait until it has finished.")
+            % {"what": running.get_kind_display(), "who": running.requested_by.get_username() if running.requested_by else "?"}
+        )
+    if service.status.endswith("InProgress"):
+        raise ChangeRefused(_("IES is still working on this service (%(status)s): wait until it has finished.")
+                            % {"status": service.status})

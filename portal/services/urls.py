@@ -5,4 +5,9 @@ from portal.services import views
 app_name = "services"
 urlpatterns = [
     path("", views.service_list, name="list"),
+    path("activity/", views.tenant_activity, name="activity"),
+    path("<str:service_id>/", views.service_detail, name="detail"),
+    path("<str:service_id>/row/", views.service_row, name="row"),
+    path("<str:service_id>/bandwidth/", views.service_bandwidth, name="bandwidth"),
+    path("<str:service_id>/delete/", views.service_delete_view, name="delete"),
 ]
