@@ -81,8 +81,9 @@ def form_field_for(spec: ParameterField) -> forms.Field:
         return forms.UUIDField(error_messages={"invalid": _("Enter a UUID such as db79cd8b-91e2-43f8-9791-54b8b2181a70.")},
                                **common)
     validators = [RegexValidator(spec.pattern, _pattern_message(spec))] if spec.pattern else []
-    return forms.CharField(min_length=spec.min_length, max_length=spec.max_length, validators=validators,
-                           strip=True, **common)
+    # With a pattern its message already says the length: a second "at least N characters" is noise.
+    return forms.CharField(min_length=None if spec.pattern else spec.min_length, max_length=spec.max_length,
+                           validators=validators, strip=True, **common)
 
 
 class OrderForm(forms.Form):
