@@ -1,58 +1,63 @@
-from django import forms
+"""Tenants in the Django admin: read-only.
+
+Tenants, their tokens and memberships are managed on the staff pages (/staff/), which validate the
+IES base URL, keep tokens write-only and record every change in the audit trail. The admin lists
+them for a quick look and never shows a token beyond its last four characters.
+"""
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from portal.tenants.models import Membership, Tenant
 
 
-class TenantForm(forms.ModelForm):
-    # Write-only: a stored token is never rendered back, only its last four characters.
-    new_token = forms.CharField(label=_("New X-Auth-Token"), required=False,
-                                widget=forms.PasswordInput(render_value=False),
-                                help_text=_("Leave empty to keep the current token."))
-    new_bearer = forms.CharField(label=_("New bearer"), required=False,
-                                 widget=forms.PasswordInput(render_value=False),
-                                 help_text=_("Leave empty to keep the current bearer."))
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
 
-    class Meta:
-        model = Tenant
-        fields = ["name", "ies_base_url", "ies_tenant_id", "scenarios", "is_active"]
+    def has_change_permission(self, request, obj=None):
+        return False
 
-    def clean(self):
-        data = super().clean()
-        token, bearer = data.get("new_token"), data.get("new_bearer")
-        if bool(token) != bool(bearer) and not (self.instance.pk and self.instance.has_credentials):
-            raise forms.ValidationError(_("Enter both the token and the bearer."))
-        return data
-
-    def save(self, commit=True):
-        tenant = super().save(commit=False)
-        token, bearer = self.cleaned_data.get("new_token"), self.cleaned_data.get("new_bearer")
-        if token or bearer:
-            old_token, old_bearer = tenant.credentials() if tenant.has_credentials else ("", "")
-            tenant.set_credentials(token=token or old_token, bearer=bearer or old_bearer)
-        if commit:
-            tenant.save()
-        return tenant
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "role"]
+    readonly_fields = ["user", "role"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
-    form = TenantForm
+class TenantAdmin(ReadOnlyAdmin):
     list_display = ["name", "base_url", "token_masked", "is_active"]
     search_fields = ["name"]
-    readonly_fields = ["token_masked"]
+    fields = ["name", "ies_base_url", "ies_tenant_id", "token_masked", "bearer_masked", "scenarios", "is_active",
+              "ref_kind", "ref_service_id", "ref_service_name", "ref_cloud_vpn_name"]
+    readonly_fields = fields
     inlines = [MembershipInline]
+
+    @admin.display(description=_("X-Auth-Token"))
+    def token_masked(self, obj: Tenant) -> str:
+        return obj.token_masked
+
+    @admin.display(description=_("Bearer"))
+    def bearer_masked(self, obj: Tenant) -> str:
+        return obj.bearer_masked
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
     list_display = ["user", "tenant", "role"]
     list_filter = ["role", "tenant"]
     search_fields = ["user__username", "tenant__name"]

@@ -6,3 +6,7 @@ class TenantsConfig(AppConfig):
     name = "portal.tenants"
     label = "tenants"
     verbose_name = _("Tenants")
+
+    def ready(self) -> None:
+        # The token key ring checks live in portal.core (cross-cutting); importing registers them.
+        from portal.core import checks  # noqa: F401

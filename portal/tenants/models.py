@@ -3,6 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ies_client.redact import register_secret
 from portal.core import crypto
 
 
@@ -74,17 +75,22 @@ class Tenant(models.Model):
 
     def set_token(self, token: str) -> None:
         """Store the X-Auth-Token encrypted; only its last four characters stay readable."""
+        register_secret(token)  # from now on, masked in any log line that might quote it
         self.token_encrypted = crypto.encrypt(token)
         self.token_last4 = token[-4:]
         self.credentials_changed_at = timezone.now()
 
     def set_bearer(self, bearer: str) -> None:
+        register_secret(bearer)
         self.bearer_encrypted = crypto.encrypt(bearer)
         self.bearer_last4 = bearer[-4:]
         self.credentials_changed_at = timezone.now()
 
     def credentials(self) -> tuple[str, str]:
-        return crypto.decrypt(self.token_encrypted), crypto.decrypt(self.bearer_encrypted)
+        token, bearer = crypto.decrypt(self.token_encrypted), crypto.decrypt(self.bearer_encrypted)
+        register_secret(token)
+        register_secret(bearer)
+        return token, bearer
 
 
 class Role(models.TextChoices):

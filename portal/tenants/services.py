@@ -1,12 +1,29 @@
-"""State changes of tenants, users and memberships."""
+"""State changes of tenants, users and memberships.
 
+Every change made by a person is recorded in the audit trail here, not in the views, so that a
+page, a management command and the spreadsheet import leave the same trace. Secrets never enter
+an audit event: a token appears as its last four characters at most.
+"""
+
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.http import HttpRequest
 
+from portal.audit.models import Outcome
+from portal.audit.services import audit_record
+from portal.core import crypto
 from portal.tenants.models import Membership, Role, Tenant
 from portal.tenants.presets import ADMIN_USERNAME, PRESET_TENANTS, preset_username
+
+# The fields of a tenant an admin edits on its page (the secrets have their own form).
+TENANT_FIELDS = ("name", "ies_base_url", "ies_tenant_id", "scenarios", "is_active",
+                 "ref_kind", "ref_service_id", "ref_service_name", "ref_cloud_vpn_name")
+GENERATED_PASSWORD_BYTES = 12
 
 
 @dataclass(frozen=True)
@@ -24,12 +41,279 @@ class PresetResult:
     credentials_set: int = 0
 
 
+def _snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in fields}
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    changed = [k for k in after if before.get(k) != after[k]]
+    return {k: before.get(k) for k in changed}, {k: after[k] for k in changed}
+
+
+# -- tenants ---------------------------------------------------------------------------------------
+
+
 def tenant_set_credentials(*, tenant: Tenant, token: str, bearer: str, tenant_id: str = "") -> Tenant:
     tenant.set_credentials(token=token, bearer=bearer)
     if tenant_id:
         tenant.ies_tenant_id = tenant_id
     tenant.save()
     return tenant
+
+
+@transaction.atomic
+def tenant_create(*, actor: AbstractBaseUser | None, request: HttpRequest | None = None, token: str = "",
+                  bearer: str = "", **values: Any) -> Tenant:
+    """A new tenant; the token and bearer, when given, are stored encrypted right away."""
+    unknown = set(values) - set(TENANT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown tenant fields: {sorted(unknown)}")
+    tenant = Tenant(**values)
+    if token:
+        tenant.set_token(token)
+    if bearer:
+        tenant.set_bearer(bearer)
+    tenant.save()
+    after = _snapshot(tenant, TENANT_FIELDS)
+    after.update(token=tenant.token_masked, bearer=tenant.bearer_masked)
+    audit_record(action="tenant.create", actor=actor, request=request, tenant=tenant, obj=tenant, after=after,
+                 outcome=Outcome.SUCCEEDED)
+    return tenant
+
+
+@transaction.atomic
+def tenant_update(*, tenant: Tenant, actor: AbstractBaseUser | None, request: HttpRequest | None = None,
+                  **values: Any) -> Tenant:
+    """Change a tenant's plain fields; records what changed (nothing is recorded for no change)."""
+    unknown = set(values) - set(TENANT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown tenant fields: {sorted(unknown)}")
+    before = _snapshot(tenant, tuple(values))
+    for name, value in values.items():
+        setattr(tenant, name, value)
+    old, new = _diff(before, values)
+    if new:
+        tenant.save()
+        action = "tenant.update"
+        if set(new) == {"is_active"}:
+            action = "tenant.activate" if new["is_active"] else "tenant.deactivate"
+        audit_record(action=action, actor=actor, request=request, tenant=tenant, obj=tenant, before=old, after=new,
+                     outcome=Outcome.SUCCEEDED)
+    return tenant
+
+
+@transaction.atomic
+def tenant_credentials_replace(*, tenant: Tenant, actor: AbstractBaseUser | None,
+                               request: HttpRequest | None = None, token: str = "", bearer: str = "") -> Tenant:
+    """Replace the X-Auth-Token and/or the bearer (an empty value keeps the stored one)."""
+    if not token and not bearer:
+        raise ValueError("nothing to replace")
+    before = {"token": tenant.token_masked, "bearer": tenant.bearer_masked}
+    if token:
+        tenant.set_token(token)
+    if bearer:
+        tenant.set_bearer(bearer)
+    tenant.save()
+    after = {"token": tenant.token_masked, "bearer": tenant.bearer_masked}
+    replaced = [name for name, value in (("token", token), ("bearer", bearer)) if value]
+    audit_record(action="tenant.token.replace", actor=actor, request=request, tenant=tenant, obj=tenant,
+                 before=before, after=after, outcome=Outcome.SUCCEEDED, message=", ".join(replaced))
+    return tenant
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """What "check connection" found. `outcome` is one of ok, bad_token, unreachable, not_configured,
+    bad_url, key_error, error."""
+
+    outcome: str
+    service_count: int | None = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+def tenant_connection_check(*, tenant: Tenant, actor: AbstractBaseUser | None,
+                            request: HttpRequest | None = None) -> ConnectionCheck:
+    """List the tenant's services with its own token: the cheapest call that proves the token works."""
+    from ies_client.errors import IESAuthError, IESError, IESUnavailable
+    from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
+
+    try:
+        listed = ies_for_tenant(tenant, for_page=True).list_services()
+        result = ConnectionCheck("ok", service_count=len(listed))
+    except TenantNotConfigured:
+        result = ConnectionCheck("not_configured")
+    except crypto.TokenDecryptionError:
+        result = ConnectionCheck("key_error")
+    except IESAuthError as exc:
+        result = ConnectionCheck("bad_token", detail=exc.message)
+    except IESUnavailable as exc:
+        result = ConnectionCheck("unreachable", detail=exc.message)
+    except IESError as exc:
+        result = ConnectionCheck("error", detail=exc.message)
+    except ValueError as exc:  # the base URL does not look like an IES base URL
+        result = ConnectionCheck("bad_url", detail=str(exc))
+    audit_record(action="tenant.check_connection", actor=actor, request=request, tenant=tenant, obj=tenant,
+                 outcome=Outcome.SUCCEEDED if result.ok else Outcome.FAILED,
+                 message=result.outcome if result.ok else f"{result.outcome}: {result.detail}".rstrip(": "),
+                 after={"services": result.service_count} if result.ok else None)
+    return result
+
+
+def tenant_keys_rotate(*, actor: AbstractBaseUser | None = None) -> int:
+    """Re-encrypt every stored token and bearer with the newest key of TOKEN_ENCRYPTION_KEYS.
+
+    All or nothing: if one secret cannot be decrypted (its key was removed too early), nothing is
+    changed and TokenDecryptionError names no secret, only the tenant.
+    """
+    count = 0
+    with transaction.atomic():
+        for tenant in Tenant.objects.select_for_update().order_by("pk"):
+            changed = []
+            for name in ("token_encrypted", "bearer_encrypted"):
+                value = getattr(tenant, name)
+                if not value:
+                    continue
+                try:
+                    setattr(tenant, name, crypto.rotate(value))
+                except crypto.TokenDecryptionError as exc:
+                    raise crypto.TokenDecryptionError(
+                        f"the stored secrets of tenant {tenant.name} cannot be decrypted with the configured keys"
+                    ) from exc
+                changed.append(name)
+            if changed:
+                Tenant.objects.filter(pk=tenant.pk).update(**{name: getattr(tenant, name) for name in changed})
+                count += 1
+        audit_record(action="tenant.keys.rotate", actor=actor, outcome=Outcome.SUCCEEDED,
+                     message=f"{count} tenants re-encrypted with the newest key")
+    return count
+
+
+# -- "see as tenant" ------------------------------------------------------------------------------
+
+
+def see_as_start(*, request: HttpRequest, tenant: Tenant) -> None:
+    """Let a staff user look at `tenant`'s pages, read-only (portal.core.access does the rest)."""
+    from portal.core.access import SESSION_SEE_AS_KEY
+
+    if not request.user.is_staff:
+        raise PermissionError("staff only")
+    request.session[SESSION_SEE_AS_KEY] = tenant.pk
+    request.__dict__.pop("_portal_membership", None)
+    audit_record(action="tenant.see_as.start", request=request, tenant=tenant, obj=tenant, outcome=Outcome.SUCCEEDED)
+
+
+def see_as_stop(*, request: HttpRequest) -> Tenant | None:
+    from portal.core.access import SESSION_SEE_AS_KEY
+
+    tenant_id = request.session.pop(SESSION_SEE_AS_KEY, None)
+    request.__dict__.pop("_portal_membership", None)
+    if tenant_id is None:
+        return None
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    audit_record(action="tenant.see_as.stop", request=request, tenant=tenant, obj=tenant,
+                 object_type="tenants.tenant", object_id=str(tenant_id), outcome=Outcome.SUCCEEDED)
+    return tenant
+
+
+# -- users and memberships -------------------------------------------------------------------------
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+
+
+@transaction.atomic
+def user_create(*, actor: AbstractBaseUser | None, request: HttpRequest | None = None, username: str,
+                email: str = "", is_staff: bool = False, password: str | None = None):
+    """A portal user. Without a password the account has an unusable one until an admin sets it."""
+    user = get_user_model()(username=username, email=email, is_staff=is_staff, is_active=True)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    audit_record(action="user.create", actor=actor, request=request, obj=user,
+                 after={"username": username, "email": email, "is_staff": is_staff,
+                        "password": "set" if password else "unusable"},
+                 outcome=Outcome.SUCCEEDED)
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, user, active: bool, actor: AbstractBaseUser | None, request: HttpRequest | None = None):
+    """Enable or disable a login. A disabled user's open sessions stop working at once (Django
+    refuses inactive users when it loads the session's user)."""
+    if actor is not None and user.pk == actor.pk and not active:
+        raise ValueError("an admin cannot disable their own account")
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit_record(action="user.enable" if active else "user.disable", actor=actor, request=request, obj=user,
+                 before={"is_active": not active}, after={"is_active": active}, outcome=Outcome.SUCCEEDED)
+    return user
+
+
+@transaction.atomic
+def user_password_reset(*, user, actor: AbstractBaseUser | None, request: HttpRequest | None = None,
+                        password: str | None = None) -> str:
+    """Set `password`, or a generated one, and return it (the caller shows it once, never stores it).
+
+    Changing the password also ends the user's other sessions (Django ties sessions to its hash).
+    """
+    generated = not password
+    new_password = password or generate_password()
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    audit_record(action="user.password.reset", actor=actor, request=request, obj=user, outcome=Outcome.SUCCEEDED,
+                 message="generated" if generated else "set by admin")
+    return new_password
+
+
+@transaction.atomic
+def membership_add(*, user, tenant: Tenant, role: str, actor: AbstractBaseUser | None,
+                   request: HttpRequest | None = None) -> Membership:
+    """Add `user` to `tenant` with `role`; an existing membership gets the role instead."""
+    membership, created = Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
+    if created:
+        audit_record(action="membership.create", actor=actor, request=request, tenant=tenant, obj=membership,
+                     after={"user": user.get_username(), "role": role}, outcome=Outcome.SUCCEEDED)
+        return membership
+    return membership_set_role(membership=membership, role=role, actor=actor, request=request)
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str, actor: AbstractBaseUser | None,
+                        request: HttpRequest | None = None) -> Membership:
+    if role not in Role.values:
+        raise ValueError(f"unknown role {role!r}")
+    if membership.role == role:
+        return membership
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(action="membership.role.change", actor=actor, request=request, tenant=membership.tenant,
+                 obj=membership, before={"role": before}, after={"role": role}, outcome=Outcome.SUCCEEDED)
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: AbstractBaseUser | None,
+                      request: HttpRequest | None = None) -> None:
+    label, tenant = str(membership), membership.tenant
+    object_id = str(membership.pk)
+    before = {"user": membership.user.get_username(), "role": membership.role}
+    membership.delete()
+    audit_record(action="membership.delete", actor=actor, request=request, tenant=tenant,
+                 object_type="tenants.membership", object_id=object_id, object_label=label, before=before,
+                 outcome=Outcome.SUCCEEDED)
+
+
+# -- presets ---------------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -55,11 +339,16 @@ def presets_load(*, password: str, credentials: dict[str, SimulatorCredentials] 
         return user
 
     for preset in PRESET_TENANTS:
-        tenant, created = Tenant.objects.get_or_create(name=preset.name, defaults={"scenarios": list(preset.scenarios)})
+        reference = {"scenarios": list(preset.scenarios), "ref_kind": preset.kind,
+                     "ref_service_id": preset.service_id, "ref_service_name": preset.service_name,
+                     "ref_cloud_vpn_name": preset.cloud_vpn_name}
+        tenant, created = Tenant.objects.get_or_create(name=preset.name, defaults=reference)
         result.tenants_created += int(created)
-        if not created and tenant.scenarios != list(preset.scenarios):
-            tenant.scenarios = list(preset.scenarios)
-            tenant.save(update_fields=["scenarios", "updated_at"])
+        stale = [name for name, value in reference.items() if getattr(tenant, name) != value]
+        if not created and stale:
+            for name in stale:
+                setattr(tenant, name, reference[name])
+            tenant.save(update_fields=[*stale, "updated_at"])
         creds = (credentials or {}).get(preset.name)
         if creds:
             tenant_set_credentials(tenant=tenant, token=creds.token, bearer=creds.bearer, tenant_id=creds.tenant_id)
@@ -69,4 +358,8 @@ def presets_load(*, password: str, credentials: dict[str, SimulatorCredentials] 
             _, made = Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": Role.MEMBER})
             result.memberships_created += int(made)
     ensure_user(ADMIN_USERNAME, staff=True)
+    audit_record(action="presets.load", outcome=Outcome.SUCCEEDED,
+                 message=(f"{result.tenants_created} tenants, {result.users_created} users, "
+                          f"{result.memberships_created} memberships created; tokens set for "
+                          f"{result.credentials_set} tenants"))
     return result

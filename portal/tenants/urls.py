@@ -1,4 +1,33 @@
-from django.urls import path  # noqa: F401
+"""The staff pages, mounted under /staff/ (the audit log is /staff/audit/, in portal.audit)."""
+
+from django.urls import path
+
+from portal.tenants import views
 
 app_name = "tenants"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.staff_home, name="home"),
+    path("tenants/", views.tenant_list, name="tenant_list"),
+    path("tenants/new/", views.tenant_create, name="tenant_create"),
+    path("tenants/<int:pk>/", views.tenant_detail, name="tenant_detail"),
+    path("tenants/<int:pk>/edit/", views.tenant_edit, name="tenant_edit"),
+    path("tenants/<int:pk>/credentials/", views.tenant_credentials, name="tenant_credentials"),
+    path("tenants/<int:pk>/check/", views.tenant_check, name="tenant_check"),
+    path("tenants/<int:pk>/members/add/", views.tenant_member_add, name="tenant_member_add"),
+    path("tenants/<int:pk>/see-as/", views.see_as_start, name="see_as_start"),
+    path("see-as/stop/", views.see_as_stop, name="see_as_stop"),
+    path("users/", views.user_list, name="user_list"),
+    path("users/new/", views.user_create, name="user_create"),
+    path("users/<int:pk>/", views.user_detail, name="user_detail"),
+    path("users/<int:pk>/active/", views.user_active, name="user_active"),
+    path("users/<int:pk>/password/", views.user_password, name="user_password"),
+    path("users/<int:pk>/memberships/add/", views.user_membership_add, name="user_membership_add"),
+    path("memberships/<int:pk>/role/", views.membership_role, name="membership_role"),
+    path("memberships/<int:pk>/remove/", views.membership_remove, name="membership_remove"),
+    path("import/", views.import_upload, name="import_upload"),
+    path("import/preview/", views.import_preview, name="import_preview"),
+    path("import/apply/", views.import_apply, name="import_apply"),
+    path("import/cancel/", views.import_cancel, name="import_cancel"),
+    path("export.csv", views.export_csv, name="export_csv"),
+    path("export.xlsx", views.export_xlsx, name="export_xlsx"),
+]

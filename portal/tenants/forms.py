@@ -1,0 +1,238 @@
+"""Forms of the staff pages. Secrets are write-only: PasswordInput(render_value=False) everywhere, so
+that not even a form shown again after a validation error carries a token back to the browser."""
+
+import re
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.utils.translation import gettext_lazy as _
+
+from ies_client.client import normalise_base_url
+from portal.tenants.importing import KINDS, MAX_UPLOAD_BYTES, check_cell
+from portal.tenants.models import Role, Scenario, Tenant
+
+MAX_SECRET_CHARS = 8192
+_ONE_WORD = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no space: what goes into an HTTP header
+# The portal's stylesheet makes inputs full width; a checkbox sits next to its label instead.
+CHECKBOX_ATTRS = {"style": "width:auto;margin:0 8px 0 0;vertical-align:middle"}
+
+
+def _secret_field(label, help_text=""):
+    return forms.CharField(label=label, required=False, max_length=MAX_SECRET_CHARS, help_text=help_text,
+                           widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
+
+
+def _clean_secret(value: str) -> str:
+    if value and not _ONE_WORD.match(value):
+        raise forms.ValidationError(_("Paste the value as one word, without spaces or line breaks."))
+    return value
+
+
+class TenantForm(forms.ModelForm):
+    """A tenant's plain fields; on creation also its first token and bearer."""
+
+    scenarios = forms.MultipleChoiceField(label=_("Supported scenarios"), choices=Scenario.choices,
+                                          required=False,
+                                          widget=forms.CheckboxSelectMultiple(attrs=CHECKBOX_ATTRS))
+    ref_kind = forms.ChoiceField(label=_("Reference service kind"), required=False,
+                                 choices=[("", "—"), *((v, v) for v in KINDS.values())])
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "ies_base_url", "ies_tenant_id", "scenarios", "is_active", "ref_kind", "ref_service_id",
+                  "ref_service_name", "ref_cloud_vpn_name"]
+        help_texts = {"ies_tenant_id": _("Optional: sent as X-Tenant-Id when IES needs it.")}
+        widgets = {"is_active": forms.CheckboxInput(attrs=CHECKBOX_ATTRS)}
+
+    def __init__(self, *args, with_secrets: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ies_base_url"].help_text = _("Empty: the portal's default IES (%(url)s).") % {
+            "url": settings.IES_BASE_URL}
+        if with_secrets:
+            self.fields["token"] = _secret_field(_("X-Auth-Token"), _("Stored encrypted; shown as its last 4 "
+                                                                      "characters only."))
+            self.fields["bearer"] = _secret_field(_("Bearer"))
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", name):
+            raise forms.ValidationError(_("Letters, digits, _ . - only, starting with a letter or digit."))
+        return name
+
+    def clean_ies_base_url(self):
+        url = self.cleaned_data["ies_base_url"].strip()
+        if not url:
+            return ""
+        try:
+            return normalise_base_url(url)
+        except ValueError:
+            raise forms.ValidationError(_("The IES base URL starts with http:// or https:// and ends in /rest "
+                                          "(e.g. https://ies.example:17100/rest).")) from None
+
+    def clean_token(self):
+        return _clean_secret(self.cleaned_data.get("token", ""))
+
+    def clean_bearer(self):
+        return _clean_secret(self.cleaned_data.get("bearer", ""))
+
+    def _clean_reference(self, name: str, column: str) -> str:
+        # The same rule as the spreadsheet import, so that whatever is entered here exports and
+        # imports back unchanged (and never reaches a spreadsheet as a formula).
+        value = (self.cleaned_data.get(name) or "").strip()
+        problem = check_cell(column, value)
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean_ref_service_id(self):
+        return self._clean_reference("ref_service_id", "service_id")
+
+    def clean_ref_service_name(self):
+        return self._clean_reference("ref_service_name", "service_name")
+
+    def clean_ref_cloud_vpn_name(self):
+        return self._clean_reference("ref_cloud_vpn_name", "cloud_vpn_name")
+
+    def clean(self):
+        data = super().clean()
+        if "token" in self.fields and bool(data.get("token")) != bool(data.get("bearer")):
+            raise forms.ValidationError(_("Enter both the token and the bearer, or neither (add them later)."))
+        return data
+
+    def tenant_values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class CredentialsForm(forms.Form):
+    """Replace the token and/or the bearer; an empty field keeps what is stored."""
+
+    token = _secret_field(_("New X-Auth-Token"), _("Leave empty to keep the current token."))
+    bearer = _secret_field(_("New bearer"), _("Leave empty to keep the current bearer."))
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+
+    def clean_token(self):
+        return _clean_secret(self.cleaned_data.get("token", ""))
+
+    def clean_bearer(self):
+        return _clean_secret(self.cleaned_data.get("bearer", ""))
+
+    def clean(self):
+        data = super().clean()
+        token, bearer = data.get("token"), data.get("bearer")
+        if not token and not bearer and not self.errors:
+            raise forms.ValidationError(_("Enter a new token, a new bearer, or both."))
+        if (token or self.tenant.token_encrypted) and not (bearer or self.tenant.bearer_encrypted):
+            raise forms.ValidationError(_("This tenant has no bearer yet: enter it too."))
+        if (bearer or self.tenant.bearer_encrypted) and not (token or self.tenant.token_encrypted):
+            raise forms.ValidationError(_("This tenant has no token yet: enter it too."))
+        return data
+
+
+class PasswordChoiceMixin(forms.Form):
+    """Either the admin types a new password (twice) or the portal generates one, shown once."""
+
+    generate = forms.BooleanField(label=_("Generate a password"), required=False, initial=True,
+                                  widget=forms.CheckboxInput(attrs=CHECKBOX_ATTRS))
+    password1 = forms.CharField(label=_("New password"), required=False, strip=False,
+                                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label=_("New password again"), required=False, strip=False,
+                                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}))
+
+    password_user = None  # the user the password is for (similarity check)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("generate"):
+            data["password"] = None
+            return data
+        first, second = data.get("password1"), data.get("password2")
+        if not first:
+            self.add_error("password1", _("Enter a password, or tick “Generate a password”."))
+        elif first != second:
+            self.add_error("password2", _("The two passwords differ."))
+        else:
+            try:
+                password_validation.validate_password(first, self.password_user)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        data["password"] = first
+        return data
+
+
+class PasswordResetForm(PasswordChoiceMixin):
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.password_user = user
+
+
+class UserCreateForm(PasswordChoiceMixin):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    is_staff = forms.BooleanField(label=_("Portal administrator (staff)"), required=False,
+                                  widget=forms.CheckboxInput(attrs=CHECKBOX_ATTRS))
+    tenant = forms.ModelChoiceField(label=_("Tenant"), queryset=Tenant.objects.order_by("name"), required=False,
+                                    empty_label=_("— none yet —"))
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
+
+    field_order = ["username", "email", "is_staff", "tenant", "role", "generate", "password1", "password2"]
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        user_model = get_user_model()
+        user_model.username_validator(username)
+        if user_model.objects.filter(username=username).exists():
+            raise forms.ValidationError(_("A user with this name exists already."))
+        return username
+
+    def clean(self):
+        self.password_user = get_user_model()(username=self.cleaned_data.get("username", ""),
+                                              email=self.cleaned_data.get("email", ""))
+        return super().clean()
+
+
+class MembershipForUserForm(forms.Form):
+    """Add the user to a tenant (on the user's page)."""
+
+    tenant = forms.ModelChoiceField(label=_("Tenant"), queryset=Tenant.objects.none())
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
+
+    def __init__(self, *args, tenants, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].queryset = tenants
+
+
+class MembershipForTenantForm(forms.Form):
+    """Add a user to the tenant (on the tenant's page), by user name."""
+
+    username = forms.CharField(label=_("User name"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise forms.ValidationError(_("No user has this name."))
+        self.cleaned_data["user"] = user
+        return username
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("Spreadsheet (.xlsx or .csv)"),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than %(mb)s MB: too large to import.")
+                                        % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)})
+        if not upload.name.lower().endswith((".xlsx", ".csv")):
+            raise forms.ValidationError(_("Upload an .xlsx or a .csv file."))
+        return upload

@@ -1,0 +1,206 @@
+"""The spreadsheet reader and validator, without the web: headers, ranges, limits, formulas."""
+
+import io
+import time
+
+import pytest
+from openpyxl import Workbook
+
+from portal.tenants import importing
+from portal.tenants.importing import SheetError, expand_users, parse_table, read_upload
+
+HEADER_EN = "Users,Tenant,Token,Kind,Service ID,Service name,CloudVpnName,Recommended scenarios"
+HEADER_ZH = "用户,租户,Token,类型,业务ID,业务名称,CloudVpnName,推荐场景"
+
+
+def _csv(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _xlsx(rows) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _parse(data: bytes, name: str = "t.csv"):
+    return parse_table(read_upload(name=name, data=data))
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("User 1", ["user1"]),
+    ("User 2~User 4", ["user2", "user3", "user4"]),
+    ("User 8～User 11", ["user8", "user9", "user10", "user11"]),
+    ("user12~15", ["user12", "user13", "user14", "user15"]),
+    ("用户5~用户7", ["user5", "user6", "user7"]),
+    ("alice, bob、carol; User 16", ["alice", "bob", "carol", "user16"]),
+    ("u01~u03", ["u01", "u02", "u03"]),
+    ("User 2~User 4, user3", ["user2", "user3", "user4"]),
+    ("", []),
+])
+def test_it_expands_user_cells(cell, expected):
+    assert expand_users(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["user5~user2", "user1~bob3", "a~b", "user1~user100000", "bad name!", "x~y~z"])
+def test_it_refuses_bad_user_cells(cell):
+    with pytest.raises(ValueError):
+        expand_users(cell)
+
+
+def test_it_reads_the_decks_table_with_chinese_headers():
+    parsed = _parse(_csv(HEADER_ZH,
+                         "User 1,nbitest_11,tok-aaaa,Site2Site,8hiqoNgCSZmrlD1MyROJbg,s2s_201705061433,"
+                         "VPNS2S201705061433,创建&激活；弹性扩展",
+                         "User 2~User 4,nbitest_12,,Site2DC,9LbuAd11Qe-cuGnVONz6qw,site2dc_201705071132,"
+                         "0S2DC201705071132,弹性扩展"))
+    assert parsed.errors == []
+    first, second = parsed.rows
+    assert (first.tenant, first.users, first.token, first.kind, first.scenarios) == (
+        "nbitest_11", ["user1"], "tok-aaaa", "Site2Site", ["create", "scale"])
+    assert (second.users, second.token, second.scenarios) == (["user2", "user3", "user4"], "", ["scale"])
+    assert "bearer" not in first.present and "role" not in first.present
+
+
+def test_it_reads_english_headers_in_any_case_and_spacing():
+    parsed = _parse(_csv("USER(S) ,  ies tenant,X-Auth-Token,type,service_id,Service Name,cloud vpn name,Scenarios,"
+                         "Role,Notes",
+                         "user1,nbitest_11,,site2site,abc,n,VPN1,create & activate; scale,viewer,anything"))
+    assert parsed.errors == []
+    assert parsed.rows[0].role == "viewer" and parsed.rows[0].kind == "Site2Site"
+
+
+def test_it_reads_semicolon_separated_csv_in_gb18030():
+    data = ("用户;租户;推荐场景\nUser 1;nbitest_11;弹性扩展\n").encode("gb18030")
+    parsed = _parse(data)
+    assert parsed.errors == [] and parsed.rows[0].scenarios == ["scale"]
+
+
+def test_it_reads_xlsx():
+    parsed = _parse(_xlsx([HEADER_EN.split(","), ["User 2~User 4", "nbitest_12", None, "Site2DC", "id-1", "n",
+                                                   "VPN", "scale"]]), "t.xlsx")
+    assert parsed.errors == [] and parsed.rows[0].users == ["user2", "user3", "user4"]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (_csv("Name,Group", "user1,nbitest_11"), "missing column(s): Users / 用户, Tenant / 租户"),
+    (_csv("Users,Tenant,Colour", "user1,nbitest_11,red"), "unknown column C \u201cColour\u201d"),
+    (_csv("Users,Tenant,Users", "user1,nbitest_11,user2"), "column C repeats"),
+    (_csv(HEADER_EN), "column names but no rows"),
+    (b"\n\n  \n", "The file is empty."),
+    (b"", "The file is empty."),
+])
+def test_it_refuses_a_file_it_cannot_use(data, message):
+    with pytest.raises(SheetError, match=None) as caught:
+        _parse(data)
+    assert message in str(caught.value)
+
+
+def test_it_refuses_random_bytes_named_xlsx():
+    with pytest.raises(SheetError) as caught:
+        _parse(bytes(range(256)) * 40, "presets.xlsx")
+    assert "not a readable .xlsx spreadsheet" in str(caught.value)
+
+
+def test_it_refuses_a_zip_that_is_not_a_workbook():
+    out = io.BytesIO()
+    import zipfile
+
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    with pytest.raises(SheetError, match="not a readable .xlsx"):
+        _parse(out.getvalue(), "presets.xlsx")
+
+
+def test_it_refuses_binary_named_csv():
+    with pytest.raises(SheetError, match="not a CSV text file"):
+        _parse(b"PK\x03\x04\x00\x00" + bytes(200), "presets.csv")
+
+
+def test_it_refuses_other_file_types():
+    with pytest.raises(SheetError, match="Upload an .xlsx or a .csv file."):
+        _parse(b"Users,Tenant\nuser1,nbitest_11\n", "presets.xls")
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_it_refuses_50000_rows_quickly(kind):
+    rows = [HEADER_EN.split(",")] + [[f"user{n}", f"tenant_{n}", "", "Site2DC", f"id{n}", f"svc{n}", f"VPN{n}",
+                                      "scale"] for n in range(50_000)]
+    data = _xlsx(rows) if kind == "xlsx" else _csv(*(",".join(r) for r in rows))
+    started = time.monotonic()
+    with pytest.raises(SheetError) as caught:
+        _parse(data, f"big.{kind}")
+    assert time.monotonic() - started < 5
+    assert "more than 2,000 rows" in str(caught.value)
+
+
+def test_it_refuses_a_file_over_the_size_limit():
+    with pytest.raises(SheetError, match="larger than 5 MB"):
+        read_upload(name="x.csv", data=b"a" * (importing.MAX_UPLOAD_BYTES + 1))
+
+
+@pytest.mark.parametrize("cell", ['=HYPERLINK("http://x","y")', "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3"])
+def test_it_refuses_formula_cells_with_row_and_column(cell):
+    line = f'user1,nbitest_11,,Site2DC,abc,"{cell.replace(chr(34), chr(34) * 2)}",VPN,scale'
+    parsed = _parse(_csv(HEADER_EN, "user2,nbitest_12,,Site2DC,abc,fine,VPN,scale", line))
+    assert parsed.rows[0].tenant == "nbitest_12" and len(parsed.rows) == 1
+    [error] = parsed.errors
+    assert (error.row, error.column, error.header) == (3, "F", "Service name")
+    assert "Row 3, column F (Service name)" in str(error)
+
+
+def test_it_refuses_a_real_formula_cell_in_xlsx():
+    parsed = _parse(_xlsx([["Users", "Tenant"], ["user1", '=HYPERLINK("http://x","y")']]), "f.xlsx")
+    assert [(e.row, e.column) for e in parsed.errors] == [(2, "B")]
+    assert "Formulas are not accepted" in parsed.errors[0].message
+
+
+def test_opaque_ids_may_start_with_a_dash_and_exported_apostrophes_are_removed():
+    parsed = _parse(_csv(HEADER_EN, "user1,nbitest_11,-tok+en,Site2DC,'-cuGnVONz6qw,name,VPN,scale",
+                         "user2,nbitest_12,,Site2DC,x,'=cmd,VPN,scale"))
+    row = parsed.rows[0]
+    assert (row.token, row.service_id) == ("-tok+en", "-cuGnVONz6qw")
+    # An apostrophe protects a cell in a spreadsheet, not in the portal: the formula is still refused.
+    assert [(e.row, e.column) for e in parsed.errors] == [(3, "F")]
+
+
+def test_it_reports_every_bad_cell_with_its_row_and_column():
+    parsed = _parse(_csv(HEADER_EN + ",Role",
+                         "user1,nbitest 11,,Site9,abc,n,VPN,scale,member",
+                         "user5~user2,nbitest_12,has space,Site2DC,abc,n,VPN,teleport,boss"))
+    where = sorted((e.row, e.column) for e in parsed.errors)
+    assert where == [(2, "B"), (2, "D"), (3, "A"), (3, "C"), (3, "H"), (3, "I")]
+    assert parsed.rows == []
+
+
+def test_rows_keep_their_spreadsheet_numbers_across_blank_rows():
+    parsed = _parse(_csv("", HEADER_EN, "", "user1,nbitest_11,,Site2DC,a,n,VPN,scale", ",,,,,,,",
+                         "user2,bad tenant,,Site2DC,a,n,VPN,scale"))
+    assert [r.number for r in parsed.rows] == [4]
+    assert [(e.row, e.column) for e in parsed.errors] == [(6, "B")]
+
+
+def test_a_value_without_a_column_name_is_an_error():
+    parsed = _parse(_csv("Users,Tenant,", "user1,nbitest_11,stray"))
+    assert [(e.row, e.column) for e in parsed.errors] == [(2, "C")]
+
+
+def test_a_tenant_on_two_rows_must_agree():
+    parsed = _parse(_csv(HEADER_EN + ",Role",
+                         "user1,nbitest_11,,Site2Site,abc,n,VPN,scale,member",
+                         "user2,nbitest_11,,Site2DC,abc,n,VPN,scale,viewer",
+                         "user1,nbitest_11,,Site2Site,abc,n,VPN,scale,viewer"))
+    messages = [str(e) for e in parsed.errors]
+    assert any("Row 3" in m and "different Kind" in m for m in messages)
+    assert any("Row 4" in m and "user1" in m and "another role" in m for m in messages)
+
+
+def test_secrets_wait_in_the_session_encrypted():
+    rows = _parse(_csv(HEADER_EN, "user1,nbitest_11,secret-token-1234,Site2DC,abc,n,VPN,scale")).rows
+    stored = importing.rows_to_session(rows)
+    assert "secret-token-1234" not in repr(stored)
+    assert importing.rows_from_session(stored) == rows
