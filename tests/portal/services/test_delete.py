@@ -24,17 +24,18 @@ def test_the_confirmation_names_the_service_and_wants_its_name(login):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failed_delete_leaves_the_service_with_the_reason(login, celery_worker, sim):
-    client = login("user6")
+def test_a_failed_delete_leaves_the_service_with_the_reason(own_tenant, celery_worker, sim):
+    client = own_tenant.login()
     client.get("/services/")
     sim.add_fault(kind="fail_operations", count=1, reason="the CPE did not answer")
-    assert post(client, URL, {"confirm_name": "site2dc3_201705081840"}).status_code == 302
+    answer = post(client, f"/services/{own_tenant.service_id}/delete/", {"confirm_name": own_tenant.service_name})
+    assert answer.status_code == 302
     op = Operation.objects.get()
     wait_until(lambda: Operation.objects.get(pk=op.pk).finished_at, timeout=30)
     op.refresh_from_db()
     assert op.state == OperationState.FAILED and "did not answer" in op.message
-    assert Service.objects.get(ies_service_id=DC13).gone_at is None
-    assert "site2dc3_201705081840" in client.get("/services/?refresh=1").text
+    assert Service.objects.get(ies_service_id=own_tenant.service_id).gone_at is None
+    assert own_tenant.service_name in client.get("/services/?refresh=1").text
 
 
 @pytest.mark.django_db(transaction=True)
