@@ -1,0 +1,326 @@
+"""Reads behind the traffic pages: one connection's chart, and the tenant's overview.
+
+Everything here is a read of IES (through the tenant's own client) and of the Redis cache; nothing
+changes IES or the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.cache import cache
+from django.utils.translation import gettext as _
+
+from ies_client.client import IESClient
+from ies_client.errors import IESError
+from ies_client.models import Operation
+from portal.services.models import Service
+from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
+from portal.tenants.models import Tenant
+from portal.traffic import bandwidth, series, stats
+from portal.traffic.downsample import minmax_downsample
+from portal.traffic.ranges import INTERVALS, PRESETS, TimeRange, auto_timedim
+
+log = logging.getLogger(__name__)
+
+MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH = 100, 4000, 1000
+OPERATIONS_TTL = 60  # the log changes only when someone changes the service
+OVERVIEW_LIMIT = 60
+OVERVIEW_WIDTH = 320
+UNITS = ((1e9, "Gbit/s"), (1e6, "Mbit/s"), (1e3, "kbit/s"))
+
+# The utilisation used to read the bandwidth, one timedim coarser than the chart's (see bandwidth.py).
+PROBE_TIMEDIM = {"minute": "hour", "hour": "hour", "day": "day"}
+PROBE_LEAD = 2  # coarse buckets read before the range
+
+
+def clamp_width(raw: str | int | None) -> int:
+    try:
+        width = int(raw) if raw not in (None, "") else DEFAULT_WIDTH
+    except (TypeError, ValueError):
+        width = DEFAULT_WIDTH
+    return min(max(width, MIN_WIDTH), MAX_WIDTH)
+
+
+def display_unit(max_bps: float | None) -> tuple[str, float]:
+    """The unit the values need: kbit/s, Mbit/s or Gbit/s (by the largest value drawn)."""
+    for factor, name in UNITS:
+        if max_bps is not None and max_bps >= factor:
+            return name, factor
+    return "kbit/s", 1e3
+
+
+@dataclass
+class Chart:
+    """One connection's chart over a range, ready to serialise."""
+
+    service: Service
+    trange: TimeRange
+    width: int
+    # every bucket of the range (for the figures)
+    times: np.ndarray
+    rate_in: np.ndarray
+    rate_out: np.ndarray
+    steps: list[bandwidth.Step]
+    figures: stats.Figures
+    suggestion: stats.Suggestion | None
+    # what is drawn (downsampled)
+    shown_times: np.ndarray
+    shown_in: np.ndarray
+    shown_out: np.ndarray
+    shown_bandwidth: np.ndarray  # bit/s at each shown time
+    downsampled: bool
+    unit: str
+    unit_factor: float
+    not_found: bool = False
+    notes: list[str] = field(default_factory=list)
+    fetch: series.FetchStats = field(default_factory=series.FetchStats)
+
+    @property
+    def empty(self) -> bool:
+        return self.figures.samples == 0
+
+    @property
+    def bucket_seconds(self) -> int:
+        """How much time one drawn point stands for (the pixel column when downsampled)."""
+        if not self.downsampled:
+            return self.trange.interval
+        return max(self.trange.interval, self.trange.span // self.width)
+
+
+def _operations(tenant: Tenant, service: Service, client_factory: Callable[[], IESClient]) -> list[Operation] | None:
+    """The service's operation log (cached a minute), or None when IES cannot give it."""
+    if not service.ies_service_id:
+        return None
+    key = f"traffic:ops:{series.tenant_cache_key(tenant)}:{service.ies_service_id}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None
+    try:
+        ops = client_factory().list_operations(service.ies_service_id)
+    except IESError as exc:
+        # An IES without the endpoint, or a deleted service: the steps come from the data alone.
+        log.info("no operation log for %s: %s", service.ies_service_id, type(exc).__name__)
+        cache.set(key, [], OPERATIONS_TTL)
+        return None
+    cache.set(key, ops, OPERATIONS_TTL)
+    return ops
+
+
+def _bandwidth_bounds(tenant: Tenant, service: Service) -> tuple[int | None, int | None, int | None]:
+    """(min, max, step) of the Bandwidth field of the service's definition; None where unknown."""
+    if not service.service_definition_id:
+        return None, None, None
+    from portal.catalog.selectors import definition_detail_for_tenant
+
+    try:
+        detail = definition_detail_for_tenant(tenant=tenant, definition_id=service.service_definition_id)
+    except (IESError, TenantNotConfigured):
+        return None, None, None
+    spec = detail.field("Bandwidth")
+    if spec is None:
+        return None, None, None
+
+    def whole(v):
+        return int(v) if v else None
+
+    return whole(spec.min), whole(spec.max), whole(spec.step)
+
+
+def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange, width: int, now: int,
+                         client_factory: Callable[[], IESClient] | None = None) -> Chart:
+    """The chart of ``service``'s connection: rate in and out, the bandwidth in force, the figures.
+
+    Raises the client's IESError (or TenantNotConfigured) when IES cannot answer the rate.
+    """
+    if client_factory is None:
+        def client_factory() -> IESClient:
+            return ies_for_tenant(tenant, for_page=True)
+
+    connection = service.cloud_vpn_name
+    timedim, indicator = trange.timedim, trange.indicator
+    probe = PROBE_TIMEDIM[timedim]
+    piv = INTERVALS[probe]
+    # The rate is read from a little before the range (two coarse buckets), on the coarse grid: the
+    # stretch of bandwidth in force at the range's start then has whole buckets to be read from even
+    # when it began just before. The coarse rate is the chart's rate aggregated (as IES aggregates
+    # it), so only the coarse utilisation is an extra call: four calls in all, not six.
+    lead_start = trange.start // piv * piv - PROBE_LEAD * piv
+    specs = [
+        series.SeriesSpec(connection, "traffic-rate", "inbound", indicator, timedim),
+        series.SeriesSpec(connection, "traffic-rate", "outbound", indicator, timedim),
+        series.SeriesSpec(connection, "bandwidth-utilization", "inbound", indicator, probe),
+        series.SeriesSpec(connection, "bandwidth-utilization", "outbound", indicator, probe),
+    ]
+
+    # The operation log and the definition's bounds are read while the traffic calls run.
+    pool = series.executor()
+    ops_future: Future = pool.submit(_operations, tenant, service, client_factory)
+    bounds_future: Future = pool.submit(_bandwidth_bounds, tenant, service)
+    fetch_stats = series.FetchStats()
+    fetched = series.fetch(client_factory, tenant_key=series.tenant_cache_key(tenant), specs=specs,
+                           start=lead_start, end=trange.end, now=now, stats=fetch_stats)
+    lead_in, lead_out, util_in, util_out = fetched
+    probe_in = _aggregate(lead_in, util_in, indicator)
+    probe_out = _aggregate(lead_out, util_out, indicator)
+    rate_in, rate_out = _from(lead_in, trange.start), _from(lead_out, trange.start)
+    try:
+        operations = ops_future.result()
+    except Exception:  # noqa: BLE001 - the log only refines the steps
+        operations = None
+    try:
+        minimum, maximum, step = bounds_future.result()
+    except Exception:  # noqa: BLE001
+        minimum = maximum = step = None
+
+    # When the bandwidth changed comes from the operation log, what it was from rate ÷ utilisation
+    # (see bandwidth.py for why both); without a log, both come from the data.
+    changes = bandwidth.change_times(operations) if operations else None
+    steps = bandwidth.steps(
+        start=trange.start, end=trange.end, probe_times=util_in.times, probe_interval=INTERVALS[probe],
+        rate_in=probe_in, rate_out=probe_out, util_in=util_in.values,
+        util_out=util_out.values, changes=changes, current_kbps=service.bandwidth_kbps,
+        live=service.gone_at is None, step_kbps=step or stats.BANDWIDTH_STEP_KBPS,
+    )
+    times = rate_in.times
+    bw_bps = bandwidth.at_times(steps, times, trange.interval)
+    figs = stats.figures(times, rate_in.values, rate_out.values, bw_bps, trange.interval)
+    suggestion = None
+    if service.gone_at is None:
+        suggestion = stats.suggest_bandwidth(figs, current_kbps=service.bandwidth_kbps, minimum=minimum,
+                                             maximum=maximum, step=step)
+
+    shown_t, (shown_in, shown_out) = minmax_downsample(times, [rate_in.values, rate_out.values], width,
+                                                       lo=trange.start, hi=trange.end, step=trange.interval)
+    downsampled = len(shown_t) < int((~(np.isnan(rate_in.values) & np.isnan(rate_out.values))).sum())
+    peak = np.nanmax([figs.inbound.peak_bps or 0, figs.outbound.peak_bps or 0,
+                      *[s.kbps * 1000 for s in steps if s.kbps]])
+    unit, factor = display_unit(float(peak) if peak else None)
+    notes = list(trange.notes)
+    not_found = rate_in.not_found or rate_out.not_found
+    if not_found:
+        notes.append(_("IES does not know this connection yet: it reports traffic once the connection is up."))
+    return Chart(
+        service=service, trange=trange, width=width, times=times, rate_in=rate_in.values,
+        rate_out=rate_out.values, steps=steps, figures=figs, suggestion=suggestion, shown_times=shown_t,
+        shown_in=shown_in, shown_out=shown_out, shown_bandwidth=bandwidth.at_times(steps, shown_t, trange.interval),
+        downsampled=downsampled, unit=unit, unit_factor=factor, not_found=not_found, notes=notes,
+        fetch=fetch_stats,
+    )
+
+
+def _from(s: series.Series, start: int) -> series.Series:
+    """``s`` from ``start`` on (a view, no copy)."""
+    skip = (start - s.start) // s.spec.interval
+    return series.Series(s.spec, start, s.end, s.values[skip:], not_found=s.not_found, error=s.error)
+
+
+def _aggregate(rate: series.Series, coarse: series.Series, indicator: str) -> np.ndarray:
+    """``rate`` on ``coarse``'s buckets, aggregated as IES aggregates: the max of the maxima, the
+    min of the minima, the mean of the means. Both series start on the same coarse boundary."""
+    if rate.spec.interval == coarse.spec.interval:
+        return rate.values[: len(coarse.values)]
+    per = coarse.spec.interval // rate.spec.interval
+    values = np.full(len(coarse.values) * per, np.nan)
+    n = min(len(values), len(rate.values))
+    values[:n] = rate.values[:n]
+    grid = values.reshape(len(coarse.values), per)
+    if indicator == "max":
+        return np.fmax.reduce(grid, axis=1)
+    if indicator == "min":
+        return np.fmin.reduce(grid, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        counts = (~np.isnan(grid)).sum(axis=1)
+        return np.where(counts > 0, np.nansum(grid, axis=1) / np.maximum(counts, 1), np.nan)
+
+
+# -- the overview ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Card:
+    service: Service
+    peak_util: float | None = None
+    peak_at: int | None = None
+    times: list[int] = field(default_factory=list)
+    util_in: list[float | None] = field(default_factory=list)
+    util_out: list[float | None] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def data(self) -> dict:
+        return {"t": self.times, "in": self.util_in, "out": self.util_out}
+
+
+@dataclass
+class Overview:
+    cards: list[Card]
+    preset: str
+    timedim: str
+    start: int
+    end: int
+    total: int  # connections of the tenant (the cards may be fewer: OVERVIEW_LIMIT)
+    problem: str = ""
+    advice: str = ""
+
+
+def overview_for_tenant(*, tenant: Tenant, services: list[Service], preset: str, indicator: str, now: int,
+                        client_factory: Callable[[], IESClient] | None = None) -> Overview:
+    """One small utilisation chart per connection, busiest first (by IES's peak utilisation)."""
+    from portal.core.ies_errors import describe
+
+    if client_factory is None:
+        def client_factory() -> IESClient:
+            return ies_for_tenant(tenant, for_page=True)
+
+    span = PRESETS[preset]
+    timedim = auto_timedim(span) if span <= 3600 else "hour"
+    iv = INTERVALS[timedim]
+    start, end = (now - span) // iv * iv, -(-now // iv) * iv
+    connections = [s for s in services if s.cloud_vpn_name][:OVERVIEW_LIMIT]
+    specs = [series.SeriesSpec(s.cloud_vpn_name, "bandwidth-utilization", d, indicator, timedim)
+             for s in connections for d in ("inbound", "outbound")]
+    overview = Overview(cards=[], preset=preset, timedim=timedim, start=start, end=end,
+                        total=len([s for s in services if s.cloud_vpn_name]))
+    try:
+        fetched = series.fetch(client_factory, tenant_key=series.tenant_cache_key(tenant), specs=specs,
+                               start=start, end=end, now=now, raise_errors=False) if specs else []
+    except (IESError, TenantNotConfigured) as exc:  # the client could not even be made
+        trouble = describe(exc)
+        overview.problem, overview.advice = trouble.problem, trouble.advice
+        overview.cards = [Card(service=s, problem=trouble.problem) for s in connections]
+        return overview
+    for i, service in enumerate(connections):
+        s_in, s_out = fetched[2 * i], fetched[2 * i + 1]
+        card = Card(service=service)
+        error = s_in.error or s_out.error
+        if error is not None:
+            card.problem = describe(error).problem if isinstance(error, IESError) else _("IES answered with an error.")
+            overview.cards.append(card)
+            continue
+        both = np.fmax(s_in.values, s_out.values)
+        if not np.isnan(both).all():
+            index = int(np.nanargmax(both))
+            card.peak_util, card.peak_at = float(both[index]), int(s_in.times[index])
+        t, (u_in, u_out) = minmax_downsample(s_in.times, [s_in.values, s_out.values], OVERVIEW_WIDTH,
+                                             lo=start, hi=end, step=iv)
+        card.times = t.tolist()
+        card.util_in = _json_floats(u_in)
+        card.util_out = _json_floats(u_out)
+        overview.cards.append(card)
+    overview.cards.sort(key=lambda c: (c.peak_util is None, -(c.peak_util or 0), c.service.name))
+    return overview
+
+
+def gone_services_for_tenant(*, tenant: Tenant) -> list[Service]:
+    """The tenant's deleted services that had a connection: their history stays viewable."""
+    return list(Service.objects.filter(tenant=tenant, gone_at__isnull=False).exclude(cloud_vpn_name="")
+                .order_by("-gone_at")[:20])
+
+
+def _json_floats(values: np.ndarray, digits: int = 2) -> list[float | None]:
+    return [None if v != v else round(v, digits) for v in values.tolist()]

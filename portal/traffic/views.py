@@ -1,0 +1,204 @@
+"""Traffic pages: thin views over portal.traffic.selectors (one view per URL).
+
+The chart page is a shell; its data comes from ``data.json`` (the browser sends the chart's width,
+so the server can downsample to it). Every connection is looked up through
+``portal.core.access.get_connection_for_tenant``: another tenant's connection is a 404.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from ies_client.errors import IESError
+from portal.core.access import current_membership, get_connection_for_tenant
+from portal.core.ies_errors import describe
+from portal.services.selectors import service_list_for_tenant
+from portal.tenants.ies import TenantNotConfigured
+from portal.traffic import export, ranges, selectors
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _anchor(service) -> int | None:
+    """A deleted service's history ends at its deletion: presets count back from there."""
+    if service.gone_at is None:
+        return None
+    return -(-int(service.gone_at.timestamp()) // 60) * 60
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
+    return {k: request.GET.get(k, "") for k in ("range", "start", "end", "timedim", "indicator")}
+
+
+def scale_url(service, kbps: int) -> str:
+    # The bandwidth editor is another app's; its path is part of the issue's contract.
+    return f"/services/{service.ies_service_id}/bandwidth/?{urlencode({'suggested_kbps': int(kbps)})}"
+
+
+@require_GET
+def connection(request: HttpRequest, cloud_vpn_name: str) -> HttpResponse:
+    membership, service = get_connection_for_tenant(request, cloud_vpn_name)
+    now = _now()
+    params = _params(request)
+    error = None
+    try:
+        trange = ranges.parse(params, now=now, anchor=_anchor(service))
+    except ranges.RangeError as exc:
+        error = exc
+        trange = ranges.parse({"indicator": "max"}, now=now, anchor=_anchor(service))
+    data_url = reverse("traffic:data", args=[service.cloud_vpn_name])
+    csv_url = reverse("traffic:csv", args=[service.cloud_vpn_name])
+    query = urlencode(trange.query())
+    config = {
+        "dataUrl": data_url,
+        "csvUrl": csv_url,
+        "query": trange.query(),
+        "connection": service.cloud_vpn_name,
+        "live": trange.live,
+        "refreshSeconds": 60,
+        "texts": _js_texts(),
+    }
+    context = {
+        "service": service,
+        "membership": membership,
+        "trange": trange,
+        "range_error": error,
+        "params": params,
+        "preset_links": _preset_links(trange, error is None),
+        "timedims": [("auto", _("automatic"))] + [(k, v) for k, v in ranges.TIMEDIM_LABELS.items()],
+        "indicators": list(ranges.INDICATOR_LABELS.items()),
+        "start_input": ranges.input_local(trange.start),
+        "end_input": "" if trange.live else ranges.input_local(trange.end),
+        "zone_label": ranges.zone_label(trange.end),
+        "csv_href": f"{csv_url}?{query}",
+        "config": config,
+    }
+    return render(request, "traffic/connection.html", context, status=400 if error else 200)
+
+
+@require_GET
+def data(request: HttpRequest, cloud_vpn_name: str) -> JsonResponse:
+    membership, service = get_connection_for_tenant(request, cloud_vpn_name)
+    now = _now()
+    try:
+        trange = ranges.parse(_params(request), now=now, anchor=_anchor(service))
+    except ranges.RangeError as exc:
+        return JsonResponse({"error": {"field": exc.field, "problem": exc.message, "advice": ""}}, status=400)
+    width = selectors.clamp_width(request.GET.get("width"))
+    try:
+        chart = selectors.chart_for_connection(tenant=membership.tenant, service=service, trange=trange,
+                                               width=width, now=now)
+    except (IESError, TenantNotConfigured) as exc:
+        log.warning("traffic of %s failed: %s", cloud_vpn_name, type(exc).__name__)
+        trouble = describe(exc)
+        return JsonResponse({"error": {"problem": trouble.problem, "advice": trouble.advice,
+                                       "what": _("The traffic of %(name)s could not be read from IES.")
+                                       % {"name": service.cloud_vpn_name}}}, status=502)
+    body = export.payload(chart)
+    query = dict(trange.query(exact=True), width=str(width))
+    body["csv_url"] = reverse("traffic:csv", args=[service.cloud_vpn_name]) + "?" + urlencode(query)
+    body["png_name"] = export.filename(chart, "png")
+    body["stats_html"] = render_to_string("traffic/connection.html#stats", {
+        "chart": chart, "service": service, "membership": membership,
+        "scale_url": scale_url(service, chart.suggestion.kbps) if chart.suggestion else "",
+    }, request=request)
+    response = JsonResponse(body)
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_GET
+def csv_export(request: HttpRequest, cloud_vpn_name: str) -> HttpResponse:
+    membership, service = get_connection_for_tenant(request, cloud_vpn_name)
+    now = _now()
+    try:
+        trange = ranges.parse(_params(request), now=now, anchor=_anchor(service))
+    except ranges.RangeError as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    width = selectors.clamp_width(request.GET.get("width"))
+    try:
+        chart = selectors.chart_for_connection(tenant=membership.tenant, service=service, trange=trange,
+                                               width=width, now=now)
+    except (IESError, TenantNotConfigured) as exc:
+        trouble = describe(exc)
+        return HttpResponse(f"{trouble.problem} {trouble.advice}", status=502,
+                            content_type="text/plain; charset=utf-8")
+    response = HttpResponse(export.csv_text(chart), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export.filename(chart, "csv")}"'
+    return response
+
+
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    membership = current_membership(request)
+    if membership is None:
+        return render(request, "services/no_tenant.html")
+    preset = request.GET.get("range") or "24h"
+    if preset not in ranges.PRESETS:
+        preset = "24h"
+    indicator = request.GET.get("indicator") or "max"
+    if indicator not in ranges.INDICATORS:
+        indicator = "max"
+    services = list(service_list_for_tenant(tenant=membership.tenant))
+    result = selectors.overview_for_tenant(tenant=membership.tenant, services=services, preset=preset,
+                                           indicator=indicator, now=_now())
+    return render(request, "traffic/overview.html", {
+        "overview": result,
+        "gone": selectors.gone_services_for_tenant(tenant=membership.tenant),
+        "presets": [(key, ranges.PRESET_LABELS[key]) for key in ranges.PRESETS],
+        "indicator": indicator,
+        "zone_label": ranges.zone_label(),
+        "config": {"texts": _js_texts(), "tz": ranges.zone().key, "interval": ranges.INTERVALS[result.timedim],
+                   "cards": [card.data for card in result.cards]},
+    })
+
+
+def _preset_links(trange: ranges.TimeRange, valid: bool) -> list[tuple[str, str, str, bool]]:
+    links = []
+    for key, label in ranges.PRESET_LABELS.items():
+        query = {"range": key, "indicator": trange.indicator}
+        if not trange.timedim_auto:
+            query["timedim"] = trange.timedim
+        links.append((key, str(label), "?" + urlencode(query), valid and trange.preset == key))
+    return links
+
+
+def _js_texts() -> dict[str, str]:
+    """Every sentence traffic.js shows, translated here (the script itself has no text)."""
+    return {
+        "loading": _("Loading traffic…"),
+        "refreshing": _("Refreshing…"),
+        "empty": _("No traffic yet in this range. A new connection reports its first values a minute or "
+                   "two after it is up."),
+        "retry": _("Try again"),
+        "networkError": _("The portal did not answer. Check your connection and try again."),
+        "inbound": _("Inbound"),
+        "outbound": _("Outbound"),
+        "bandwidth": _("Bandwidth in force"),
+        "utilIn": _("Inbound utilisation"),
+        "utilOut": _("Outbound utilisation"),
+        "busy": _("80 % line"),
+        "rateAxis": _("Rate"),
+        "utilAxis": _("Utilisation (%)"),
+        "summarises": _("each point: the max and min of %(duration)s"),
+        "zoomHint": _("Drag across the chart to zoom in."),
+        "updated": _("Updated %(time)s"),
+        "pngTitle": _("Traffic of %(name)s"),
+        "peak": _("peak"),
+        # The chart's heading after a zoom changed the timedim: "Maximum per minute".
+        "titles": {f"{i}:{d}": f"{str(il).capitalize()} {dl}" for i, il in ranges.INDICATOR_LABELS.items()
+                   for d, dl in ranges.TIMEDIM_LABELS.items()},
+    }

@@ -1,0 +1,485 @@
+/* CloudVPN Portal: traffic charts (uPlot, vendored). No build step, no text of its own:
+ * every sentence comes translated from the page's JSON config.
+ *
+ * The connection page fetches data.json with the chart's width (the server downsamples to about two
+ * points per pixel, keeping each pixel's min and max), draws the rate (inbound, outbound, bandwidth in
+ * force as steps) and the utilisation, which it computes exactly as the CSV export does: rate ÷
+ * bandwidth in force × 100. Dragging zooms by asking for the narrower range (its URL is pushed, so
+ * Back zooms out and the address can be shared). A range ending "now" refreshes every minute.
+ *
+ * Performance marks: traffic:data (JSON parsed), traffic:drawn (first draw done), and the measure
+ * traffic:draw between them (read by benchmarks/traffic.py).
+ */
+(function () {
+  "use strict";
+
+  var COLORS = { in: "#0b63ce", out: "#d9480f", bw: "#067647", busy: "#b42318" };
+  var STEPS = [[1e9, "Gbit/s"], [1e6, "Mbit/s"], [1e3, "kbit/s"]];
+
+  function trim(value, digits) {
+    if (value === 0) return "0";
+    var text = Number(value.toPrecision(digits || 3)).toString();
+    return text;
+  }
+
+  function fmtBps(v) {
+    if (v == null || isNaN(v)) return "—";
+    for (var i = 0; i < STEPS.length; i++) {
+      if (Math.abs(v) >= STEPS[i][0]) return trim(v / STEPS[i][0]) + " " + STEPS[i][1];
+    }
+    return trim(v) + " bit/s";
+  }
+
+  function fmtPct(v) {
+    return v == null || isNaN(v) ? "—" : v.toFixed(2) + " %";
+  }
+
+  /* Times as the rest of the portal writes them: 2017-05-10 09:00, in the portal's zone, with it. */
+  function zonedParts(tz, withZone) {
+    var fmt = new Intl.DateTimeFormat("en-GB", {
+      timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      hourCycle: "h23", timeZoneName: withZone ? "short" : undefined
+    });
+    return function (epoch) {
+      var p = {};
+      fmt.formatToParts(new Date(epoch * 1000)).forEach(function (x) { p[x.type] = x.value; });
+      return p;
+    };
+  }
+
+  function timeFormatter(tz) {
+    var parts = zonedParts(tz, true);
+    return function (epoch) {
+      var p = parts(epoch);
+      return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + " " + p.timeZoneName;
+    };
+  }
+
+  /* Axis ticks: 24-hour times, with the date under the first tick and under each midnight. */
+  function timeAxisValues(tz) {
+    var parts = zonedParts(tz, false);
+    return function (u, splits, axisIdx, space, incr) {
+      return splits.map(function (ts, i) {
+        if (ts == null) return "";
+        var p = parts(ts), hm = p.hour + ":" + p.minute, md = p.month + "-" + p.day;
+        if (incr >= 86400) return i === 0 ? md + "\n" + p.year : md;
+        return i === 0 || hm === "00:00" ? hm + "\n" + md : hm;
+      });
+    };
+  }
+
+  function interpolate(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
+  }
+
+  /* The bandwidth (bit/s) in force for each bucket [t, t + interval), from the steps [[at, kbps], ...]:
+   * the same rule as the server's bandwidth.at_times (the step at or before t, or the first; when the
+   * bandwidth changed inside the bucket, the largest of the bucket). */
+  function bandwidthAt(times, steps, interval) {
+    var out = new Array(times.length);
+    var j = 0;
+    for (var i = 0; i < times.length; i++) {
+      while (j + 1 < steps.length && steps[j + 1][0] <= times[i]) j++;
+      var kbps = steps.length ? steps[j][1] : null;
+      for (var n = j + 1; n < steps.length && steps[n][0] < times[i] + interval; n++) {
+        if (steps[n][1] != null && (kbps == null || steps[n][1] > kbps)) kbps = steps[n][1];
+      }
+      out[i] = kbps == null ? null : kbps * 1000;
+    }
+    return out;
+  }
+
+  function utilisation(rates, bws) {
+    var out = new Array(rates.length);
+    for (var i = 0; i < rates.length; i++) {
+      var r = rates[i], b = bws[i];
+      out[i] = r == null || b == null || !b ? null : r / b * 100;
+    }
+    return out;
+  }
+
+  /* A crosshair tooltip: time, then each visible series with its value and unit. */
+  function tooltipPlugin(tz, fmtValue) {
+    var tip, fmtTime = timeFormatter(tz);
+    function place(u) {
+      var idx = u.cursor.idx;
+      if (idx == null || u.cursor.left < 0) { tip.hidden = true; return; }
+      tip.replaceChildren();
+      var head = document.createElement("div");
+      head.className = "traffic-tip-time";
+      head.textContent = fmtTime(u.data[0][idx]);
+      tip.appendChild(head);
+      for (var s = 1; s < u.series.length; s++) {
+        var series = u.series[s];
+        if (!series.show || series.tipHidden) continue;
+        var row = document.createElement("div");
+        var swatch = document.createElement("span");
+        swatch.className = "traffic-swatch";
+        swatch.style.background = series.color || series._stroke || "#888";
+        row.appendChild(swatch);
+        row.appendChild(document.createTextNode(series.label + ": "));
+        var value = document.createElement("strong");
+        value.className = "traffic-tip-value";
+        value.textContent = fmtValue(u.data[s][idx], s);
+        row.appendChild(value);
+        tip.appendChild(row);
+      }
+      tip.hidden = false;
+      var left = u.cursor.left, top = u.cursor.top;
+      var width = tip.offsetWidth, overWidth = u.over.clientWidth;
+      tip.style.left = (left + 14 + width > overWidth ? left - width - 14 : left + 14) + "px";
+      tip.style.top = Math.max(0, Math.min(top, u.over.clientHeight - tip.offsetHeight)) + "px";
+    }
+    return {
+      hooks: {
+        init: function (u) {
+          tip = document.createElement("div");
+          tip.className = "traffic-tip";
+          tip.setAttribute("role", "tooltip");
+          tip.hidden = true;
+          u.over.appendChild(tip);
+          u.over.addEventListener("mouseleave", function () { tip.hidden = true; });
+        },
+        setCursor: place
+      }
+    };
+  }
+
+  function axisValues(factor) {
+    return function (u, splits) { return splits.map(function (v) { return v == null ? "" : trim(v / factor, 4); }); };
+  }
+
+  /* ---------------------------------------------------------------- connection page */
+
+  function ConnectionChart(root, cfg) {
+    this.root = root;
+    this.cfg = cfg;
+    this.texts = cfg.texts;
+    this.state = root.querySelector("#traffic-state");
+    this.meta = root.querySelector("#traffic-meta");
+    this.rateEl = root.querySelector("#chart-rate");
+    this.utilEl = root.querySelector("#chart-util");
+    this.csv = root.querySelector("#traffic-csv");
+    this.png = root.querySelector("#traffic-png");
+    this.query = Object.assign({}, cfg.query);
+    this.plots = [];
+    this.drawnOnce = false;
+    this.timer = null;
+    var self = this;
+    this.png.addEventListener("click", function () { self.downloadPng(); });
+    window.addEventListener("popstate", function () {
+      self.query = queryFromLocation(cfg.query);
+      self.load(false);
+    });
+    var resizeTimer;
+    window.addEventListener("resize", function () {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(function () { self.resize(); }, 150);
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && self.live && Date.now() - self.loadedAt > 60000) self.load(true);
+    });
+  }
+
+  function queryFromLocation(fallback) {
+    var params = new URLSearchParams(window.location.search);
+    var q = {};
+    ["range", "start", "end", "timedim", "indicator"].forEach(function (k) {
+      if (params.get(k)) q[k] = params.get(k);
+    });
+    return Object.keys(q).length ? q : Object.assign({}, fallback);
+  }
+
+  ConnectionChart.prototype.width = function () {
+    return Math.max(200, Math.round(this.rateEl.clientWidth || this.root.clientWidth));
+  };
+
+  ConnectionChart.prototype.setState = function (kind, text, trouble) {
+    this.state.className = "traffic-state traffic-state-" + kind;
+    this.state.replaceChildren();
+    this.root.setAttribute("aria-busy", kind === "loading" ? "true" : "false");
+    this.root.dataset.state = kind;
+    if (kind === "ready") { this.state.hidden = true; return; }
+    this.state.hidden = false;
+    if (kind === "loading") {
+      var spin = document.createElement("span");
+      spin.className = "traffic-spinner";
+      spin.setAttribute("aria-hidden", "true");
+      this.state.appendChild(spin);
+    }
+    if (trouble) {
+      var what = document.createElement("strong");
+      what.textContent = trouble.what || trouble.problem;
+      this.state.appendChild(what);
+      if (trouble.what && trouble.problem) this.state.appendChild(document.createTextNode(" " + trouble.problem));
+      if (trouble.advice) this.state.appendChild(document.createTextNode(" " + trouble.advice));
+      var retry = document.createElement("button");
+      retry.type = "button";
+      retry.className = "button traffic-retry";
+      retry.textContent = this.texts.retry;
+      var self = this;
+      retry.addEventListener("click", function () { self.load(false); });
+      this.state.appendChild(document.createTextNode(" "));
+      this.state.appendChild(retry);
+    } else {
+      this.state.appendChild(document.createTextNode(" " + text));
+    }
+  };
+
+  ConnectionChart.prototype.load = function (quiet) {
+    var self = this;
+    if (!quiet) this.setState("loading", this.texts.loading);
+    var params = new URLSearchParams(this.query);
+    params.set("width", String(this.width()));
+    performance.mark("traffic:fetch");
+    return fetch(this.cfg.dataUrl + "?" + params.toString(), {
+      headers: { Accept: "application/json" }, credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().then(function (body) { return { ok: response.ok, body: body }; },
+        function () { return { ok: false, body: {} }; });
+    }).then(function (answer) {
+      if (!answer.ok) {
+        self.setState("error", null, answer.body.error || { problem: self.texts.networkError });
+        return;
+      }
+      performance.mark("traffic:data");
+      self.render(answer.body);
+    }, function () {
+      self.setState("error", null, { problem: self.texts.networkError });
+    });
+  };
+
+  ConnectionChart.prototype.render = function (d) {
+    this.data = d;
+    this.loadedAt = Date.now();
+    this.live = d.range.live;
+    var x = new Array(d.k.length);
+    for (var i = 0; i < d.k.length; i++) x[i] = d.t0 + d.k[i] * d.range.interval;
+    var bw = bandwidthAt(x, d.bw, d.range.interval);
+    var rates = [x, d.in, d.out, bw];
+    var utils = [x, utilisation(d.in, bw), utilisation(d.out, bw), x.map(function () { return 80; })];
+    this.csv.href = d.csv_url;
+    this.png.disabled = d.empty;
+    document.getElementById("traffic-stats").outerHTML = d.stats_html;
+    var t = this.texts;
+    var meta = [interpolate(t.updated, { time: timeFormatter(d.tz.name)(Math.floor(Date.now() / 1000)) })];
+    if (d.downsampled) meta.push(interpolate(t.summarises, { duration: d.bucket_text }));
+    this.meta.textContent = meta.join(" · ");
+    var title = this.root.querySelector("#traffic-title");
+    if (title && t.titles) title.textContent = t.titles[d.range.indicator + ":" + d.range.timedim] || title.textContent;
+
+    if (d.empty) {
+      this.destroy();
+      this.setState("empty", (d.notes && d.notes.length ? d.notes.join(" ") + " " : "") + t.empty);
+      this.markDrawn();
+    } else {
+      this.setState("ready");
+      if (this.plots.length && this.unit === d.unit.name) {
+        this.plots[0].setData(rates);
+        this.plots[1].setData(utils);
+      } else {
+        this.destroy();
+        this.unit = d.unit.name;
+        this.build(d, rates, utils);
+      }
+    }
+    if (this.timer) { clearInterval(this.timer); this.timer = null; }
+    if (this.live) {
+      var self = this;
+      this.timer = setInterval(function () {
+        if (!document.hidden) self.load(true);
+      }, (this.cfg.refreshSeconds || 60) * 1000);
+    }
+  };
+
+  ConnectionChart.prototype.markDrawn = function () {
+    if (this.drawnOnce) return;
+    this.drawnOnce = true;
+    performance.mark("traffic:drawn");
+    try { performance.measure("traffic:draw", "traffic:data", "traffic:drawn"); } catch (e) { /* no mark */ }
+    this.root.dataset.drawn = "true";
+  };
+
+  ConnectionChart.prototype.destroy = function () {
+    this.plots.forEach(function (p) { p.destroy(); });
+    this.plots = [];
+  };
+
+  ConnectionChart.prototype.build = function (d, rates, utils) {
+    var self = this, t = this.texts, tz = d.tz.name;
+    var width = this.width();
+    var sync = uPlot.sync("traffic-" + d.connection);
+    var cursor = {
+      sync: { key: sync.key, setSeries: false },
+      drag: { x: true, y: false, setScale: false },
+      points: { size: 6 }
+    };
+    var tzDate = function (ts) { return uPlot.tzDate(new Date(ts * 1000), tz); };
+    var onSelect = function (u) {
+      if (u.select.width < 3) return;
+      var from = Math.floor(u.posToVal(u.select.left, "x"));
+      var to = Math.ceil(u.posToVal(u.select.left + u.select.width, "x"));
+      u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+      self.zoomTo(from, to);
+    };
+    var ready = function () { self.markDrawn(); };
+    var factor = d.unit.factor;
+    var fmtTime = timeFormatter(tz);
+    // The x scale is the range asked (not the data's span), read afresh on each refresh or zoom.
+    var xRange = function () { return [self.data.range.start, self.data.range.end]; };
+    var legendTime = function (u, ts) { return ts == null ? "—" : fmtTime(ts); };
+    var rateOpts = {
+      width: width, height: 300, tzDate: tzDate, cursor: cursor,
+      scales: { x: { time: true, range: xRange },
+                y: { range: function (u, min, max) { return [0, Math.max(max, 1) * 1.08]; } } },
+      axes: [{ values: timeAxisValues(tz) }, { label: t.rateAxis + " (" + d.unit.name + ")", values: axisValues(factor), size: 70 }],
+      series: [
+        { value: legendTime },
+        { label: t.inbound, stroke: COLORS.in, color: COLORS.in, width: 1.5, value: function (u, v) { return fmtBps(v); } },
+        { label: t.outbound, stroke: COLORS.out, color: COLORS.out, width: 1.5, value: function (u, v) { return fmtBps(v); } },
+        { label: t.bandwidth, stroke: COLORS.bw, color: COLORS.bw, width: 2, dash: [8, 4], paths: uPlot.paths.stepped({ align: 1 }),
+          points: { show: false }, value: function (u, v) { return fmtBps(v); } }
+      ],
+      hooks: { setSelect: [onSelect], draw: [ready] },
+      plugins: [tooltipPlugin(tz, function (v) { return fmtBps(v); })]
+    };
+    var utilOpts = {
+      width: width, height: 200, tzDate: tzDate, cursor: cursor,
+      scales: { x: { time: true, range: xRange },
+                y: { range: function (u, min, max) { return [0, Math.max(100, max || 0) * 1.02]; } } },
+      axes: [{ values: timeAxisValues(tz) }, { label: t.utilAxis, size: 70 }],
+      series: [
+        { value: legendTime },
+        { label: t.utilIn, stroke: COLORS.in, color: COLORS.in, width: 1.5, value: function (u, v) { return fmtPct(v); } },
+        { label: t.utilOut, stroke: COLORS.out, color: COLORS.out, width: 1.5, value: function (u, v) { return fmtPct(v); } },
+        { label: t.busy, stroke: COLORS.busy, color: COLORS.busy, width: 1, dash: [4, 4], points: { show: false }, tipHidden: true,
+          value: function () { return "80 %"; } }
+      ],
+      hooks: { setSelect: [onSelect] },
+      plugins: [tooltipPlugin(tz, function (v) { return fmtPct(v); })]
+    };
+    this.rateEl.replaceChildren();
+    this.utilEl.replaceChildren();
+    this.plots = [new uPlot(rateOpts, rates, this.rateEl), new uPlot(utilOpts, utils, this.utilEl)];
+  };
+
+  ConnectionChart.prototype.resize = function () {
+    var width = this.width();
+    this.plots.forEach(function (p) { p.setSize({ width: width, height: p.height }); });
+  };
+
+  ConnectionChart.prototype.zoomTo = function (from, to) {
+    if (to - from < 120) { to = from + 120; }
+    this.query = { range: "custom", start: String(from), end: String(to), indicator: this.query.indicator || "max" };
+    var url = window.location.pathname + "?" + new URLSearchParams(this.query).toString();
+    window.history.pushState(this.query, "", url);
+    var form = document.querySelector(".traffic-range");
+    if (form && this.data) {
+      form.elements.start.value = localInput(from, this.data.tz.name);
+      form.elements.end.value = localInput(to, this.data.tz.name);
+      form.elements.timedim.value = "auto";
+    }
+    document.querySelectorAll(".traffic-presets [aria-current]").forEach(function (a) {
+      a.removeAttribute("aria-current");
+      a.classList.remove("current");
+    });
+    this.load(false);
+  };
+
+  function localInput(epoch, tz) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      hour12: false
+    }).formatToParts(new Date(epoch * 1000)).forEach(function (p) { parts[p.type] = p.value; });
+    var hour = parts.hour === "24" ? "00" : parts.hour;
+    return parts.year + "-" + parts.month + "-" + parts.day + "T" + hour + ":" + parts.minute;
+  }
+
+  /* The PNG: both charts, a title and the legend, on white. */
+  ConnectionChart.prototype.downloadPng = function () {
+    if (!this.plots.length) return;
+    var ratio = window.devicePixelRatio || 1;
+    var canvases = this.plots.map(function (p) { return p.ctx.canvas; });
+    var width = Math.max.apply(null, canvases.map(function (c) { return c.width; }));
+    var pad = Math.round(12 * ratio), line = Math.round(20 * ratio);
+    var height = pad + line * 2 + canvases.reduce(function (s, c) { return s + c.height + line + pad; }, 0);
+    var out = document.createElement("canvas");
+    out.width = width + pad * 2;
+    out.height = height;
+    var ctx = out.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.fillStyle = "#1b2430";
+    ctx.font = "bold " + Math.round(15 * ratio) + "px system-ui, sans-serif";
+    var d = this.data;
+    ctx.fillText(interpolate(this.texts.pngTitle, { name: d.connection }), pad, pad + line * 0.8);
+    ctx.font = Math.round(12 * ratio) + "px system-ui, sans-serif";
+    ctx.fillText(d.range.start_iso + " – " + d.range.end_iso + " (" + d.tz.label + ")", pad, pad + line * 1.8);
+    var y = pad + line * 2;
+    this.plots.forEach(function (p, n) {
+      var x = pad;
+      ctx.font = Math.round(12 * ratio) + "px system-ui, sans-serif";
+      for (var s = 1; s < p.series.length; s++) {
+        ctx.fillStyle = p.series[s].color || p.series[s]._stroke || COLORS.in;
+        ctx.fillRect(x, y + line * 0.35, 12 * ratio, 4 * ratio);
+        x += 16 * ratio;
+        ctx.fillStyle = "#1b2430";
+        ctx.fillText(p.series[s].label, x, y + line * 0.7);
+        x += ctx.measureText(p.series[s].label).width + 16 * ratio;
+      }
+      y += line;
+      ctx.drawImage(canvases[n], pad, y);
+      y += canvases[n].height + pad;
+    });
+    var link = document.createElement("a");
+    link.download = d.png_name;
+    link.href = out.toDataURL("image/png");
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  };
+
+  /* ---------------------------------------------------------------- overview page */
+
+  function drawOverview(list, cfg) {
+    var t = cfg.texts;
+    list.querySelectorAll("[data-card]").forEach(function (el) {
+      var data = cfg.cards[Number(el.dataset.card)];
+      if (!data || !data.t.length) return;
+      var x = data.t;
+      var opts = {
+        width: Math.max(200, el.clientWidth), height: 120,
+        tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), cfg.tz); },
+        legend: { show: false },
+        cursor: { drag: { x: false, y: false }, points: { size: 5 } },
+        scales: { y: { range: function (u, min, max) { return [0, Math.max(100, max || 0)]; } } },
+        axes: [{ size: 24, font: "10px system-ui" }, { size: 34, font: "10px system-ui",
+          values: function (u, s) { return s.map(function (v) { return v + "%"; }); } }],
+        series: [{},
+          { label: t.utilIn, stroke: COLORS.in, color: COLORS.in, width: 1 },
+          { label: t.utilOut, stroke: COLORS.out, color: COLORS.out, width: 1 },
+          { label: t.busy, stroke: COLORS.busy, color: COLORS.busy, width: 1, dash: [3, 3], points: { show: false }, tipHidden: true }],
+        plugins: [tooltipPlugin(cfg.tz, function (v) { return fmtPct(v); })]
+      };
+      new uPlot(opts, [x, data.in, data.out, x.map(function () { return 80; })], el);
+    });
+    performance.mark("traffic:drawn");
+  }
+
+  function start() {
+    var root = document.querySelector("[data-traffic]");
+    var cfgEl = document.getElementById("traffic-config");
+    if (root && cfgEl) {
+      var chart = new ConnectionChart(root, JSON.parse(cfgEl.textContent));
+      window.trafficChart = chart;
+      chart.load(false);
+    }
+    var list = document.querySelector("[data-traffic-overview]");
+    var overviewCfg = document.getElementById("traffic-overview-config");
+    if (list && overviewCfg) drawOverview(list, JSON.parse(overviewCfg.textContent));
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
