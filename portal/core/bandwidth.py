@@ -70,6 +70,10 @@ class BandwidthWidget(forms.MultiWidget):
         super().__init__([forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "bw-amount"}),
                           forms.Select(choices=UNIT_CHOICES, attrs={"class": "bw-unit"})], attrs)
 
+    def id_for_label(self, id_):
+        # MultiWidget labels nothing (for=""): the "Bandwidth" label belongs to the amount box.
+        return f"{id_}_0" if id_ else id_
+
     def decompress(self, value):
         if value in (None, ""):
             return ["", "Mbit/s"]
