@@ -190,7 +190,7 @@ def _js_texts() -> dict[str, str]:
         "bandwidth": _("Bandwidth in force"),
         "utilIn": _("Inbound utilisation"),
         "utilOut": _("Outbound utilisation"),
-        "busy": _("80 % line"),
+        "busy": _("%(threshold)s line") % {"threshold": "80 %"},
         "rateAxis": _("Rate"),
         "utilAxis": _("Utilisation (%)"),
         "summarises": _("each point: the max and min of %(duration)s"),
