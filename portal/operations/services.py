@@ -33,7 +33,7 @@ from ies_client.errors import (
 from ies_client.models import Operation as IESOperation
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record, client_address
-from portal.operations import timing
+from portal.operations import messages, timing
 from portal.operations.models import HALTED_STATES, Operation, OperationKind, OperationState
 from portal.operations.selectors import expectation_for
 from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
@@ -143,37 +143,43 @@ def operation_submit(op_id: int, ticket: int) -> None:
         ies = ies_for_tenant(op.tenant)
         result = (_reconcile(op, ies) if attempted_before else None) or _send(op, ies)
     except TenantNotConfigured:
-        _halt(op, OperationState.NEEDS_ATTENTION, "The tenant has no IES token: an administrator must enter one.")
+        _halt(op, OperationState.NEEDS_ATTENTION, messages.NO_TOKEN)
         return
     except IESAuthError:
-        _halt(op, OperationState.NEEDS_ATTENTION,
-              "IES refused the tenant's token. An administrator must enter a new one; then check again.")
+        _halt(op, OperationState.NEEDS_ATTENTION, messages.TOKEN_REFUSED)
         return
     except IESValidationError as exc:
         if op.order_id:
             op.order.field_errors = exc.field_errors
             op.order.save(update_fields=["field_errors"])
-        _finish(op, OperationState.FAILED, _validation_message(exc))
+        _finish(op, OperationState.FAILED, messages.REJECTED)
         return
-    except IESConflict as exc:
-        _finish(op, OperationState.FAILED, exc.message)
+    except IESConflict:
+        _finish(op, OperationState.FAILED, messages.BUSY)
         return
     except IESNotFound:
-        _finish(op, OperationState.FAILED, "IES does not know this service (any more).")
+        if op.kind == OperationKind.DELETE:
+            # Gone already (an earlier attempt, or someone else): what the tenant asked for is true.
+            from portal.services.services import service_mirror_forget
+
+            service_mirror_forget(tenant=op.tenant, ies_service_id=op.ies_service_id)
+            _finish(op, OperationState.SUCCEEDED, messages.ALREADY_GONE)
+        else:
+            _finish(op, OperationState.FAILED, messages.SERVICE_UNKNOWN)
         return
-    except IESError as exc:
+    except IESError:
         # Unavailable, a 5xx, an answer that makes no sense: keep the order, try again later. If the
         # request may have reached IES, the next attempt reconciles before it sends anything.
         retry_in = float(settings.OPERATION_SUBMIT_RETRY_SECONDS)
         Operation.objects.filter(pk=op.pk, poll_ticket=op.poll_ticket).update(
-            message=exc.message, next_poll_at=timezone.now() + timedelta(seconds=retry_in) + _poll_grace(),
+            message=messages.SEND_FAILED, next_poll_at=timezone.now() + timedelta(seconds=retry_in) + _poll_grace(),
         )
         from portal.operations.tasks import submit_operation
 
         submit_operation.apply_async((op.pk, op.poll_ticket), countdown=retry_in)
         return
     if result is None:  # delete of a service IES removed at once (a CreateFailed one)
-        _finish(op, OperationState.SUCCEEDED, "IES deleted the service at once.")
+        _finish(op, OperationState.SUCCEEDED, messages.DELETED_AT_ONCE)
         return
     expectation = expectation_for(kind=op.kind, definition_id=op.definition_id)
     now = timezone.now()
@@ -219,12 +225,7 @@ def _reconcile(op: Operation, ies) -> SubmitResult | None:
             return None
         service = found[0]
         return SubmitResult(service_id=service.service_id, operation_id=_latest_operation_id(ies, service.service_id, "Create"))
-    try:
-        service = ies.get_service(op.ies_service_id)
-    except IESNotFound:
-        if op.kind == OperationKind.DELETE:
-            return None  # already gone: _send's DELETE will say so (404 → handled as done)
-        raise
+    service = ies.get_service(op.ies_service_id)  # IESNotFound: handled by the caller
     expected_status = "UpdateInProgress" if op.kind == OperationKind.MODIFY else "DeleteInProgress"
     if service.status == expected_status:
         return SubmitResult(service_id=service.service_id,
@@ -239,11 +240,6 @@ def _latest_operation_id(ies, service_id: str, ies_kind: str) -> str:
         return ""  # tracked by the service's status instead
     ops.sort(key=lambda o: o.started_at or datetime.min.replace(tzinfo=UTC))
     return ops[-1].operation_id if ops else ""
-
-
-def _validation_message(exc: IESValidationError) -> str:
-    details = "; ".join(f"{field}: {' '.join(reasons)}" for field, reasons in exc.field_errors.items())
-    return f"IES rejected the order. {details}" if details else exc.message
 
 
 # -- tracking ---------------------------------------------------------------------------------
@@ -265,12 +261,10 @@ def operation_poll(op_id: int, ticket: int) -> None:
             expected_bandwidth_kbps=int(op.after["bandwidth_kbps"]) if op.kind == OperationKind.MODIFY else None,
         )
     except TenantNotConfigured:
-        _halt(op, OperationState.NEEDS_ATTENTION, "The tenant has no IES token: an administrator must enter one.")
+        _halt(op, OperationState.NEEDS_ATTENTION, messages.NO_TOKEN)
         return
     except IESAuthError:
-        _halt(op, OperationState.NEEDS_ATTENTION,
-              "IES refused the tenant's token, so the portal stopped watching this operation. "
-              "An administrator must enter a new token; then check again.")
+        _halt(op, OperationState.NEEDS_ATTENTION, messages.TOKEN_REFUSED_WHILE_WATCHING)
         return
     except IESError as exc:
         # IES slow or down: nothing is known, so nothing changes; look again a bit later.
@@ -281,17 +275,15 @@ def operation_poll(op_id: int, ticket: int) -> None:
         _conclude(op, status)
         return
     if op.give_up_at and now > op.give_up_at:
-        _halt(op, OperationState.STUCK,
-              "IES has not finished this operation in far longer than usual. The portal stopped "
-              "watching it; check again to ask IES once more.")
+        _halt(op, OperationState.STUCK, messages.STUCK)
         return
     _schedule_next(op, timing.next_poll_delay(elapsed, expected))
 
 
 def _unavailable_note(exc: IESError) -> str:
     if isinstance(exc, IESUnavailable):
-        return "IES did not answer the last check; the portal keeps trying."
-    return "IES answered the last check with an error; the portal keeps trying."
+        return messages.NO_ANSWER
+    return messages.ERROR_ANSWER
 
 
 def _schedule_next(op: Operation, delay: float, note: str = "") -> None:
@@ -313,7 +305,7 @@ def _conclude(op: Operation, status: IESOperation) -> None:
     if status.succeeded:
         if op.kind == OperationKind.DELETE:
             service_mirror_forget(tenant=op.tenant, ies_service_id=op.ies_service_id)
-            _finish(op, OperationState.SUCCEEDED, "IES deleted the service.")
+            _finish(op, OperationState.SUCCEEDED, messages.DELETED)
             return
         try:
             remote = ies.get_service(op.ies_service_id)
@@ -323,12 +315,11 @@ def _conclude(op: Operation, status: IESOperation) -> None:
             return
         service = service_mirror_upsert(tenant=op.tenant, remote=remote)
         if op.kind == OperationKind.MODIFY and remote.bandwidth_kbps != int(op.after["bandwidth_kbps"]):
-            _finish(op, OperationState.FAILED, "IES reported success, but the service's bandwidth is "
-                    f"{remote.bandwidth_kbps} kbit/s instead of {op.after['bandwidth_kbps']} kbit/s.", service=service)
+            _finish(op, OperationState.FAILED, messages.BANDWIDTH_MISMATCH, service=service)
             return
         _finish(op, OperationState.SUCCEEDED, "", service=service)
         return
-    reason = status.reason or "IES did not say why."
+    reason = status.reason or messages.NO_REASON
     if op.kind == OperationKind.CREATE:
         try:
             remote = ies.get_service(op.ies_service_id)

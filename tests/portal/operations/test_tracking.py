@@ -98,7 +98,8 @@ def test_values_ies_rejects_come_back_on_the_field_it_named(login, celery_worker
     op2, _ = place_order(client, CloudVpnName=form["CloudVpnName"])
     done = final(op2)
     assert done.state == OperationState.FAILED
-    assert "CloudVpnName" in done.message
+    assert "CloudVpnName" in done.order.field_errors
+    assert "CloudVpnName" in client.get(f"/operations/{done.pk}/").text
     corrected = post(client, f"/catalog/orders/{done.order.pk}/correct/")
     page = client.get(corrected["Location"])
     section = page.text.split('id="field-CloudVpnName"', 1)[1].split('<div class="field', 1)[0]
