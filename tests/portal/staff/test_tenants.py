@@ -23,7 +23,7 @@ def _new_tenant(staff, **overrides):
 def test_it_lists_the_tenants_with_masked_tokens(staff, simulator, preset_secrets):
     page = staff.get("/staff/tenants/")
     assert page.status_code == 200
-    for name in simulator.tenants:
+    for name in simulator.preset_tenants:
         assert name in page.text
         assert "…" + simulator.tenants[name]["token"][-4:] in page.text
     for secret in preset_secrets:
