@@ -6,7 +6,6 @@ import shutil
 import pytest
 
 
-
 def chromium_path() -> str | None:
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
