@@ -8,7 +8,6 @@ from portal.services.models import Service
 from tests.portal.helpers import post, wait_until
 
 
-
 def change(client, service_id, amount, unit="Mbit/s", **extra):
     return post(client, f"/services/{service_id}/bandwidth/", {"bandwidth_0": amount, "bandwidth_1": unit}, **extra)
 
