@@ -68,7 +68,8 @@ class BandwidthWidget(forms.MultiWidget):
 
     def __init__(self, attrs=None):
         super().__init__([forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "bw-amount"}),
-                          forms.Select(choices=UNIT_CHOICES, attrs={"class": "bw-unit"})], attrs)
+                          forms.Select(choices=UNIT_CHOICES, attrs={"class": "bw-unit", "aria-label": _("Unit")})],
+                         attrs)
 
     def id_for_label(self, id_):
         # MultiWidget labels nothing (for=""): the "Bandwidth" label belongs to the amount box.

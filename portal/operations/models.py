@@ -59,6 +59,7 @@ class Operation(models.Model):
     # Expected duration when the operation started, learned from history (seconds).
     expected_seconds = models.FloatField(null=True, blank=True)
     expected_p90_seconds = models.FloatField(null=True, blank=True)
+    expected_learned = models.BooleanField(default=False)  # from history, not the default guess
     give_up_at = models.DateTimeField(null=True, blank=True)  # past this, the operation is "stuck"
     next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Which chain of tracking tasks owns the polling; a task whose ticket is stale just stops.

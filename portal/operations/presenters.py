@@ -20,6 +20,7 @@ class OperationView:
     late: bool
     learned: bool
     polling: bool  # the page should keep refreshing
+    poll_seconds: int = 2  # how often: every second near the expected end, so the outcome shows at once
 
     @property
     def elapsed_text(self) -> str:
@@ -64,6 +65,6 @@ def present(op: Operation, now: datetime | None = None) -> OperationView:
         elapsed = max(0.0, (stop - start).total_seconds())
         percent = 100 if op.state == OperationState.SUCCEEDED else 0
         end, late = None, False
+    near_end = op.state == OperationState.PROCESSING and elapsed >= 0.8 * expected
     return OperationView(op=op, phase=_phase(op), percent=percent, elapsed_s=elapsed, expected_end=end, late=late,
-                         learned=op.expected_p90_seconds is not None and op.expected_seconds != timing.default_expectation().median_s,
-                         polling=op.in_flight)
+                         learned=op.expected_learned, polling=op.in_flight, poll_seconds=1 if near_end else 2)

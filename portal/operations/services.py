@@ -187,6 +187,7 @@ def operation_submit(op_id: int, ticket: int) -> None:
     if _claim(op, [OperationState.QUEUED], state=OperationState.PROCESSING, ies_service_id=result.service_id,
               ies_operation_id=result.operation_id, submitted_at=now, message="",
               expected_seconds=expectation.median_s, expected_p90_seconds=expectation.p90_s,
+              expected_learned=expectation.learned,
               give_up_at=now + timing.give_up_after(expectation.median_s),
               next_poll_at=now + timedelta(seconds=delay) + _poll_grace()):
         if op.order_id and not op.order.ies_service_id:
