@@ -675,11 +675,13 @@ class PlanChanged(Exception):
 
 
 def apply_rows(*, rows: list[SheetRow], actor, request: HttpRequest | None = None, filename: str = "",
-               expected_digest: str | None = None) -> Plan:
+               expected_digest: str | None = None, new_user_password: str | None = None) -> Plan:
     """Apply every row in one transaction: all of it, or (on any error) nothing.
 
     `expected_digest`: the previewed plan's `digest`; if the plan computed now differs (someone
     changed a tenant meanwhile), nothing is applied and PlanChanged is raised.
+    `new_user_password`: the first password of every user the import creates (the admin hands it
+    out; each user can be given their own later), so that an imported portal can be logged into.
     """
     user_model = get_user_model()
     try:
@@ -707,7 +709,8 @@ def apply_rows(*, rows: list[SheetRow], actor, request: HttpRequest | None = Non
                                                         **{key: getattr(row, key) for key in step.secrets})
                 for change in step.users:
                     if change.user == CREATE:
-                        user = services.user_create(actor=actor, request=request, username=change.username)
+                        user = services.user_create(actor=actor, request=request, username=change.username,
+                                                    password=new_user_password)
                     else:
                         user = user_model.objects.get(username=change.username)
                     if change.membership != UNCHANGED:

@@ -365,10 +365,12 @@ def import_apply(request: HttpRequest) -> HttpResponse:
     if stored is None or request.POST.get("import_id") != stored["id"]:
         messages.error(request, _("There is no import waiting (or it expired): upload the file again."))
         return redirect("tenants:import_upload")
+    new_user_password = services.generate_password()
     try:
         plan = importing.apply_rows(rows=importing.rows_from_session(stored["rows"]), actor=request.user,
                                     request=request, filename=stored["filename"],
-                                    expected_digest=request.POST.get("digest", ""))
+                                    expected_digest=request.POST.get("digest", ""),
+                                    new_user_password=new_user_password)
     except importing.PlanChanged:
         messages.error(request, _("Tenants or users changed since the preview: check the new preview, "
                                   "then apply again. Nothing was changed."))
@@ -380,6 +382,12 @@ def import_apply(request: HttpRequest) -> HttpResponse:
         "%(mc)s memberships created, %(mu)s changed.") % {
         "tc": summary["tenants"]["create"], "tu": summary["tenants"]["update"], "uc": summary["users"]["create"],
         "mc": summary["memberships"]["create"], "mu": summary["memberships"]["update"]})
+    if summary["users"]["create"]:
+        created = list(dict.fromkeys(change.username for step in plan.rows for change in step.users
+                                     if change.user == importing.CREATE))
+        response = render(request, "staff/import_done.html", {"password": new_user_password, "usernames": created})
+        response["Cache-Control"] = "no-store"  # a password page must not linger in a cache
+        return response
     return redirect("tenants:tenant_list")
 
 

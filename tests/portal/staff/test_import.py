@@ -72,7 +72,10 @@ def test_it_imports_the_decks_table_into_an_empty_portal(root):
     t11 = Tenant.objects.get(name="nbitest_11")
     assert t11.token_masked == "…0f3c" and not t11.has_credentials  # the deck's table has no bearer
     assert t11.scenarios == ["create", "scale"] and t11.ref_kind == "Site2Site"
-    assert not User.objects.get(username="user3").has_usable_password()
+    # The users it made share a first password, shown once on the result page.
+    password = applied.text.split('id="generated-password">')[1].split("<")[0]
+    assert applied["Cache-Control"] == "no-store"
+    assert Client().login(username="user3", password=password)
     assert AuditEvent.objects.get(action="import.apply").outcome == Outcome.SUCCEEDED
     assert AuditEvent.objects.filter(action="user.create").count() == 16
     assert SESSION_IMPORT_KEY not in root.session
@@ -240,3 +243,29 @@ def test_an_imported_token_replaces_the_stored_one(staff):
     assert Tenant.objects.get(name="nbitest_16").credentials() == ("new-token-ABCD", "new-bearer-WXYZ")
     event = AuditEvent.objects.get(action="tenant.token.replace")
     assert "new-token-ABCD" not in json.dumps([event.before, event.after, event.message])
+
+
+def test_every_imported_user_can_log_in_and_sees_their_tenants_service(root, simulator):
+    """The issue's acceptance: the deck's table, with the IES tokens, into an empty portal."""
+    rows = ["用户,租户,Token,Bearer,类型,业务ID,业务名称,CloudVpnName,推荐场景"]
+    for line in DECK_ZH.splitlines()[1:]:
+        users, tenant, _token, *rest = line.split(",")
+        creds = simulator.tenants[tenant]
+        rows.append(",".join([users, tenant, creds["token"], creds["bearer"], *rest]))
+    upload(root, "preset.csv", ("\n".join(rows) + "\n").encode())
+    preview = root.get("/staff/import/preview/")
+    digest = preview.text.split('name="digest" value="')[1].split('"')[0]
+    applied = post(root, "/staff/import/apply/", {"import_id": root.session[SESSION_IMPORT_KEY]["id"], "digest": digest})
+    password = applied.text.split('id="generated-password">')[1].split("<")[0]
+    for line in DECK_ZH.splitlines()[1:]:
+        users, tenant, _, _, _, service_name = line.split(",")[:6]
+        first = int(users.split("~")[0].split()[-1])
+        last = int(users.split("~")[-1].split()[-1])
+        for number in range(first, last + 1):
+            client = Client()
+            assert client.login(username=f"user{number}", password=password), number
+            page = client.get("/services/")
+            assert service_name in page.text, (number, tenant)
+    for creds in simulator.preset_tenants.values():
+        for page in (preview.text, applied.text, root.get("/staff/tenants/").text):
+            assert creds["token"] not in page and creds["bearer"] not in page
