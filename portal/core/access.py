@@ -25,6 +25,13 @@ def memberships_of(user) -> list[Membership]:
     )
 
 
+def request_memberships(request: HttpRequest) -> list[Membership]:
+    """The user's memberships, read once per request (the page and its header both need them)."""
+    if not hasattr(request, "_portal_memberships"):
+        request._portal_memberships = memberships_of(request.user)
+    return request._portal_memberships
+
+
 def current_membership(request: HttpRequest) -> Membership | None:
     """The membership the request acts under, cached on the request."""
     if hasattr(request, "_portal_membership"):
@@ -38,7 +45,7 @@ def current_membership(request: HttpRequest) -> Membership | None:
             membership.impersonated = True
             request._portal_membership = membership
             return membership
-    memberships = memberships_of(request.user)
+    memberships = request_memberships(request)
     chosen = request.session.get(SESSION_TENANT_KEY) if hasattr(request, "session") else None
     membership = next((m for m in memberships if m.tenant_id == chosen), memberships[0] if memberships else None)
     request._portal_membership = membership

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from portal.core.access import current_membership, memberships_of
+from portal.core.access import current_membership, request_memberships
 
 
 def portal(request: HttpRequest) -> dict:
@@ -14,5 +14,5 @@ def portal(request: HttpRequest) -> dict:
         "ops_unseen": operations_unseen_count(tenant=membership.tenant) if membership else 0,
         "current_membership": membership,
         "current_tenant": membership.tenant if membership else None,
-        "all_memberships": memberships_of(request.user),
+        "all_memberships": request_memberships(request),
     }
