@@ -34,6 +34,3 @@ def definition_detail_for_tenant(*, tenant: Tenant, definition_id: str, refresh:
     cache.set(key, detail, CATALOG_TTL)
     return detail
 
-
-def catalog_forget(*, tenant: Tenant) -> None:
-    cache.delete(_key(tenant, "defs"))

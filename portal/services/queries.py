@@ -188,6 +188,9 @@ class UsagePreview:
         return round(100 * value / (kbps * 1000), 1)
 
 
+_UNAVAILABLE = "unavailable"
+
+
 def usage_preview(*, tenant: Tenant, service: Service, days: int = 7) -> UsagePreview | None:
     """Recent peak and p95 of the line's rate (both directions, hourly maxima), cached briefly.
 
@@ -198,7 +201,7 @@ def usage_preview(*, tenant: Tenant, service: Service, days: int = 7) -> UsagePr
     key = f"usage-preview:{tenant.pk}:{service.cloud_vpn_name}:{days}"
     cached = cache.get(key)
     if cached is not None:
-        return cached
+        return None if cached == _UNAVAILABLE else cached
     end = timezone.now().replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     values: list[float] = []
@@ -209,6 +212,9 @@ def usage_preview(*, tenant: Tenant, service: Service, days: int = 7) -> UsagePr
                                      timedim="hour", direction=direction, indicator="max")
             values.extend(series.values())
     except (IESError, TenantNotConfigured):
+        # Remember the failure for a minute: an editor re-rendered after a bad value must not wait
+        # for a slow IES again just to leave the preview out once more.
+        cache.set(key, _UNAVAILABLE, 60)
         return None
     if not values:
         preview = UsagePreview(peak_bps=None, p95_bps=None, window_days=days)
