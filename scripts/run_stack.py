@@ -200,8 +200,8 @@ def main() -> int:
         manage("migrate", "--no-input", env=env)
         preset_args = ["load_presets"] + ([] if use_simulator else ["--no-simulator-tokens"])
         manage(*preset_args, env=env)
-        stack.start("worker", [PY, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
-                               "--concurrency", "2", "-n", f"worker-{os.getpid()}@%h"], env, restart=True)
+        stack.start("worker", [PY, "-m", "portal.worker", "--loglevel", "INFO", "-n", f"worker-{os.getpid()}@%h"],
+                    env, restart=True)
         stack.start("beat", [PY, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
                              "--schedule", str(RUN / "celerybeat-schedule")], env, restart=True)
         stack.start("web", [PY, "manage.py", "runserver", f"127.0.0.1:{web_port}"], env)

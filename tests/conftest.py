@@ -105,7 +105,7 @@ def _portal_test_settings(redis_server, simulator):
 
 
 class CeleryWorker:
-    """A real `celery worker` process against the test database and this session's Redis."""
+    """A real Celery worker (`python -m portal.worker`, as deployed) on the test database and this session's Redis."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
@@ -117,9 +117,8 @@ class CeleryWorker:
         self._ready_seen = self.log_path.read_bytes().count(b" ready.") if self.log_path.exists() else 0
         extra = ["-B", "--schedule", str(self.log_path.with_suffix(".beat"))] if beat else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency",
-             str(concurrency), "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", *extra],
+            [sys.executable, "-m", "portal.worker", "--loglevel", "INFO", "--concurrency", str(concurrency),
+             "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h", *extra],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self._wait_ready()
