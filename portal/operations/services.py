@@ -248,13 +248,15 @@ def _latest_operation_id(ies, service_id: str, ies_kind: str) -> str:
 
 def operation_poll(op_id: int, ticket: int) -> None:
     """Look at IES once, record what it said, and schedule the next look (or finish)."""
-    op = Operation.objects.select_related("tenant").filter(pk=op_id).first()
-    if op is None or op.state != OperationState.PROCESSING or op.poll_ticket != ticket:
+    try:
+        op = Operation.objects.select_related("tenant").get(pk=op_id)
+    except Operation.DoesNotExist:
+        return
+    if op.state != OperationState.PROCESSING or op.poll_ticket != ticket:
         return
     now = timezone.now()
     elapsed = (now - op.submitted_at).total_seconds() if op.submitted_at else 0.0
     expected = op.expected_seconds or timing.default_expectation().median_s
-    Operation.objects.filter(pk=op.pk).update(polls=F("polls") + 1, ies_calls=F("ies_calls") + 1)
     try:
         ies = ies_for_tenant(op.tenant)
         status = ies.operation_status(
@@ -265,20 +267,28 @@ def operation_poll(op_id: int, ticket: int) -> None:
         _halt(op, OperationState.NEEDS_ATTENTION, messages.NO_TOKEN)
         return
     except IESAuthError:
+        _count_poll(op)
         _halt(op, OperationState.NEEDS_ATTENTION, messages.TOKEN_REFUSED_WHILE_WATCHING)
         return
     except IESError as exc:
         # IES slow or down: nothing is known, so nothing changes; look again a bit later.
         log.info("operation %s: IES did not answer (%s)", op.pk, type(exc).__name__)
-        _schedule_next(op, max(5.0, timing.next_poll_delay(elapsed, expected)), note=_unavailable_note(exc))
+        _schedule_next(op, max(5.0, timing.next_poll_delay(elapsed, expected)), note=_unavailable_note(exc),
+                       poll_made=True)
         return
     if status.done:
+        _count_poll(op)
         _conclude(op, status)
         return
     if op.give_up_at and now > op.give_up_at:
+        _count_poll(op)
         _halt(op, OperationState.STUCK, messages.STUCK)
         return
-    _schedule_next(op, timing.next_poll_delay(elapsed, expected))
+    _schedule_next(op, timing.next_poll_delay(elapsed, expected), poll_made=True)
+
+
+def _count_poll(op: Operation) -> None:
+    Operation.objects.filter(pk=op.pk).update(polls=F("polls") + 1, ies_calls=F("ies_calls") + 1)
 
 
 def _unavailable_note(exc: IESError) -> str:
@@ -287,11 +297,16 @@ def _unavailable_note(exc: IESError) -> str:
     return messages.ERROR_ANSWER
 
 
-def _schedule_next(op: Operation, delay: float, note: str = "") -> None:
+def _schedule_next(op: Operation, delay: float, note: str = "", *, poll_made: bool = False) -> None:
+    """`poll_made`: count the look at IES just made in the same UPDATE (the commonest poll costs one
+    UPDATE, not two: with hundreds of operations in flight, polls are most of the worker's work)."""
     next_at = timezone.now() + timedelta(seconds=delay)
+    counts = {"polls": F("polls") + 1, "ies_calls": F("ies_calls") + 1} if poll_made else {}
     changed = Operation.objects.filter(pk=op.pk, state=OperationState.PROCESSING, poll_ticket=op.poll_ticket).update(
-        next_poll_at=next_at + _poll_grace(), message=note
+        next_poll_at=next_at + _poll_grace(), message=note, **counts
     )
+    if not changed and poll_made:
+        _count_poll(op)  # another chain owns the operation now; the call was still made
     if changed:
         from portal.operations.tasks import track_operation
 
