@@ -3,6 +3,8 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 # Django's system checks run in the web process and in `manage.py check`; run again at a worker's
@@ -13,3 +15,18 @@ os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect(weak=False)
+@task_postrun.connect(weak=False)
+def _tidy_database_connections(task=None, **kwargs) -> None:
+    """Keep a worker's database connections between tasks, as Django keeps them between requests.
+
+    Celery's Django fix-up would close every connection before and after each task (settings:
+    CELERY_DB_REUSE_MAX turns that off): a new PostgreSQL connection, and backend process, for each
+    poll. Instead, connections live for CONN_MAX_AGE and one that failed or no longer answers its
+    health check is dropped here. Eager calls run inside the caller's transaction: left alone.
+    """
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    close_old_connections()
