@@ -641,7 +641,8 @@ def print_table(f: dict) -> None:
     print(f"{'IES calls per operation (simulator log)':<44}{s.get('mean', '-'):>9}{'':>9}{s.get('max', '-'):>9}"
           f"{'≤ 30':>12}")
     w = f["worker_peak"]
-    print(f"{'worker peak RSS, ' + str(w['processes']) + ' processes (MB)':<44}{'':>9}{'':>9}{w['rss_mb']:>9}"
+    processes = f"{w['processes']} process{'es' if w['processes'] != 1 else ''}"
+    print(f"{'worker peak RSS, ' + processes + ' (MB)':<44}{'':>9}{'':>9}{w['rss_mb']:>9}"
           f"{'≤ 200':>12}")
     print(f"{'worker peak PSS (MB)':<44}{'':>9}{'':>9}{w['pss_mb']:>9}")
     each = ", ".join(f"{name} {mb}" for name, mb in w.get("rss_mb_by_process", {}).items())

@@ -8,11 +8,10 @@ through events, and this portal does neither (it revokes nothing; its operations
 truth); each costs a Redis connection and its traffic.
 
 By default the pool is 4 threads in one process (WORKER_POOL, WORKER_CONCURRENCY). A task here
-mostly waits: on IES, PostgreSQL and Redis. Threads overlap those waits in one process, while a
-forked pool keeps a whole copy of Django and Celery per process and hands every task over a pipe.
-Measured with 200 operations at once (`benchmarks/tracking.py`, `docs/benchmarks.md`): 4 threads
-kept up on SQLite and PostgreSQL in 93-98 MB; a prefork worker of 2 forked processes took about
-240 MB and, on PostgreSQL, started polls 1.2 s late (p95).
+mostly waits: on IES, the database and Redis. Threads overlap those waits in one process, while a
+forked pool keeps a whole copy of Django and Celery (about 75 MB) in each process. Measured with
+200 operations at once (`benchmarks/tracking.py`, `docs/benchmarks.md`): 4 threads kept every poll
+on time in 93-99 MB, on SQLite and PostgreSQL; a prefork worker of 2 forked processes took 233-251 MB.
 """
 
 from __future__ import annotations
