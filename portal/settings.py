@@ -31,6 +31,8 @@ DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-local-only-cloudvpn-portal-dev-key-change-me")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# An expired form gets the portal's page saying what happened and what to do, not Django's.
+CSRF_FAILURE_VIEW = "portal.core.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -119,7 +121,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "services:list"
+LOGIN_REDIRECT_URL = "services:list"  # staff outside every tenant: the staff pages (PortalLoginView)
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"

@@ -7,11 +7,12 @@ from portal.core import views as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", core_views.PortalLoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", core_views.public(set_language), name="set_language"),
     path("tenant/switch/", core_views.tenant_switch, name="tenant_switch"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("services/", include("portal.services.urls")),
     path("catalog/", include("portal.catalog.urls")),
     path("operations/", include("portal.operations.urls")),
@@ -20,3 +21,7 @@ urlpatterns = [
     path("staff/audit/", include("portal.audit.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# The portal's own pages for refusals and missing pages (500.html and 400.html: Django's handlers).
+handler403 = "portal.core.views.permission_denied"
+handler404 = "portal.core.views.page_not_found"

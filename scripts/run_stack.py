@@ -73,8 +73,10 @@ def tcp_open(port: int) -> bool:
 class Stack:
     def __init__(self) -> None:
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.pumps: list[threading.Thread] = []
         self.restarts: dict[str, list[float]] = {}
         self.stopping = False
+        self.failed: str | None = None  # the child whose death stopped the stack
 
     def start(self, name: str, argv: list[str], env: dict[str, str], *, restart: bool = False) -> subprocess.Popen:
         """Start a process; with `restart`, start it again when it dies (as a supervisor would:
@@ -84,7 +86,9 @@ class Stack:
             bufsize=1, start_new_session=True,
         )
         self.procs.append((name, proc))
-        threading.Thread(target=self._pump, args=(name, proc, argv, env, restart), daemon=True).start()
+        pump = threading.Thread(target=self._pump, args=(name, proc, argv, env, restart), daemon=True)
+        self.pumps.append(pump)
+        pump.start()
         return proc
 
     def _pump(self, name: str, proc: subprocess.Popen, argv, env, restart: bool) -> None:
@@ -103,26 +107,33 @@ class Stack:
                 self.start(name, argv, env, restart=True)
             return
         say(name, f"exited with code {code}: stopping everything.")
+        self.failed = name
         os.kill(os.getpid(), signal.SIGTERM)
 
     def stop(self) -> None:
+        """Stop the children in the reverse order of their start, each waited for: web, beat and
+        worker go while Redis and the simulator still answer, so none of them logs a lost connection."""
         self.stopping = True
-        for _name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 10
-        for name, proc in self.procs:
+        for name, proc in reversed(list(self.procs)):
+            if proc.poll() is not None:
+                continue
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            try:
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 say(name, "did not stop in time: killed.")
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+                proc.wait()
+        # Their last lines are still on the way: let the pumps print them before Python exits
+        # (a daemon thread writing to stdout during interpreter shutdown aborts it noisily).
+        for pump in self.pumps:
+            pump.join(timeout=5)
 
 
 def already_running(pidfile: Path) -> int | None:
@@ -139,13 +150,24 @@ def already_running(pidfile: Path) -> int | None:
     return pid
 
 
+_stopping = False
+
+
 def _stop_requested(signum, frame) -> None:
-    # SIGTERM (from `kill`, or from a child that died) stops the stack the same way as Ctrl-C.
+    """Ctrl-C, SIGINT and SIGTERM (from `kill`, or from a child that died) stop the stack alike.
+    Only once: a second Ctrl-C while the children stop must not break off the orderly stop."""
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
     raise KeyboardInterrupt
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
-    done = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    # A session of its own, as the children have: Ctrl-C reaches only this supervisor, which stops
+    # everything itself (a migration interrupted by the terminal would print a traceback).
+    done = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          start_new_session=True)
     for line in (done.stdout + done.stderr).splitlines():
         say("setup", line)
     if done.returncode != 0:
@@ -177,6 +199,8 @@ def main() -> int:
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("DEBUG", "1")
     stack = Stack()
+    # Installed explicitly: a shell starts a background job with SIGINT ignored, and Python keeps it so.
+    signal.signal(signal.SIGINT, _stop_requested)
     signal.signal(signal.SIGTERM, _stop_requested)
     try:
         if not env.get("REDIS_URL"):
@@ -223,13 +247,17 @@ def main() -> int:
             time.sleep(3600)
     except KeyboardInterrupt:
         say("setup", "stopping…")
-        return 0
     finally:
         stack.stop()
         try:
             pidfile.unlink()
         except FileNotFoundError:
             pass
+    if stack.failed:
+        say("setup", f"Stopped: {stack.failed} exited.")
+        return 1
+    say("setup", "Stopped.")
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ attempt to change something is a 403.
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 
 from portal.tenants.models import Membership, Role, Tenant
 
@@ -60,12 +61,31 @@ def require_membership(request: HttpRequest) -> Membership:
     return membership
 
 
+class AccessRefused(PermissionDenied):
+    """A 403 whose message is meant for the person refused: the 403 page shows it as the reason
+    (other PermissionDenied messages are for logs and stay off the page)."""
+
+    def __init__(self, reason: str, *, tenant: Tenant | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.tenant = tenant
+
+
 def require_writer(request: HttpRequest) -> Membership:
     """As require_membership, and the role must allow changes (viewers get 403)."""
     membership = require_membership(request)
     if not membership.can_write:
-        raise PermissionDenied("read-only membership")
+        raise AccessRefused(read_only_reason(membership), tenant=membership.tenant)
     return membership
+
+
+def read_only_reason(membership: Membership) -> str:
+    """Why this membership may not change anything, and what the person can do about it."""
+    if getattr(membership, "impersonated", False):
+        return _("You are seeing tenant %(tenant)s as staff, which is read-only: nothing can be ordered or "
+                 "changed. Stop seeing as this tenant to work on the staff pages.") % {"tenant": membership.tenant.name}
+    return _("Your role in tenant %(tenant)s is read-only (viewer): you can look but not change or order. "
+             "Ask a member of your team or a portal administrator.") % {"tenant": membership.tenant.name}
 
 
 def switch_tenant(request: HttpRequest, tenant_id: int) -> Membership:

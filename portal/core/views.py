@@ -1,9 +1,22 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.contrib.auth.views import LoginView
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseNotFound,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.shortcuts import redirect, resolve_url
+from django.template import loader
+from django.templatetags.static import static
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.core.access import switch_tenant
+from portal.core.access import AccessRefused, current_membership, switch_tenant
 
 
 def public(view):
@@ -11,9 +24,24 @@ def public(view):
     return login_not_required(view)
 
 
+def landing_url(request: HttpRequest) -> str:
+    """Where a user starts. Staff outside every tenant have nothing under "My services": theirs is
+    the staff pages (seeing as a tenant gives them that tenant's pages for the time being)."""
+    if request.user.is_staff and current_membership(request) is None:
+        return resolve_url("tenants:tenant_list")
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("services:list")
+    return redirect(landing_url(request))
+
+
+class PortalLoginView(LoginView):
+    """Django's login, landing on the user's own start page when no `next` says otherwise."""
+
+    def get_default_redirect_url(self) -> str:
+        return landing_url(self.request)
 
 
 @require_POST
@@ -30,3 +58,47 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the SVG mark."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+# -- error pages -----------------------------------------------------------------------------------
+# Django's own handlers would render these templates too, but without the portal's reason and way
+# back. 500.html is left to Django's server_error: it renders with no context at all, on purpose.
+
+
+@requires_csrf_token
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    context = {
+        # Only a refusal written for people is shown; other messages ("staff only") are for logs.
+        "reason": exception.reason if isinstance(exception, AccessRefused) else "",
+        "was_order": request.method == "POST" and _app_name(request) == "catalog",
+        "was_change": request.method == "POST",
+    }
+    return HttpResponseForbidden(loader.render_to_string("403.html", context, request))
+
+
+@requires_csrf_token
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # The exception's text is never shown: another tenant's object must look exactly like a missing one.
+    return HttpResponseNotFound(loader.render_to_string("404.html", {}, request))
+
+
+@requires_csrf_token
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: an expired session or a form left open too long, said plainly."""
+    referer = request.headers.get("referer", "")
+    back = referer if url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()},
+                                                        require_https=request.is_secure()) else ""
+    return HttpResponseForbidden(loader.render_to_string("403_csrf.html", {"back": back}, request))
+
+
+def _app_name(request: HttpRequest) -> str:
+    match = getattr(request, "resolver_match", None)
+    return match.app_name if match else ""
+
