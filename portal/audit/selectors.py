@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from portal.audit.models import AuditEvent
+from portal.core.natural import natural_sorted
 
 
 @dataclass(frozen=True)
@@ -49,4 +50,4 @@ def audit_known_tenants() -> list[str]:
     from portal.tenants.models import Tenant
 
     named = AuditEvent.objects.exclude(tenant_name="").values_list("tenant_name", flat=True).distinct()
-    return sorted(set(named) | set(Tenant.objects.values_list("name", flat=True)))
+    return natural_sorted(set(named) | set(Tenant.objects.values_list("name", flat=True)))

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 from portal.audit.exporting import audit_csv_lines
 from portal.audit.forms import AuditFilterForm
 from portal.audit.models import Outcome
+from portal.audit.presenters import action_choices
 from portal.audit.selectors import audit_event_list, audit_known_actions
 from portal.audit.services import audit_record
 from portal.tenants.permissions import staff_required
@@ -23,7 +24,8 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/audit_list.html", {
-        "form": form, "page": page, "query": query.urlencode(), "known_actions": audit_known_actions(),
+        "form": form, "page": page, "query": query.urlencode(),
+        "action_choices": action_choices(audit_known_actions(), request.GET.get("action", "")),
     })
 
 
@@ -34,7 +36,8 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     filters = form.to_filter()
     audit_record(action="audit.export", request=request, outcome=Outcome.SUCCEEDED,
                  message=request.GET.urlencode()[:1000])
-    response = StreamingHttpResponse(audit_csv_lines(audit_event_list(filters=filters)),
+    response = StreamingHttpResponse(audit_csv_lines(audit_event_list(filters=filters),
+                                                     language=request.LANGUAGE_CODE),
                                      content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'

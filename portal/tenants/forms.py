@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
 from ies_client.client import normalise_base_url
+from portal.core.natural import natural_sorted
 from portal.tenants.importing import KINDS, MAX_UPLOAD_BYTES, check_cell
 from portal.tenants.models import Role, Scenario, Tenant
 
@@ -202,7 +203,10 @@ class MembershipForUserForm(forms.Form):
 
     def __init__(self, *args, tenants, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = tenants
+        field = self.fields["tenant"]
+        field.queryset = tenants
+        # The queryset validates; the menu lists the tenants the way people count (nbitest_9, nbitest_11).
+        field.choices = [("", field.empty_label), *((t.pk, str(t)) for t in natural_sorted(tenants, key=str))]
 
 
 class MembershipForTenantForm(forms.Form):
@@ -224,15 +228,37 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
 
+class _WriteOnlyTextarea(forms.Textarea):
+    def format_value(self, value):
+        return None
+
+
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("Spreadsheet (.xlsx or .csv)"),
+    file = forms.FileField(label=_("Spreadsheet (.xlsx or .csv)"), required=False,
                            widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}))
+    # Tokens may be in it: a form shown again after an error never carries it back to the browser.
+    text = forms.CharField(
+        label=_("…or paste the table"), required=False, strip=False, max_length=MAX_UPLOAD_BYTES,
+        help_text=_("Copy the table from the deck's slide or from a spreadsheet, header row included, and "
+                    "paste it here."),
+        widget=_WriteOnlyTextarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
+        if not upload:
+            return upload
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(_("The file is larger than %(mb)s MB: too large to import.")
                                         % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)})
         if not upload.name.lower().endswith((".xlsx", ".csv")):
             raise forms.ValidationError(_("Upload an .xlsx or a .csv file."))
         return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        has_file, has_text = bool(cleaned.get("file")), bool((cleaned.get("text") or "").strip())
+        if not self.errors and has_file == has_text:
+            raise forms.ValidationError(
+                _("Choose a file or paste the table, not both.") if has_file
+                else _("Choose a file or paste the table."))
+        return cleaned

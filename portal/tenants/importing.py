@@ -27,9 +27,10 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -44,6 +45,7 @@ from portal.audit.exporting import spreadsheet_safe
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record
 from portal.core import crypto
+from portal.core.natural import natural_sorted
 from portal.tenants import services
 from portal.tenants.models import Membership, Role, Scenario, Tenant
 
@@ -67,15 +69,20 @@ TENANT_COLUMNS = ("kind", "service_id", "service_name", "cloud_vpn_name", "scena
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "users": ("user", "users", "username", "usernames", "用户", "用户名", "测试用户", "账号", "帐号"),
-    "tenant": ("tenant", "iestenant", "tenantname", "租户", "ies租户", "租户名", "租户名称"),
-    "token": ("token", "xauthtoken", "authtoken", "令牌"),
+    # The deck prints "IES Tenant name" and "IES Tenant Token".
+    "tenant": ("tenant", "iestenant", "tenantname", "iestenantname", "租户", "ies租户", "租户名", "租户名称",
+               "ies租户名", "ies租户名称"),
+    "token": ("token", "xauthtoken", "authtoken", "iestoken", "tenanttoken", "iestenanttoken", "令牌",
+              "租户令牌", "ies令牌", "ies租户令牌", "租户token", "ies租户token"),
     "bearer": ("bearer", "bearertoken"),
-    "kind": ("kind", "type", "servicekind", "servicetype", "类型", "业务类型"),
+    # The deck's "CloudVPN" column holds the kind (Site2Site / Site2DC); its CloudVpnName has a column of its own.
+    "kind": ("kind", "type", "servicekind", "servicetype", "cloudvpn", "cloudvpntype", "cloudvpn类型", "类型",
+             "业务类型"),
     "service_id": ("serviceid", "业务id", "服务id"),
     "service_name": ("servicename", "业务名称", "服务名称", "业务名"),
-    "cloud_vpn_name": ("cloudvpnname", "cloudvpn", "vpnname"),
+    "cloud_vpn_name": ("cloudvpnname", "vpnname", "cloudvpn名称"),
     "scenarios": ("scenarios", "scenario", "recommendedscenarios", "recommendedscenario", "推荐场景", "场景",
-                  "适用场景"),
+                  "适用场景", "推荐使用场景"),
     "role": ("role", "角色"),
 }
 IGNORED_HEADERS = ("notes", "note", "comment", "comments", "备注", "说明")
@@ -102,7 +109,7 @@ ROLE_WORDS = {
 }
 KINDS = {"site2dc": "Site2DC", "site2site": "Site2Site"}
 
-_HEADER_NOISE = re.compile(r"[\s_()（）/:：\-.]+")
+_HEADER_NOISE = re.compile(r"[\s_()（）\[\]【】/:：\-.·,，'\"“”‘’*#?？!！]+")
 _LIST_SPLIT = re.compile(r"[,，、;；\n]+")
 _RANGE_SPLIT = re.compile(r"\s*[~～–—]\s*")
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
@@ -110,6 +117,27 @@ _PRESET_USER = re.compile(r"^(?:user|用户)\s*(\d+)$", re.IGNORECASE)
 _TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _NO_SPACE = re.compile(r"^\S+$")
 _FORMULA_START = ("=", "+", "-", "@")
+QUOTE_CHARS = 40
+# A single word longer than this is not quoted at all (it would fill the message), only described.
+QUOTE_WORD_MAX = 80
+# Columns whose value is one word: a line break inside is where a slide or a narrow cell wrapped it.
+ONE_LINE_COLUMNS = ("tenant", "token", "bearer", "kind", "service_id", "service_name", "cloud_vpn_name", "role")
+_QUOTES = re.compile(r"[\"“”„«»「」『』]([^\"“”„«»「」『』]+)[\"“”„«»「」『』]")
+_WRAPPED_RANGE = re.compile(r"(?i)(user|用户)[ \t]*[\r\n\x0b]+[ \t]*(?=\d)|(?<=[~～])[ \t]*[\r\n\x0b]+[ \t]*")
+
+
+def quote_value(value: str, limit: int = QUOTE_CHARS) -> str:
+    """`value` for a message, between “ ”: whole, or cut at a word boundary with "…", never mid-word."""
+    text = " ".join(value.split())
+    if len(text) <= limit:
+        return f"“{text}”"
+    cut = text.rfind(" ", 0, limit + 1)
+    if cut > 0:
+        return f"“{text[:cut].rstrip(' ,;&')}…”"
+    first = text.split(" ", 1)[0]
+    if len(first) <= QUOTE_WORD_MAX:
+        return f"“{first}”" + ("" if first == text else "…")
+    return _("a value of %(count)s characters") % {"count": len(text)}
 
 
 class SheetError(Exception):
@@ -222,6 +250,10 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
             continue
     else:  # pragma: no cover - gb18030 decodes almost anything
         raise SheetError(_("This CSV file is neither UTF-8 nor GB18030 text."))
+    return _text_rows(text)
+
+
+def _text_rows(text: str) -> Iterator[list[str]]:
     # The delimiter is read off the header line alone: column names hold no comma, while cells
     # (scenarios "create & activate; scale", user lists) may hold any of them.
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
@@ -231,6 +263,47 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
             yield row[:MAX_COLUMNS]
     except csv.Error as exc:
         raise SheetError(_("This CSV file cannot be read: %(reason)s") % {"reason": exc}) from exc
+
+
+def _unwrapped(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    """Rows of pasted text with a cell's line breaks put back inside the cell.
+
+    A table copied out of a presentation arrives as tab-separated lines where a cell of several
+    lines (a wrapped token, the scenario sentence) is not quoted: its next line shows up as a short
+    row. A row with fewer cells than the header continues on the next line."""
+    width = 0
+    pending: list[str] | None = None
+    for row in rows:
+        if not width:
+            width = len(row)
+            yield row
+            continue
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line between rows or inside a wrapped cell
+        if pending is None:
+            pending = row
+        else:
+            pending = [*pending[:-1], pending[-1] + "\n" + (row[0] if row else ""), *row[1:]]
+        if len(pending) >= width:
+            yield pending
+            pending = None
+    if pending is not None:
+        yield pending
+
+
+def read_pasted(text: str) -> list[tuple[int, list[str]]]:
+    """Rows of a table pasted as text (from a slide, a spreadsheet or a CSV file), as `read_upload`."""
+    if len(text.encode()) > MAX_UPLOAD_BYTES:
+        raise SheetError(_("The pasted text is larger than %(mb)s MB: too large to import.")
+                         % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)})
+    if not text.strip():
+        raise SheetError(_("The pasted text is empty."))
+    text = text.replace("\x0b", "\n")  # PowerPoint's line break inside a cell
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    rows = _text_rows(text)
+    if "\t" in first_line:
+        rows = _unwrapped(rows)
+    return _collect(rows)
 
 
 def read_upload(*, name: str, data: bytes) -> list[tuple[int, list[str]]]:
@@ -249,6 +322,10 @@ def read_upload(*, name: str, data: bytes) -> list[tuple[int, list[str]]]:
         source = _csv_rows(data)
     else:
         raise SheetError(_("Upload an .xlsx or a .csv file."))
+    return _collect(source)
+
+
+def _collect(source: Iterable[list[str]]) -> list[tuple[int, list[str]]]:
     rows: list[tuple[int, list[str]]] = []
     seen = 0
     for row in source:
@@ -273,7 +350,8 @@ def _too_many_rows() -> SheetError:
 
 
 def _header_key(header: str) -> str | None:
-    normal = _HEADER_NOISE.sub("", header.strip().lower())
+    # NFKC folds full-width letters (Ｔｏｋｅｎ) typed with a Chinese input method into plain ones.
+    normal = _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", header).strip().casefold())
     for key, aliases in HEADER_ALIASES.items():
         if normal in aliases:
             return key
@@ -289,12 +367,12 @@ def map_headers(header: list[str]) -> dict[int, str]:
     for index, title in enumerate(header):
         key = _header_key(title)
         if key is None:
-            problems.append(_("unknown column %(column)s “%(title)s”")
-                            % {"column": column_letter(index), "title": title.strip()[:40]})
+            problems.append(_("unknown column %(column)s %(title)s")
+                            % {"column": column_letter(index), "title": quote_value(title)})
         elif key:
             if key in mapping.values():
-                problems.append(_("column %(column)s repeats “%(title)s”")
-                                % {"column": column_letter(index), "title": title.strip()[:40]})
+                problems.append(_("column %(column)s repeats %(title)s")
+                                % {"column": column_letter(index), "title": quote_value(title)})
             mapping[index] = key
     missing = [key for key in REQUIRED_COLUMNS if key not in mapping.values()]
     if missing:
@@ -326,6 +404,8 @@ def expand_users(cell: str) -> list[str]:
     Raises ValueError with a readable reason.
     """
     names: list[str] = []
+    # "User 2~User ⏎ 4" as a slide wraps it is still one range.
+    cell = _WRAPPED_RANGE.sub(lambda m: (m.group(1) + " ") if m.group(1) else "", cell)
     for item in _LIST_SPLIT.split(cell):
         item = item.strip()
         if not item:
@@ -335,20 +415,20 @@ def expand_users(cell: str) -> list[str]:
             names.append(normalise_username(item))
             continue
         if len(ends) != 2:
-            raise ValueError(_("“%(item)s” is not a range like User 2~User 4.") % {"item": item})
+            raise ValueError(_("%(item)s is not a range like User 2~User 4.") % {"item": quote_value(item)})
         first = _NUMBERED.match(normalise_username(ends[0]))
         last_raw = ends[1].strip()
         last = _NUMBERED.match(last_raw if last_raw.isdigit() else normalise_username(last_raw))
         if not first or not last:
-            raise ValueError(_("“%(item)s” is not a range like User 2~User 4.") % {"item": item})
+            raise ValueError(_("%(item)s is not a range like User 2~User 4.") % {"item": quote_value(item)})
         prefix, low, high = first.group(1), int(first.group(2)), int(last.group(2))
         if not last_raw.isdigit() and last.group(1) != prefix:
-            raise ValueError(_("The two ends of “%(item)s” have different names.") % {"item": item})
+            raise ValueError(_("The two ends of %(item)s have different names.") % {"item": quote_value(item)})
         if high < low:
-            raise ValueError(_("The range “%(item)s” runs backwards.") % {"item": item})
+            raise ValueError(_("The range %(item)s runs backwards.") % {"item": quote_value(item)})
         if high - low + 1 > MAX_USERS_PER_CELL:
-            raise ValueError(_("The range “%(item)s” has more than %(max)s users.")
-                             % {"item": item, "max": MAX_USERS_PER_CELL})
+            raise ValueError(_("The range %(item)s has more than %(max)s users.")
+                             % {"item": quote_value(item), "max": MAX_USERS_PER_CELL})
         width = len(first.group(2)) if first.group(2).startswith("0") else 0
         names.extend(f"{prefix}{str(n).zfill(width)}" for n in range(low, high + 1))
     unique = list(dict.fromkeys(names))
@@ -357,11 +437,11 @@ def expand_users(cell: str) -> list[str]:
     validator = UnicodeUsernameValidator()
     for name in unique:
         if len(name) > 150 or not (name[0].isalnum() or name[0] == "_"):
-            raise ValueError(_("“%(name)s” is not a valid user name.") % {"name": name[:40]})
+            raise ValueError(_("%(name)s is not a valid user name.") % {"name": quote_value(name)})
         try:
             validator(name)
         except ValidationError:
-            raise ValueError(_("“%(name)s” is not a valid user name.") % {"name": name[:40]}) from None
+            raise ValueError(_("%(name)s is not a valid user name.") % {"name": quote_value(name)}) from None
     return unique
 
 
@@ -373,18 +453,41 @@ def _choice(value: str, words: dict[str, tuple[str, ...]]) -> str | None:
     return None
 
 
+# The words that give a scenario away inside a sentence such as the deck's
+# Support "Create & activate CloudVPN service" and "Elastically scale CloudVPN network " scenarios.
+SCENARIO_HINTS = {
+    Scenario.CREATE: re.compile(r"\bcreat|创建|开通"),
+    Scenario.SCALE: re.compile(r"\bscal|\belastic|弹性|扩展|扩容|伸缩"),
+}
+
+
+def _scenarios_in(phrase: str) -> list[str]:
+    normal = " ".join(phrase.casefold().split())
+    return [str(key) for key, hint in SCENARIO_HINTS.items() if hint.search(normal)]
+
+
 def parse_scenarios(cell: str) -> list[str]:
-    found: list[str] = []
-    for item in _LIST_SPLIT.split(cell):
-        if not item.strip():
-            continue
-        key = _choice(item, SCENARIO_WORDS)
-        if key is None:
-            raise ValueError(_("Unknown scenario “%(item)s” (expected: create & activate, scale).")
-                             % {"item": item.strip()[:40]})
-        if key not in found:
-            found.append(key)
-    return [key for key in Scenario.values if key in found]  # a stable order for comparisons
+    """ "create & activate; scale" (the export), or the deck's sentence with its quoted scenario names.
+
+    Raises ValueError naming the part that is not a scenario."""
+    items = [item for item in _LIST_SPLIT.split(cell) if item.strip()]
+    listed = [_choice(item, SCENARIO_WORDS) for item in items]
+    keys: list[str] = [key for key in listed if key]
+    if len(keys) < len(listed):
+        # A sentence: each quoted name must be a scenario; the words around them ("Support … and …
+        # scenarios") are not judged. A copy may have lost a pair of quotes (a cell that starts with
+        # one is read as a quoted cell), so the hints are taken from the whole text.
+        text = " ".join(cell.split())
+        for phrase in _QUOTES.findall(text):
+            if len(_scenarios_in(phrase)) != 1:
+                raise ValueError(_("Unknown scenario %(item)s (expected: create & activate, scale).")
+                                 % {"item": quote_value(phrase)})
+        keys = _scenarios_in(text)
+        if not keys:
+            unknown = next(item for item, key in zip(items, listed, strict=True) if not key)
+            raise ValueError(_("Unknown scenario %(item)s (expected: create & activate, scale).")
+                             % {"item": quote_value(unknown)})
+    return [key for key in Scenario.values if key in keys]  # a stable order for comparisons
 
 
 def check_cell(key: str, value: str) -> str | None:
@@ -420,7 +523,10 @@ def parse_table(table: list[tuple[int, list[str]]]) -> ParsedSheet:
         refused: set[str] = set()  # columns already reported: no second message for the same cell
         for index, cell in enumerate(raw):
             key = mapping.get(index)
-            value = unneutralise(cell.strip())
+            value = unneutralise(cell.replace("\x0b", "\n").strip())
+            if key in ONE_LINE_COLUMNS:
+                # A token or a name that a slide wrapped over several lines is one value again.
+                value = re.sub(r"[ \t]*[\r\n]+[ \t]*", "", value)
             if key is None:
                 if value and (index >= len(header) or not header[index].strip()):
                     fail(index, _("This column has no name in the first row."))
@@ -533,6 +639,18 @@ class UserChange:
 
 
 @dataclass
+class SecretReplacement:
+    """A stored token (or bearer) that the file would overwrite with a different one: only the
+    lengths and last four characters, which the portal shows anyway, never the values."""
+
+    key: str  # token / bearer
+    old_last4: str
+    old_length: int
+    new_last4: str
+    new_length: int
+
+
+@dataclass
 class RowPlan:
     number: int
     tenant: str
@@ -540,6 +658,13 @@ class RowPlan:
     tenant_fields: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)  # which secrets are set or replaced
     users: list[UserChange] = field(default_factory=list)
+    # Secrets in `secrets` that replace a stored working one: applied only when the admin ticks
+    # "replace" for this tenant (a deck's shortened token would otherwise silently break it).
+    replaces: list[SecretReplacement] = field(default_factory=list)
+
+    @property
+    def replaces_token(self) -> bool:
+        return bool(self.replaces)
 
     @property
     def tenant_field_labels(self) -> list[str]:
@@ -582,6 +707,22 @@ class Plan:
         return any(r.action != UNCHANGED for r in self.rows)
 
     @property
+    def tenants_losing_credentials(self) -> list[str]:
+        """Tenants whose stored (working) token or bearer the file would replace."""
+        return list(dict.fromkeys(r.tenant for r in self.rows if r.replaces))
+
+    def without_replacements(self, *, allowed: Iterable[str]) -> Plan:
+        """This plan with the stored credentials kept for every tenant not in `allowed`."""
+        allowed = set(allowed)
+        rows = []
+        for row in self.rows:
+            if row.replaces and row.tenant not in allowed:
+                kept = {r.key for r in row.replaces}
+                row = replace(row, secrets=[key for key in row.secrets if key not in kept], replaces=[])
+            rows.append(row)
+        return Plan(rows=rows, tenants=_tenant_actions(rows))
+
+    @property
     def digest(self) -> str:
         """A fingerprint of what will change (no secret in it): apply refuses a plan that differs
         from the one the admin previewed."""
@@ -595,20 +736,26 @@ def _tenant_values(row: SheetRow) -> dict[str, Any]:
     return {names[key]: getattr(row, key) for key in TENANT_COLUMNS if key in row.present}
 
 
-def _secret_changes(tenant: Tenant | None, row: SheetRow) -> list[str]:
-    changes = []
+def _secret_changes(tenant: Tenant | None, row: SheetRow) -> tuple[list[str], list[SecretReplacement]]:
+    """Which secrets of `row` differ from the stored ones, and which of those overwrite a stored one."""
+    changes: list[str] = []
+    replacements: list[SecretReplacement] = []
     for key, stored_field in (("token", "token_encrypted"), ("bearer", "bearer_encrypted")):
         new = getattr(row, key)
         if not new:
             continue
         stored = getattr(tenant, stored_field) if tenant else ""
         try:
-            same = bool(stored) and crypto.decrypt(stored) == new
+            old = crypto.decrypt(stored) if stored else ""
         except crypto.TokenDecryptionError:
-            same = False
-        if not same:
-            changes.append(key)
-    return changes
+            old = ""  # unreadable with today's keys: it works for nobody, replacing it breaks nothing
+        if old == new:
+            continue
+        changes.append(key)
+        if old:
+            replacements.append(SecretReplacement(key=key, old_last4=old[-4:], old_length=len(old),
+                                                  new_last4=new[-4:], new_length=len(new)))
+    return changes, replacements
 
 
 def build_plan(rows: list[SheetRow]) -> Plan:
@@ -619,7 +766,6 @@ def build_plan(rows: list[SheetRow]) -> Plan:
     memberships = {(m.tenant.name, m.user.username): m.role for m in Membership.objects.filter(
         tenant__name__in=tenants.keys(), user__username__in=usernames).select_related("tenant", "user")}
     plans: list[RowPlan] = []
-    tenant_actions: dict[str, str] = {}
     seen_tenants: set[str] = set()
     seen_secrets: set[tuple[str, str]] = set()
     for row in rows:
@@ -633,10 +779,11 @@ def build_plan(rows: list[SheetRow]) -> Plan:
             changed = [name for name, value in values.items() if getattr(tenant, name) != value]
             action = UPDATE if changed else UNCHANGED
         seen_tenants.add(row.tenant)
-        secrets = [key for key in _secret_changes(tenant, row) if (row.tenant, key) not in seen_secrets]
+        changes, replacements = _secret_changes(tenant, row)
+        secrets = [key for key in changes if (row.tenant, key) not in seen_secrets]
         seen_secrets.update((row.tenant, key) for key in secrets)
         plan = RowPlan(number=row.number, tenant=row.tenant, tenant_action=action, tenant_fields=changed,
-                       secrets=secrets)
+                       secrets=secrets, replaces=[r for r in replacements if r.key in secrets])
         for username in row.users:
             old_role = memberships.get((row.tenant, username), "")
             role = row.role or old_role or Role.MEMBER
@@ -649,8 +796,6 @@ def build_plan(rows: list[SheetRow]) -> Plan:
             plan.users.append(UserChange(username=username, user=UNCHANGED if username in users else CREATE,
                                          membership=membership, role=role, old_role=old_role))
         plans.append(plan)
-        tenant_actions[row.tenant] = _stronger(tenant_actions.get(row.tenant, UNCHANGED),
-                                               UPDATE if secrets and action == UNCHANGED else action)
     # A user new to the portal is created once, by the first row naming them.
     created: set[str] = set()
     for plan in plans:
@@ -659,7 +804,15 @@ def build_plan(rows: list[SheetRow]) -> Plan:
                 if change.username in created:
                     change.user = UNCHANGED
                 created.add(change.username)
-    return Plan(rows=plans, tenants=tenant_actions)
+    return Plan(rows=plans, tenants=_tenant_actions(plans))
+
+
+def _tenant_actions(rows: list[RowPlan]) -> dict[str, str]:
+    actions: dict[str, str] = {}
+    for row in rows:
+        action = UPDATE if row.secrets and row.tenant_action == UNCHANGED else row.tenant_action
+        actions[row.tenant] = _stronger(actions.get(row.tenant, UNCHANGED), action)
+    return actions
 
 
 def _stronger(a: str, b: str) -> str:
@@ -675,9 +828,12 @@ class PlanChanged(Exception):
 
 
 def apply_rows(*, rows: list[SheetRow], actor, request: HttpRequest | None = None, filename: str = "",
-               expected_digest: str | None = None, new_user_password: str | None = None) -> Plan:
+               expected_digest: str | None = None, new_user_password: str | None = None,
+               replace_credentials_of: Iterable[str] = ()) -> Plan:
     """Apply every row in one transaction: all of it, or (on any error) nothing.
 
+    `replace_credentials_of`: the tenants whose stored token or bearer the admin agreed to replace;
+    every other tenant keeps its stored ones (the rest of its row is applied).
     `expected_digest`: the previewed plan's `digest`; if the plan computed now differs (someone
     changed a tenant meanwhile), nothing is applied and PlanChanged is raised.
     `new_user_password`: the first password of every user the import creates (the admin hands it
@@ -689,6 +845,7 @@ def apply_rows(*, rows: list[SheetRow], actor, request: HttpRequest | None = Non
             plan = build_plan(rows)
             if expected_digest is not None and plan.digest != expected_digest:
                 raise PlanChanged()
+            plan = plan.without_replacements(allowed=replace_credentials_of)
             by_number = {row.number: row for row in rows}
             tenants: dict[str, Tenant] = {t.name: t for t in Tenant.objects.select_for_update().filter(
                 name__in={r.tenant for r in rows})}
@@ -767,7 +924,7 @@ def compress_users(usernames: list[str]) -> str:
             numbered.setdefault(match.group(1), []).append(int(match.group(2)))
         else:
             others.append(name)
-    for prefix in sorted(numbered):
+    for prefix in natural_sorted(numbered):
         numbers = sorted(set(numbered[prefix]))
         start = prev = numbers[0]
         for n in [*numbers[1:], None]:
@@ -780,7 +937,7 @@ def compress_users(usernames: list[str]) -> str:
                 parts.extend(f"{prefix}{k}" for k in range(start, prev + 1))
             if n is not None:
                 start = prev = n
-    parts.extend(sorted(others))
+    parts.extend(natural_sorted(others))
     return ", ".join(parts)
 
 
@@ -789,7 +946,7 @@ def export_table(*, language: str = "en") -> list[list[str]]:
     lang = "zh" if language.lower().startswith("zh") else "en"
     header = [EXPORT_HEADERS[lang][key] for key in EXPORT_COLUMNS]
     table = [header]
-    for tenant in Tenant.objects.prefetch_related("memberships__user").order_by("name"):
+    for tenant in natural_sorted(Tenant.objects.prefetch_related("memberships__user"), key=lambda t: t.name):
         by_role: dict[str, list[str]] = {}
         for membership in tenant.memberships.all():
             by_role.setdefault(membership.role, []).append(membership.user.get_username())

@@ -323,10 +323,13 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "staff/import_upload.html", context, status=400)
     upload = form.cleaned_data["file"]
-    name = upload.name
+    name = upload.name if upload else _("pasted table")
     try:
-        data = upload.read(importing.MAX_UPLOAD_BYTES + 1)
-        parsed = importing.parse_table(importing.read_upload(name=name, data=data))
+        if upload:
+            table = importing.read_upload(name=name, data=upload.read(importing.MAX_UPLOAD_BYTES + 1))
+        else:
+            table = importing.read_pasted(form.cleaned_data["text"])
+        parsed = importing.parse_table(table)
     except importing.SheetError as exc:
         audit_record(action="import.preview", request=request, outcome=Outcome.REFUSED, object_label=name[:255],
                      message=str(exc)[:1000])
@@ -354,7 +357,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     plan = importing.build_plan(importing.rows_from_session(stored["rows"]))
     return render(request, "staff/import_preview.html", {
         "plan": plan, "summary": plan.summary, "import_id": stored["id"], "filename": stored["filename"],
-        "columns": stored["columns"],
+        "columns": stored["columns"], "losing": plan.tenants_losing_credentials,
     })
 
 
@@ -370,7 +373,8 @@ def import_apply(request: HttpRequest) -> HttpResponse:
         plan = importing.apply_rows(rows=importing.rows_from_session(stored["rows"]), actor=request.user,
                                     request=request, filename=stored["filename"],
                                     expected_digest=request.POST.get("digest", ""),
-                                    new_user_password=new_user_password)
+                                    new_user_password=new_user_password,
+                                    replace_credentials_of=request.POST.getlist("replace"))
     except importing.PlanChanged:
         messages.error(request, _("Tenants or users changed since the preview: check the new preview, "
                                   "then apply again. Nothing was changed."))
@@ -382,6 +386,10 @@ def import_apply(request: HttpRequest) -> HttpResponse:
         "%(mc)s memberships created, %(mu)s changed.") % {
         "tc": summary["tenants"]["create"], "tu": summary["tenants"]["update"], "uc": summary["users"]["create"],
         "mc": summary["memberships"]["create"], "mu": summary["memberships"]["update"]})
+    kept = importing.build_plan(importing.rows_from_session(stored["rows"])).tenants_losing_credentials
+    if kept:
+        messages.info(request, _("Stored token kept (Replace not ticked): %(tenants)s.")
+                      % {"tenants": ", ".join(kept)})
     if summary["users"]["create"]:
         created = list(dict.fromkeys(change.username for step in plan.rows for change in step.users
                                      if change.user == importing.CREATE))

@@ -35,7 +35,7 @@ def events(presets):
 
 def _rows(page) -> list[str]:
     body = page.text.split("<tbody>")[1].split("</tbody>")[0] if "<tbody>" in page.text else ""
-    return [chunk for chunk in body.split("<tr>")[1:]]
+    return [chunk for chunk in body.split("<tr ")[1:]]
 
 
 def test_it_lists_every_event_newest_first(staff, events):
@@ -60,7 +60,7 @@ def test_it_lists_every_event_newest_first(staff, events):
 def test_it_filters(staff, events, query, expected):
     rows = _rows(staff.get(f"/staff/audit/?{query}"))
     found = {action for row in rows for action in ("service.create", "service.modify", "tenant.update",
-                                                     "tenant.create") if f"<code>{action}</code>" in row}
+                                                     "tenant.create") if f'data-action="{action}"' in row}
     assert found == expected and len(rows) == len(expected)
 
 

@@ -234,15 +234,34 @@ def test_apply_needs_the_preview_of_this_session(staff, login):
     assert SESSION_IMPORT_KEY not in staff.session
 
 
-def test_an_imported_token_replaces_the_stored_one(staff):
+def _apply(client, **extra):
+    preview = client.get("/staff/import/preview/")
+    digest = preview.text.split('name="digest" value="')[1].split('"')[0]
+    return post(client, "/staff/import/apply/", {"import_id": client.session[SESSION_IMPORT_KEY]["id"],
+                                                 "digest": digest, **extra}, follow=True)
+
+
+def test_an_imported_token_replaces_the_stored_one_when_ticked(staff):
     upload(staff, "t.csv", b"Users,Tenant,Token,Bearer\n,nbitest_16,new-token-ABCD,new-bearer-WXYZ\n")
     preview = staff.get("/staff/import/preview/")
-    assert "token set" in preview.text and "new-token-ABCD" not in preview.text
-    digest = preview.text.split('name="digest" value="')[1].split('"')[0]
-    post(staff, "/staff/import/apply/", {"import_id": staff.session[SESSION_IMPORT_KEY]["id"], "digest": digest})
+    assert "would replace the working token" in preview.text and "new-token-ABCD" not in preview.text
+    assert "…ABCD (14 characters)" in preview.text
+    _apply(staff, replace="nbitest_16")
     assert Tenant.objects.get(name="nbitest_16").credentials() == ("new-token-ABCD", "new-bearer-WXYZ")
     event = AuditEvent.objects.get(action="tenant.token.replace")
     assert "new-token-ABCD" not in json.dumps([event.before, event.after, event.message])
+
+
+def test_a_working_token_is_kept_unless_replace_is_ticked(staff, simulator):
+    """The deck prints shortened tokens: importing its table must not break a tenant that works."""
+    working = Tenant.objects.get(name="nbitest_11").credentials()
+    upload(staff, "deck.csv", b"User,IES Tenant name,IES Tenant Token,CloudVPN\n"
+                              b"User 1,nbitest_11,MIIETAYJKoZIhvcNAQcCoIIEPTCCBDkCAQExDTA,Site2Site\n"
+                              b"User 16,nbitest_16,,Site2DC\n")
+    applied = _apply(staff)
+    assert Tenant.objects.get(name="nbitest_11").credentials() == working
+    assert "Stored token kept (Replace not ticked): nbitest_11." in applied.text
+    assert not AuditEvent.objects.filter(action="tenant.token.replace").exists()
 
 
 def test_every_imported_user_can_log_in_and_sees_their_tenants_service(root, simulator):
