@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from portal.core import bandwidth_views
 from portal.core import views as core_views
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("tenant/switch/", core_views.tenant_switch, name="tenant_switch"),
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
+    path("bandwidth/interpret/", bandwidth_views.interpret, name="bandwidth_interpret"),
     path("services/", include("portal.services.urls")),
     path("catalog/", include("portal.catalog.urls")),
     path("operations/", include("portal.operations.urls")),

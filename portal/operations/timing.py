@@ -16,6 +16,7 @@ class Expectation:
     median_s: float
     p90_s: float
     learned: bool  # False: no history yet, the default applies
+    samples: int = 0  # how many past operations it was learned from
 
 
 def default_expectation() -> Expectation:
@@ -31,7 +32,7 @@ def expectation_from(durations: list[float]) -> Expectation:
     n = len(ordered)
     median = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
     p90 = ordered[min(n - 1, max(0, -(-9 * n // 10) - 1))]
-    return Expectation(median_s=median, p90_s=max(p90, median), learned=True)
+    return Expectation(median_s=median, p90_s=max(p90, median), learned=True, samples=n)
 
 
 def next_poll_delay(elapsed_s: float, expected_s: float) -> float:

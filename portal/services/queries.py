@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ies_client.errors import IESAuthError, IESError, IESNotFound
@@ -22,17 +24,22 @@ from portal.services.services import service_mirror_forget, service_mirror_sync,
 from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
 from portal.tenants.models import Tenant
 
+if TYPE_CHECKING:
+    from portal.traffic.stats import Suggestion
+
 log = logging.getLogger(__name__)
 
 # A page load asks IES for the list at most this often per tenant; in between, and whenever IES
 # fails, the mirror answers (kept fresh by the periodic sync and by every operation's outcome).
 LIST_SYNC_SECONDS = 10
 PAGE_SIZE = 50
+# Names sort the way people count ("site2" before "site10"): by the stored natural key, then the
+# name itself so that keys equal but for case keep a fixed order across pages.
 SORTS = {
-    "name": ("name",), "-name": ("-name",),
-    "bandwidth": ("bandwidth_kbps", "name"), "-bandwidth": ("-bandwidth_kbps", "name"),
-    "status": ("status", "name"), "-status": ("-status", "name"),
-    "changed": ("last_changed_at", "name"), "-changed": ("-last_changed_at", "name"),
+    "name": ("name_key", "name"), "-name": ("-name_key", "-name"),
+    "bandwidth": ("bandwidth_kbps", "name_key", "name"), "-bandwidth": ("-bandwidth_kbps", "name_key", "name"),
+    "status": ("status", "name_key", "name"), "-status": ("-status", "name_key", "name"),
+    "changed": ("last_changed_at", "name_key", "name"), "-changed": ("-last_changed_at", "name_key", "name"),
 }
 
 
@@ -73,7 +80,10 @@ def _refresh_from_ies(tenant: Tenant) -> Trouble | None:
 def filtered_services(*, tenant: Tenant, q: str = "", status: str = "", kind: str = "", sort: str = "name") -> QuerySet[Service]:
     services = service_list_for_tenant(tenant=tenant)
     if q:
-        services = services.filter(Q(name__icontains=q) | Q(cloud_vpn_name__icontains=q) | Q(ies_service_id=q))
+        # Any part of any of the three, in any case: "9LbuAd" finds the id 9LbuAd11Qe-cuGnVONz6qw,
+        # "2017" the name site2dc_201705071132. icontains is case-insensitive on SQLite and PostgreSQL.
+        services = services.filter(Q(name__icontains=q) | Q(cloud_vpn_name__icontains=q)
+                                   | Q(ies_service_id__icontains=q))
     if status:
         services = services.filter(status=status)
     if kind:
@@ -81,10 +91,15 @@ def filtered_services(*, tenant: Tenant, q: str = "", status: str = "", kind: st
     return services.order_by(*SORTS.get(sort, SORTS["name"]))
 
 
+def service_list_refresh_requested(*, tenant: Tenant) -> None:
+    """The next listing asks IES at once, whatever the throttle says ("Refresh from IES")."""
+    cache.delete(f"service-list-sync:{tenant.pk}")
+
+
 def service_listing(*, tenant: Tenant, q: str = "", status: str = "", kind: str = "", sort: str = "name",
                     page: int | str = 1, force: bool = False) -> ServiceListing:
     if force:
-        cache.delete(f"service-list-sync:{tenant.pk}")
+        service_list_refresh_requested(tenant=tenant)
     trouble = _refresh_from_ies(tenant)
     services = filtered_services(tenant=tenant, q=q, status=status, kind=kind, sort=sort)
     paginator = Paginator(services, PAGE_SIZE)
@@ -133,19 +148,21 @@ def service_detail(*, tenant: Tenant, service: Service) -> ServiceDetail:
     """The service as IES reports it now (mirror updated), with its merged operation history."""
     trouble: Trouble | None = None
     remote_ops: list[IESOperation] = []
-    try:
-        ies = ies_for_tenant(tenant, for_page=True)
-        service = service_mirror_upsert(tenant=tenant, remote=ies.get_service(service.ies_service_id))
+    if service.gone_at is None:
         try:
-            remote_ops = ies.list_operations(service.ies_service_id)
+            ies = ies_for_tenant(tenant, for_page=True)
+            service = service_mirror_upsert(tenant=tenant, remote=ies.get_service(service.ies_service_id))
+            try:
+                remote_ops = ies.list_operations(service.ies_service_id)
+            except IESNotFound:
+                remote_ops = []  # an IES without the operations endpoint
         except IESNotFound:
-            remote_ops = []  # an IES without the operations endpoint
-    except IESNotFound:
-        service_mirror_forget(tenant=tenant, ies_service_id=service.ies_service_id)
-        service.refresh_from_db()
-        trouble = Trouble(_("IES no longer knows this service: it was deleted."), _("Its history stays readable here."))
-    except (IESError, TenantNotConfigured) as exc:
-        trouble = describe(exc)
+            # Deleted at IES: the page says so once, with the "deleted" notice, not as a trouble.
+            service_mirror_forget(tenant=tenant, ies_service_id=service.ies_service_id)
+            service.refresh_from_db()
+        except (IESError, TenantNotConfigured) as exc:
+            trouble = describe(exc)
+    # A deleted service is not asked about: IES has nothing to say, and its troubles are not this page's.
     ours = list(service.operations.select_related("requested_by").order_by("-created_at")[:100])
     return ServiceDetail(service=service, live=trouble is None, trouble=trouble,
                          history=merge_history(remote_ops, ours),
@@ -172,14 +189,19 @@ def merge_history(remote: list[IESOperation], ours: list[Operation]) -> list[His
     return sorted(entries, key=lambda e: e.at or timezone.now(), reverse=True)
 
 
-# -- bandwidth preview ------------------------------------------------------------------------
+# -- bandwidth editor -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class UsagePreview:
-    peak_bps: float | None
-    p95_bps: float | None
-    window_days: int
+    """The line's traffic over a window, computed exactly as the traffic chart computes its figures
+    (portal.traffic.selectors): the editor and the chart's "Scale bandwidth to …" agree."""
+
+    peak_bps: float | None  # the higher direction's peak
+    p95_bps: float | None  # the busier direction's p95: what the chart's suggestion is made from
+    window_label: str  # "Last 7 days", "Last 24 hours", "2026-11-30 10:00 to 2026-12-01 10:00"
+    how: str  # "maximum per hour": the values the figures come from
+    suggestion: Suggestion | None = None
 
     def utilisation_at(self, kbps: int | None, which: str = "peak") -> float | None:
         value = self.peak_bps if which == "peak" else self.p95_bps
@@ -189,38 +211,98 @@ class UsagePreview:
 
 
 _UNAVAILABLE = "unavailable"
+DEFAULT_PREVIEW_WINDOW = {"range": "7d"}
+WINDOW_KEYS = ("start", "end", "timedim", "indicator")
 
 
-def usage_preview(*, tenant: Tenant, service: Service, days: int = 7) -> UsagePreview | None:
-    """Recent peak and p95 of the line's rate (both directions, hourly maxima), cached briefly.
+def _window_label(trange, *, now: int, default: bool) -> str:
+    from portal.traffic import ranges
 
-    None when IES cannot say right now: the editor then simply shows no preview.
+    for preset, seconds in ranges.PRESETS.items():
+        # A preset's range is widened to whole buckets (one more at most), and the chart's live
+        # ranges end at the minute (or hour) the link was made: "last" still fits both.
+        if 0 <= trange.span - seconds <= trange.interval and (default or now - trange.end <= 2 * trange.interval):
+            return _("Last %(span)s") % {"span": ranges.PRESET_LABELS[preset]}
+    local = ranges.zone()
+    fmt = "%Y-%m-%d %H:%M"
+    return _("%(start)s to %(end)s") % {"start": datetime.fromtimestamp(trange.start, local).strftime(fmt),
+                                         "end": datetime.fromtimestamp(trange.end, local).strftime(fmt)}
+
+
+def usage_preview(*, tenant: Tenant, service: Service, window: dict[str, str] | None = None) -> UsagePreview | None:
+    """Peak and p95 of the line over ``window`` (the chart's query: start, end, timedim, indicator;
+    by default the last 7 days by the hour), with the suggestion the chart makes from them.
+
+    None when IES cannot say right now (or the window makes no sense): the editor says so and works
+    without figures. A failure is remembered for a minute, so that an editor re-rendered after a bad
+    value does not wait for a slow IES again just to leave the figures out once more.
     """
+    import time
+
+    from portal.traffic import ranges, selectors
+
     if not service.cloud_vpn_name:
         return None
-    key = f"usage-preview:{tenant.pk}:{service.cloud_vpn_name}:{days}"
+    now = int(time.time())
+    params = {key: value for key, value in (window or {}).items() if key in WINDOW_KEYS and value}
+    default = "start" not in params
+    try:
+        end_given = ranges.parse_time(params["end"], name="end") if "end" in params else now
+        # "now" is when the chart computed its figures (the link's end), so the window is the same
+        # buckets the chart read, not one that has since moved on by a minute.
+        trange = ranges.parse(DEFAULT_PREVIEW_WINDOW if default else params, now=min(now, end_given))
+    except ranges.RangeError:
+        return None
+    window_key = (f"usage-preview:{tenant.pk}:{service.cloud_vpn_name}:{trange.start}:{trange.end}:"
+                  f"{trange.timedim}:{trange.indicator}")
+    # The preview holds sentences (the window, the suggestion's explanation): one per language.
+    key = f"{window_key}:{get_language()}"
+    if cache.get(window_key) == _UNAVAILABLE:
+        return None
     cached = cache.get(key)
     if cached is not None:
-        return None if cached == _UNAVAILABLE else cached
-    end = timezone.now().replace(minute=0, second=0, microsecond=0)
-    start = end - timedelta(days=days)
-    values: list[float] = []
+        return cached
     try:
-        ies = ies_for_tenant(tenant, for_page=True)
-        for direction in ("inbound", "outbound"):
-            series = ies.get_traffic(service.cloud_vpn_name, metric="traffic-rate", start=start, end=end,
-                                     timedim="hour", direction=direction, indicator="max")
-            values.extend(series.values())
+        chart = selectors.chart_for_connection(tenant=tenant, service=service, trange=trange,
+                                               width=selectors.DEFAULT_WIDTH, now=now)
     except (IESError, TenantNotConfigured):
-        # Remember the failure for a minute: an editor re-rendered after a bad value must not wait
-        # for a slow IES again just to leave the preview out once more.
-        cache.set(key, _UNAVAILABLE, 60)
+        cache.set(window_key, _UNAVAILABLE, 60)
         return None
-    if not values:
-        preview = UsagePreview(peak_bps=None, p95_bps=None, window_days=days)
-    else:
-        ordered = sorted(values)
-        preview = UsagePreview(peak_bps=ordered[-1], p95_bps=ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
-                               window_days=days)
+    figs = chart.figures
+    peaks = [d.peak_bps for d in (figs.inbound, figs.outbound) if d.peak_bps is not None]
+    preview = UsagePreview(peak_bps=max(peaks) if peaks else None, p95_bps=figs.p95_bps,
+                           window_label=_window_label(trange, now=now, default=default),
+                           how=f"{trange.indicator_label} {trange.timedim_label}", suggestion=chart.suggestion)
     cache.set(key, preview, 300)
     return preview
+
+
+def bandwidth_writers(*, tenant: Tenant) -> list[str]:
+    """Who in the tenant may change a bandwidth (members, not viewers): whom a viewer can ask."""
+    from portal.core.natural import natural_sorted
+    from portal.tenants.models import Membership, Role
+
+    names = Membership.objects.filter(tenant=tenant, role=Role.MEMBER, user__is_active=True).values_list(
+        "user__username", flat=True)
+    return natural_sorted(names)
+
+
+@dataclass(frozen=True)
+class ExpectedDuration:
+    seconds: float
+    learned: bool
+    samples: int
+
+    @property
+    def minutes(self) -> int:
+        return max(1, round(self.seconds / 60))
+
+
+def bandwidth_change_expectation(*, service: Service) -> ExpectedDuration:
+    """How long a bandwidth change of this service usually takes, learned from earlier ones (the
+    same expectation the operation page starts from)."""
+    from portal.operations.models import OperationKind
+    from portal.operations.selectors import expectation_for
+
+    expectation = expectation_for(kind=OperationKind.MODIFY, definition_id=service.service_definition_id or "")
+    return ExpectedDuration(seconds=expectation.median_s, learned=expectation.learned, samples=expectation.samples)

@@ -7,11 +7,18 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.audit.models import AuditEvent
-from portal.core.access import current_membership, get_service_for_tenant, require_membership, require_writer
-from portal.core.bandwidth import BandwidthField
+from portal.core.access import (
+    current_membership,
+    get_service_for_tenant,
+    read_only_reason,
+    require_membership,
+    require_writer,
+)
+from portal.core.bandwidth import BandwidthField, split_kbps
 from portal.core.htmx import is_htmx, vary_on_htmx
 from portal.operations.models import IN_FLIGHT_STATES
-from portal.operations.presenters import present
+from portal.operations.presenters import badge_oob, present
+from portal.operations.selectors import operations_badge
 from portal.services import queries
 from portal.services.models import ServiceKind
 from portal.services.services import ChangeRefused, service_bandwidth_change, service_delete
@@ -25,10 +32,16 @@ def service_list(request: HttpRequest) -> HttpResponse:
     membership = current_membership(request)
     if membership is None:
         return render(request, "services/no_tenant.html", status=200)
+    if request.GET.get("refresh"):
+        # "Refresh from IES" is an action, not a place: do it once, then land on the same list
+        # without it, so that neither the address, nor the pager, nor the sort links repeat it.
+        queries.service_list_refresh_requested(tenant=membership.tenant)
+        clean = request.GET.copy()
+        clean.pop("refresh")
+        return redirect(f"{request.path}?{clean.urlencode()}" if clean else request.path)
     params = {key: request.GET.get(key, "").strip() for key in ("q", "status", "kind", "sort")}
     params["sort"] = params["sort"] if params["sort"] in queries.SORTS else "name"
-    listing = queries.service_listing(tenant=membership.tenant, page=request.GET.get("page", 1),
-                                      force=request.GET.get("refresh") == "1", **params)
+    listing = queries.service_listing(tenant=membership.tenant, page=request.GET.get("page", 1), **params)
     for service in listing.services:
         service.running = listing.in_flight.get(service.pk)
     current = params["sort"]
@@ -39,32 +52,83 @@ def service_list(request: HttpRequest) -> HttpResponse:
         "kinds": ServiceKind.choices,
         # A column's link sorts by it, or reverses the order when it is already the sort.
         # "Last change" starts with the newest first.
-        "next_sort": {key: ("-" + key if current == key else key) for key in ("name", "bandwidth", "status")}
-        | {"changed": "changed" if current == "-changed" else "-changed"},
+        "columns": _list_columns(current),
+        "sort_order": "descending" if current.startswith("-") else "ascending",
     }
     template = "services/service_list.html#results" if is_htmx(request) else "services/service_list.html"
     return vary_on_htmx(render(request, template, context))
 
 
+def _list_columns(current: str) -> list[dict]:
+    """The list's column heads: a sortable one links to its sort, or reverses the order when it is
+    already the sort ("Last change" starts with the newest first); the sorted one is marked."""
+    sorted_by = current.lstrip("-")
+    columns: list[dict] = [
+        {"key": "name", "label": gettext_lazy("Name")},
+        {"key": "kind", "label": gettext_lazy("Kind"), "fixed": True},
+        {"key": "cloud_vpn_name", "label": "CloudVpnName", "fixed": True},
+        {"key": "bandwidth", "label": gettext_lazy("Bandwidth"), "num": True},
+        {"key": "status", "label": gettext_lazy("Status")},
+        {"key": "changed", "label": gettext_lazy("Last change")},
+    ]
+    for column in columns:
+        key = column["key"]
+        if column.get("fixed"):
+            continue
+        column["sorted"] = key == sorted_by
+        if key == "changed":
+            column["next"] = "changed" if current == "-changed" else "-changed"
+        else:
+            column["next"] = "-" + key if current == key else key
+    return columns
+
+
+def _running_operation(service):
+    return service.operations.filter(state__in=IN_FLIGHT_STATES).order_by("created_at").first()
+
+
 @require_GET
 def service_row(request: HttpRequest, service_id: str) -> HttpResponse:
-    """One row of the list, polled while its operation runs."""
+    """One row of the list, polled while its operation runs; the header badge comes along."""
     membership, service = get_service_for_tenant(request, service_id, include_gone=True)
-    running = service.operations.filter(state__in=IN_FLIGHT_STATES).first()
-    return vary_on_htmx(render(request, "services/service_list.html#row", {"s": service, "running": running}))
+    running = None if service.gone_at else _running_operation(service)
+    response = render(request, "services/service_list.html#row", {"s": service, "running": running})
+    response.write(badge_oob(request, operations_badge(tenant=membership.tenant, current=running), carried=False))
+    return vary_on_htmx(response)
 
 
 @require_GET
 def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
     membership, service = get_service_for_tenant(request, service_id, include_gone=True)
+    if is_htmx(request):
+        return vary_on_htmx(_service_running_fragment(request, membership, service))
     detail = queries.service_detail(tenant=membership.tenant, service=service)
     audit = AuditEvent.objects.filter(tenant=membership.tenant, object_type="service",
                                       object_id=service.ies_service_id)[:50]
-    return render(request, "services/service_detail.html", {
+    running = detail.in_flight if not detail.service.gone_at else None
+    return vary_on_htmx(render(request, "services/service_detail.html", {
         "detail": detail, "s": detail.service, "audit": audit,
-        "running": present(detail.in_flight) if detail.in_flight else None,
+        "running": present(running) if running else None,
         "parameters": sorted(detail.service.parameters.items()),
-    })
+        "ops_badge": operations_badge(tenant=membership.tenant, current=running),
+        "ops_badge_carried": running is not None,
+    }))
+
+
+def _service_running_fragment(request: HttpRequest, membership, service) -> HttpResponse:
+    """The detail page's "in progress" notice, polled from the mirror only (no IES call).
+
+    When the operation is over, the whole page reloads: its status, bandwidth, buttons and history
+    all changed with it, and one fresh render says it all at once.
+    """
+    running = None if service.gone_at else _running_operation(service)
+    if running is None:
+        response = HttpResponse(status=200)
+        response["HX-Refresh"] = "true"
+        return response
+    response = render(request, "services/service_detail.html#running", {"s": service, "running": present(running)})
+    response.write(badge_oob(request, operations_badge(tenant=membership.tenant, current=running), carried=True))
+    return response
 
 
 class BandwidthForm(forms.Form):
@@ -82,37 +146,71 @@ class BandwidthForm(forms.Form):
         return value
 
 
+def _carried(data) -> dict[str, str]:
+    """What the editor carries from step to step: the chart's window and its suggestion, so that
+    the figures stay those the suggestion came from."""
+    keys = (*queries.WINDOW_KEYS, "suggested_kbps")
+    return {key: data[key][:40] for key in keys if data.get(key)}
+
+
+def _read_only_notice(membership) -> str:
+    if getattr(membership, "impersonated", False):
+        return read_only_reason(membership)
+    writers = queries.bandwidth_writers(tenant=membership.tenant)
+    if not writers:
+        return _("You have read-only access to this tenant: you can see the bandwidth but not change it. "
+                 "Ask a portal administrator.")
+    return _("You have read-only access to this tenant: you can see the bandwidth but not change it. "
+             "Ask a member of your team (%(members)s) to change it.") % {"members": ", ".join(writers)}
+
+
 @require_http_methods(["GET", "POST"])
 def service_bandwidth(request: HttpRequest, service_id: str) -> HttpResponse:
-    """The bandwidth editor: a form with a preview, in place (HTMX) or as its own page."""
+    """The bandwidth editor, in place (HTMX) or as its own page, in two steps: the form, then a
+    confirmation with the old and new value, the utilisation the line would have had and how long
+    IES usually takes. Only the confirmation's POST (confirm=1) sends the change to IES."""
     membership = require_writer(request) if request.method == "POST" else require_membership(request)
     _owner, service = get_service_for_tenant(request, service_id)
-    form = BandwidthForm(request.POST or None, current_kbps=service.bandwidth_kbps)
-    suggested = request.GET.get("suggested_kbps", "")
-    if request.method == "GET" and suggested.isdigit():
-        form = BandwidthForm(initial={"bandwidth": int(suggested)}, current_kbps=service.bandwidth_kbps)
-    refused = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            op = service_bandwidth_change(membership=membership, service=service,
-                                          new_kbps=form.cleaned_data["bandwidth"], request=request)
-        except ChangeRefused as exc:
-            refused = str(exc)
-        else:
-            if is_htmx(request):
-                response = HttpResponse(status=204)
-                response["HX-Redirect"] = f"/operations/{op.pk}/"
-                return response
-            return redirect("operations:detail", pk=op.pk)
-    new_kbps = form.cleaned_data.get("bandwidth") if form.is_bound and form.is_valid() else None
-    preview = queries.usage_preview(tenant=membership.tenant, service=service)
-    context = {"s": service, "form": form, "refused": refused, "preview": preview, "new_kbps": new_kbps,
-               "suggested": int(suggested) if suggested.isdigit() else None,
-               "bounds": (BANDWIDTH_MIN, BANDWIDTH_MAX, BANDWIDTH_STEP),
-               "can_write": membership.can_write,
-               "peak_at_new": preview.utilisation_at(new_kbps, "peak") if preview and new_kbps else None,
-               "p95_at_new": preview.utilisation_at(new_kbps, "p95") if preview and new_kbps else None}
-    status = 409 if refused else (400 if form.is_bound and not form.is_valid() else 200)
+    data = request.POST if request.method == "POST" else request.GET
+    carried = _carried(data)
+    suggested = carried.get("suggested_kbps", "")
+    suggested_kbps = int(suggested) if suggested.isascii() and suggested.isdigit() else None
+    preview = queries.usage_preview(tenant=membership.tenant, service=service,
+                                    window={k: v for k, v in carried.items() if k != "suggested_kbps"})
+    context = {"s": service, "preview": preview, "carried": carried, "suggested": suggested_kbps,
+               "bounds": (BANDWIDTH_MIN, BANDWIDTH_MAX, BANDWIDTH_STEP), "can_write": membership.can_write,
+               "step": "form", "refused": ""}
+    status = 200
+    if not membership.can_write:
+        context.update(step="read_only", notice=_read_only_notice(membership))
+    elif request.method == "GET":
+        context["form"] = BandwidthForm(initial={"bandwidth": suggested_kbps} if suggested_kbps else None,
+                                        current_kbps=service.bandwidth_kbps)
+    else:
+        form = BandwidthForm(request.POST, current_kbps=service.bandwidth_kbps)
+        context["form"] = form
+        if not form.is_valid():
+            status = 400
+        elif request.POST.get("confirm") == "1":
+            try:
+                op = service_bandwidth_change(membership=membership, service=service,
+                                              new_kbps=form.cleaned_data["bandwidth"], request=request)
+            except ChangeRefused as exc:
+                context["refused"], status = str(exc), 409
+            else:
+                if is_htmx(request):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = f"/operations/{op.pk}/"
+                    return response
+                return redirect("operations:detail", pk=op.pk)
+        elif request.POST.get("edit") != "1":
+            new_kbps = form.cleaned_data["bandwidth"]
+            context.update(step="confirm", new_kbps=new_kbps, confirm_value=split_kbps(new_kbps),
+                           expected=queries.bandwidth_change_expectation(service=service),
+                           peak_at_new=preview.utilisation_at(new_kbps, "peak") if preview else None,
+                           p95_at_new=preview.utilisation_at(new_kbps, "p95") if preview else None,
+                           peak_now=preview.utilisation_at(service.bandwidth_kbps, "peak") if preview else None,
+                           p95_now=preview.utilisation_at(service.bandwidth_kbps, "p95") if preview else None)
     template = "services/service_bandwidth.html#editor" if is_htmx(request) else "services/service_bandwidth.html"
     return vary_on_htmx(render(request, template, context, status=status))
 

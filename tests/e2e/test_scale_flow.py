@@ -74,8 +74,13 @@ def test_user2_scales_and_then_deletes_their_site2dc(page, live_server, own_simu
     assert page.url == detail_url
     editor.get_by_role("textbox", name="New bandwidth").fill("100")
     editor.locator("select").select_option("Mbit/s")
+    # First the confirmation, in place: nothing reaches IES until it is confirmed.
+    editor.get_by_role("button", name="Review the change").click()
+    expect(editor.get_by_test_id("bandwidth-preview")).to_have_text("60 Mbit/s → 100 Mbit/s")
+    assert page.url == detail_url
+    assert not Operation.objects.exists()
     with page.expect_navigation(url=re.compile(r"/operations/\d+/$")):
-        editor.get_by_role("button", name="Change bandwidth").click()
+        editor.get_by_role("button", name="Confirm change").click()
 
     # The operation page follows IES by itself until IES confirms the new value.
     expect(page.get_by_role("heading", name=f"Change bandwidth: {SERVICE}")).to_be_visible()

@@ -8,8 +8,15 @@ from portal.services.models import Service
 from tests.portal.helpers import post, wait_until
 
 
-def change(client, service_id, amount, unit="Mbit/s", **extra):
+def review(client, service_id, amount, unit="Mbit/s", **extra):
+    """The first step: the form's POST, which only shows the confirmation."""
     return post(client, f"/services/{service_id}/bandwidth/", {"bandwidth_0": amount, "bandwidth_1": unit}, **extra)
+
+
+def change(client, service_id, amount, unit="Mbit/s", **extra):
+    """The confirmation's POST: the one that starts the change."""
+    return post(client, f"/services/{service_id}/bandwidth/",
+                {"bandwidth_0": amount, "bandwidth_1": unit, "confirm": "1"}, **extra)
 
 
 @pytest.fixture
@@ -130,3 +137,144 @@ def test_a_change_ies_fails_leaves_the_old_bandwidth_with_the_reason(own, celery
     assert "no spare capacity" in op.message
     assert own.service().bandwidth_kbps == before
     assert "The service was left as it was before." in client.get(f"/operations/{op.pk}/").text
+
+
+# -- two steps: the form, then the confirmation -----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_forms_post_only_shows_the_confirmation(own):
+    old = own.service().bandwidth_kbps
+    new = old + 20000
+    answer = review(own.client, own.service_id, str(new // 1000))
+    assert answer.status_code == 200
+    assert f"{old // 1000} Mbit/s → {new // 1000} Mbit/s" in answer.text
+    assert 'name="confirm" value="1"' in answer.text and "Confirm change" in answer.text
+    assert f'name="bandwidth_0" value="{new // 1000}"' in answer.text
+    assert "a first estimate" in answer.text
+    assert not Operation.objects.exists(), "nothing is sent before the confirmation"
+
+
+@pytest.mark.django_db
+def test_edit_goes_back_to_the_form_with_the_value_kept(own):
+    answer = post(own.client, f"/services/{own.service_id}/bandwidth/",
+                  {"bandwidth_0": "250", "bandwidth_1": "Mbit/s", "edit": "1"})
+    assert answer.status_code == 200
+    assert 'value="250"' in answer.text and "Review the change" in answer.text
+    assert "Confirm change" not in answer.text
+    assert not Operation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_confirmation_is_an_htmx_fragment_in_place(own):
+    answer = review(own.client, own.service_id, "1,000", headers={"HX-Request": "true"})
+    assert answer.text.lstrip().startswith('<section class="card" id="bandwidth-card">')
+    assert "→ 1 Gbit/s" in answer.text
+
+
+@pytest.mark.django_db
+def test_the_expected_duration_is_learned_from_earlier_changes(own):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.operations.models import OperationKind
+
+    service = own.service()
+    now = timezone.now()
+    for minutes in (3, 4, 5):
+        Operation.objects.create(tenant=own.tenant, service=service, kind=OperationKind.MODIFY,
+                                 definition_id=service.service_definition_id, state=OperationState.SUCCEEDED,
+                                 submitted_at=now - timedelta(minutes=minutes), finished_at=now)
+    answer = review(own.client, own.service_id, str(service.bandwidth_kbps // 1000 + 10))
+    assert "IES usually takes about 4 min for this change, learned from 3 earlier changes." in answer.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", ["1e306", "9" * 10_000, "1e999999999999"])
+def test_a_huge_amount_is_a_400_not_a_crash(own, amount):
+    for step in (review, change):
+        answer = step(own.client, own.service_id, amount)
+        assert answer.status_code == 400
+        assert "At most 10 Gbit/s is allowed" in answer.text
+    assert not Operation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_only_ascii_digits_count(own):
+    answer = change(own.client, own.service_id, "٣")
+    assert answer.status_code == 400
+    assert "Type the digits 0–9" in answer.text
+    assert not Operation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_without_ies_figures_the_editor_still_works_and_says_so(own, sim):
+    sim.add_fault(kind="error", status=503, prefix="/rest/cloudvpnwatch")
+    page = own.client.get(f"/services/{own.service_id}/bandwidth/")
+    assert page.status_code == 200
+    assert "Traffic figures are unavailable right now" in page.text
+    answer = review(own.client, own.service_id, str(own.service().bandwidth_kbps // 1000 + 10))
+    assert answer.status_code == 200 and "Confirm change" in answer.text
+
+
+@pytest.mark.django_db
+def test_the_chart_window_travels_with_the_editor(own):
+    import time
+
+    end = int(time.time()) // 60 * 60
+    window = {"start": str(end - 86400), "end": str(end), "timedim": "minute", "indicator": "max"}
+    page = own.client.get(f"/services/{own.service_id}/bandwidth/", {**window, "suggested_kbps": "58000"})
+    assert "Last 24 hours: " in page.text
+    for key, value in window.items():
+        assert f'name="{key}" value="{value}"' in page.text
+    answer = post(own.client, f"/services/{own.service_id}/bandwidth/",
+                  {"bandwidth_0": "58", "bandwidth_1": "Mbit/s", **window, "suggested_kbps": "58000"})
+    assert "Last 24 hours at the new size" in answer.text or "Last 24 hours: no traffic" in answer.text
+    assert f'name="start" value="{window["start"]}"' in answer.text
+
+
+# -- viewers --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def viewer(own, django_user_model):
+    from portal.tenants.models import Membership, Role
+    from tests.fixtures_portal import DEMO_PASSWORD
+
+    user = django_user_model.objects.create_user("view1", password=DEMO_PASSWORD)
+    Membership.objects.create(user=user, tenant=own.tenant, role=Role.VIEWER)
+    return own.login("view1")
+
+
+@pytest.mark.django_db
+def test_a_viewer_gets_a_read_only_page_that_says_why(own, viewer):
+    page = viewer.get(f"/services/{own.service_id}/bandwidth/")
+    assert page.status_code == 200
+    assert "You have read-only access to this tenant: you can see the bandwidth but not change it." in page.text
+    assert "Ask a member of your team (own1, own2) to change it." in page.text
+    assert "<form" not in page.text.split('id="bandwidth-card"')[1]
+    assert f"{own.service().bandwidth_kbps // 1000} Mbit/s" in page.text
+    for data in ({"bandwidth_0": "80", "bandwidth_1": "Mbit/s"},
+                 {"bandwidth_0": "80", "bandwidth_1": "Mbit/s", "confirm": "1"}):
+        assert post(viewer, f"/services/{own.service_id}/bandwidth/", data).status_code == 403
+    assert not Operation.objects.exists()
+
+
+# -- the reading beside the box ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_reading_endpoint_says_how_the_box_is_read(own):
+    answer = own.client.get("/bandwidth/interpret/", {"field": "bandwidth", "bandwidth_0": "1,000",
+                                                      "bandwidth_1": "Mbit/s", "max": "10000000"})
+    assert answer.status_code == 200 and answer.text.strip() == "= 1 Gbit/s"
+    answer = own.client.get("/bandwidth/interpret/", {"field": "Bandwidth", "Bandwidth_0": "1e306",
+                                                      "Bandwidth_1": "Mbit/s", "max": "10000000"})
+    assert "At most 10 Gbit/s is allowed" in answer.text
+
+
+@pytest.mark.django_db
+def test_the_reading_endpoint_needs_a_login(client):
+    answer = client.get("/bandwidth/interpret/", {"field": "bandwidth", "bandwidth_0": "1"})
+    assert answer.status_code == 302 and "/login/" in answer["Location"]
