@@ -1,4 +1,5 @@
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from portal.core.access import current_membership, request_memberships
 
@@ -7,11 +8,11 @@ def portal(request: HttpRequest) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     membership = current_membership(request)
-    from portal.operations.selectors import operations_in_flight_count, operations_unseen_count
+    from portal.operations.selectors import Badge, operations_badge
 
     return {
-        "ops_in_flight": operations_in_flight_count(tenant=membership.tenant) if membership else 0,
-        "ops_unseen": operations_unseen_count(tenant=membership.tenant) if membership else 0,
+        # Lazy: a view that shows an operation passes its own badge, counted from that very row.
+        "ops_badge": SimpleLazyObject(lambda: operations_badge(tenant=membership.tenant)) if membership else Badge(),
         "current_membership": membership,
         "current_tenant": membership.tenant if membership else None,
         "all_memberships": request_memberships(request),

@@ -3,11 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.operations import timing
 from portal.operations.models import Operation, OperationKind, OperationState
+from portal.operations.selectors import Badge
 
 
 @dataclass(frozen=True)
@@ -68,3 +71,13 @@ def present(op: Operation, now: datetime | None = None) -> OperationView:
     near_end = op.state == OperationState.PROCESSING and elapsed >= 0.8 * expected
     return OperationView(op=op, phase=_phase(op), percent=percent, elapsed_s=elapsed, expected_end=end, late=late,
                          learned=op.expected_learned, polling=op.in_flight, poll_seconds=1 if near_end else 2)
+
+
+def badge_oob(request: HttpRequest, badge: Badge, *, carried: bool) -> str:
+    """The header badge as an out-of-band swap, appended to a fragment of the same response.
+
+    ``carried``: the fragment keeps polling and brings the badge each time, so the badge does not
+    poll by itself (its own poll could land between two of the fragment's and contradict it).
+    """
+    return render_to_string("base.html#ops-badge",
+                            {"ops_badge": badge, "ops_badge_oob": True, "ops_badge_carried": carried}, request)

@@ -1,7 +1,9 @@
 """Reads about operations: expectations from history, what is in flight, what finished."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from portal.operations import timing
 from portal.operations.models import HALTED_STATES, IN_FLIGHT_STATES, Operation, OperationState
@@ -32,3 +34,39 @@ def operation_list_for_tenant(*, tenant) -> QuerySet[Operation]:
 
 def operation_for_tenant(*, tenant, pk: int) -> Operation | None:
     return operation_list_for_tenant(tenant=tenant).filter(pk=pk).first()
+
+
+@dataclass(frozen=True)
+class Badge:
+    """What the header badge says: operations running at IES, stopped ones, finished ones not yet seen."""
+
+    running: int = 0
+    halted: int = 0
+    unseen: int = 0
+
+    @property
+    def polling(self) -> bool:
+        # Only a running operation changes by itself; a halted one waits for a person.
+        return self.running > 0
+
+
+def operations_badge(*, tenant, current: Operation | None = None) -> Badge:
+    """The badge's counts in one query.
+
+    ``current`` is the operation the page shows: it is counted from the very row the page renders,
+    not read again, so the badge and the status card cannot tell two stories even when the worker
+    moves the operation on between the two reads.
+    """
+    others = Operation.objects.filter(tenant=tenant)
+    if current is not None:
+        others = others.exclude(pk=current.pk)
+    counts = others.aggregate(
+        running=Count("pk", filter=Q(state__in=IN_FLIGHT_STATES)),
+        halted=Count("pk", filter=Q(state__in=HALTED_STATES)),
+        unseen=Count("pk", filter=Q(finished_at__isnull=False, seen_at__isnull=True)),
+    )
+    if current is not None:
+        counts["running"] += current.state in IN_FLIGHT_STATES
+        counts["halted"] += current.state in HALTED_STATES
+        counts["unseen"] += current.finished_at is not None and current.seen_at is None
+    return Badge(**counts)

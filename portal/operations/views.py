@@ -1,16 +1,12 @@
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.core.access import require_membership, require_writer
 from portal.core.htmx import is_htmx, vary_on_htmx
-from portal.operations.presenters import present
-from portal.operations.selectors import (
-    operation_for_tenant,
-    operation_list_for_tenant,
-    operations_in_flight_count,
-    operations_unseen_count,
-)
+from portal.operations.presenters import badge_oob, present
+from portal.operations.selectors import operation_for_tenant, operation_list_for_tenant, operations_badge
 from portal.operations.services import operation_mark_seen, operation_recheck
 
 
@@ -26,9 +22,18 @@ def _operation_or_404(request: HttpRequest, pk: int):
 def operation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership, op = _operation_or_404(request, pk)
     if op.finished_at and op.seen_at is None and op.requested_by_id == request.user.pk:
-        operation_mark_seen(tenant=membership.tenant, operation_ids=[op.pk])
-    template = "operations/operation_detail.html#status" if is_htmx(request) else "operations/operation_detail.html"
-    return vary_on_htmx(render(request, template, {"view": present(op), "membership": membership}))
+        # Seen in this very render: the badge below already counts it as seen.
+        if operation_mark_seen(tenant=membership.tenant, operation_ids=[op.pk]):
+            op.seen_at = timezone.now()
+    view = present(op)
+    # The badge is counted with this row as the card shows it: one truth per response.
+    badge = operations_badge(tenant=membership.tenant, current=op)
+    if is_htmx(request):
+        response = render(request, "operations/operation_detail.html#status", {"view": view, "membership": membership})
+        response.write(badge_oob(request, badge, carried=view.polling))
+        return vary_on_htmx(response)
+    return vary_on_htmx(render(request, "operations/operation_detail.html", {
+        "view": view, "membership": membership, "ops_badge": badge, "ops_badge_carried": view.polling}))
 
 
 @require_POST
@@ -58,7 +63,4 @@ def operations_mark_seen(request: HttpRequest) -> HttpResponse:
 @require_GET
 def operation_badge(request: HttpRequest) -> HttpResponse:
     membership = require_membership(request)
-    return vary_on_htmx(render(request, "base.html#ops-badge", {
-        "ops_in_flight": operations_in_flight_count(tenant=membership.tenant),
-        "ops_unseen": operations_unseen_count(tenant=membership.tenant),
-    }))
+    return vary_on_htmx(render(request, "base.html#ops-badge", {"ops_badge": operations_badge(tenant=membership.tenant)}))

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from ies_client.errors import IESError, IESNotFound
 from ies_client.models import Service as IESService
-from portal.services.models import Service
+from portal.services.models import Service, name_sort_key
 from portal.tenants.ies import ies_for_tenant
 from portal.tenants.models import Tenant
 
@@ -16,6 +16,7 @@ from portal.tenants.models import Tenant
 def _mirror_fields(remote: IESService) -> dict:
     return {
         "name": remote.name,
+        "name_key": name_sort_key(remote.name),  # bulk writes bypass Service.save()
         "description": remote.description or "",
         "kind": remote.kind.value if remote.kind else "",
         "cloud_vpn_name": remote.cloud_vpn_name or "",
@@ -93,6 +94,7 @@ _DETAIL_ONLY_FIELDS = {"cloud_vpn_name", "bandwidth_kbps", "parameters", "kind"}
 
 _MIRROR_FIELD_NAMES = [
     "name",
+    "name_key",
     "description",
     "kind",
     "cloud_vpn_name",

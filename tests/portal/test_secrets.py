@@ -13,13 +13,13 @@ def test_no_token_in_logs_or_pages(login, sim, simulator, caplog):
     client = login("user1")
     pages = [client.get("/services/").text]
     sim.add_fault(kind="error", status=500, prefix="/rest/servicemanager")
-    pages.append(client.get("/services/?refresh=1").text)
+    pages.append(client.get("/services/?refresh=1", follow=True).text)
     sim.clear_faults()
     sim.add_fault(kind="expire_token", tenant="nbitest_11")
-    pages.append(client.get("/services/?refresh=1").text)
+    pages.append(client.get("/services/?refresh=1", follow=True).text)
     sim.clear_faults()
     sim.add_fault(kind="drop", prefix="/rest/servicemanager")
-    pages.append(client.get("/services/?refresh=1").text)
+    pages.append(client.get("/services/?refresh=1", follow=True).text)
     assert caplog.records, "the flow above should have logged something"
     logged = "\n".join(record.getMessage() + repr(record.args) for record in caplog.records)
     for secret in secrets:

@@ -35,7 +35,7 @@ def test_a_failed_delete_leaves_the_service_with_the_reason(own_tenant, celery_w
     op.refresh_from_db()
     assert op.state == OperationState.FAILED and "did not answer" in op.message
     assert Service.objects.get(ies_service_id=own_tenant.service_id).gone_at is None
-    assert own_tenant.service_name in client.get("/services/?refresh=1").text
+    assert own_tenant.service_name in client.get("/services/?refresh=1", follow=True).text
 
 
 @pytest.mark.django_db(transaction=True)
@@ -54,12 +54,12 @@ def test_the_service_leaves_the_list_when_ies_confirms(login, celery_worker, sim
     service_id = made["service"]["service_id"]
     wait_until(lambda: requests.get(simulator.base_url + f"/servicemanager/v1/services/{service_id}",
                                     headers=headers).json()["service"]["status"] == "Completed", timeout=20)
-    assert form["service_name"] in client.get("/services/?refresh=1").text  # made outside the portal: it appears
+    assert form["service_name"] in client.get("/services/?refresh=1", follow=True).text  # made outside the portal: it appears
     assert post(client, f"/services/{service_id}/delete/", {"confirm_name": form["service_name"]}).status_code == 302
     op = Operation.objects.get()
     wait_until(lambda: Operation.objects.get(pk=op.pk).finished_at, timeout=30)
     op.refresh_from_db()
     assert op.state == OperationState.SUCCEEDED, op.message
     assert Service.objects.get(ies_service_id=service_id).gone_at is not None
-    assert f'href="/services/{service_id}/"' not in client.get("/services/?refresh=1").text
+    assert f'href="/services/{service_id}/"' not in client.get("/services/?refresh=1", follow=True).text
     assert client.get(f"/services/{service_id}/").status_code == 200, "a deleted service's history stays readable"

@@ -38,7 +38,7 @@ def test_it_shows_the_last_known_list_when_ies_fails(login, sim):
     client = login("user1")
     client.get("/services/")  # fills the mirror
     sim.add_fault(kind="error", status=503, prefix="/rest/servicemanager")
-    page = client.get("/services/?refresh=1")
+    page = client.get("/services/?refresh=1", follow=True)  # refresh, then the clean address
     assert page.status_code == 200
     assert "IES is not answering right now." in page.text
     assert "Last known state, as of" in page.text
@@ -48,7 +48,7 @@ def test_it_shows_the_last_known_list_when_ies_fails(login, sim):
 def test_it_says_when_ies_refuses_the_token(login, sim):
     client = login("user1")
     sim.add_fault(kind="expire_token", tenant="nbitest_11")
-    page = client.get("/services/?refresh=1")
+    page = client.get("/services/?refresh=1", follow=True)
     assert "IES refused the tenant&#x27;s token" in page.text or "IES refused the tenant's token" in page.text
 
 

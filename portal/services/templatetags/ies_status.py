@@ -1,0 +1,30 @@
+"""{% load ies_status %}: IES's status words translated, the raw word kept in a title for support."""
+
+from django import template
+from django.utils.html import format_html
+
+from portal.services.status_words import operation_word_label, status_label
+
+register = template.Library()
+
+
+@register.filter
+def ies_status(word: str | None) -> str:
+    """The translated word, plain (for option labels and sentences)."""
+    return status_label(word)
+
+
+@register.filter
+def ies_status_tag(word: str | None, css: str = ""):
+    """A <span> with the translated word and IES's own word as its title and data-ies-word (hover,
+    copy for support); "—" when IES said nothing. ``css`` "status" adds the colour class of the word."""
+    if not word:
+        return "—"
+    classes = f"status status-{word.lower()}" if css == "status" else css
+    return format_html('<span class="{}" title="{}" data-ies-word="{}">{}</span>', classes, word, word,
+                       status_label(word))
+
+
+@register.filter
+def ies_operation_word(word: str | None) -> str:
+    return operation_word_label(word)
