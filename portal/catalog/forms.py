@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import NamedTuple
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ies_client.models import ParameterField, ServiceDefinitionDetail
-from portal.core.bandwidth import BandwidthField
+from portal.core.bandwidth import BandwidthField, separators
+from portal.core.units import format_kbps
 
 SERVICE_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -37,6 +40,30 @@ SIDE_LABELS = {
 }
 
 
+# What the portal says about the fields it knows, in the reader's language. IES's own help is English
+# and terse; it is shown only for a field the portal does not know.
+FIELD_HELP = {
+    "VPC_ID": _("Id of the cloud VPC the site connects to, a UUID."),
+    "CloudVpnName": _("Names the VPN connection; monitoring and the traffic charts show it. "
+                      "Letters, digits, “_” and “-”."),
+    "VNI": _("VXLAN network identifier of the connection."),
+    "Bandwidth": _("The connection's bandwidth: type a number and choose its unit."),
+    "cidr": _("Address of the site's subnet, e.g. 192.168.10.0."),
+    "cidrBlockSize": _("Prefix length of the site's subnet, e.g. 24 for a /24."),
+}
+SIDE_HELP = {
+    "Site": _("Name of the site where CPE %(side)s stands. Letters, digits, “_” and “-”."),
+    "Type": _("Router model of CPE %(side)s."),
+    "ESN": _("Equipment serial number of CPE %(side)s, on the device's label: digits and capital letters."),
+    "Position": _("Where CPE %(side)s is installed within its site. Letters, digits, “_” and “-”."),
+    "POP": _("Point of presence CPE %(side)s attaches to. Letters, digits, “_” and “-”."),
+}
+SUBNET_HELP = {
+    "cidr": _("Address of site %(side)s's subnet, e.g. 192.168.10.0."),
+    "cidrBlockSize": _("Prefix length of site %(side)s's subnet, e.g. 24 for a /24."),
+}
+
+
 def field_label(name: str) -> str:
     if name in FIELD_LABELS:
         return FIELD_LABELS[name]
@@ -51,6 +78,71 @@ def field_label(name: str) -> str:
     return name
 
 
+def _known_help(name: str) -> str | None:
+    if name in FIELD_HELP:
+        return str(FIELD_HELP[name])
+    match = re.fullmatch(r"CPE_([AB])_(\w+)", name)
+    if match and match.group(2) in SIDE_HELP:
+        return SIDE_HELP[match.group(2)] % {"side": match.group(1)}
+    match = re.fullmatch(r"(cidr|cidrBlockSize)_([AB])", name)
+    if match:
+        return SUBNET_HELP[match.group(1)] % {"side": match.group(2)}
+    return None
+
+
+def length_phrase(min_length: int | None, max_length: int | None) -> str:
+    """'exactly 20 characters', '1 to 64 characters', 'at least 8 characters' or ''."""
+    if max_length is None:
+        if not min_length:
+            return ""
+        return ngettext("at least %(n)s character", "at least %(n)s characters", min_length) % {"n": min_length}
+    if min_length == max_length:
+        return ngettext("exactly %(n)s character", "exactly %(n)s characters", max_length) % {"n": max_length}
+    return ngettext("%(min)s to %(max)s character", "%(min)s to %(max)s characters", max_length) % {
+        "min": min_length or 1, "max": max_length}
+
+
+def allowed_values(spec: ParameterField) -> str:
+    """What a field accepts, in words: the catalog's "Allowed values" column and the wizard's help."""
+    if spec.unit == "kbit/s" and spec.min is not None and spec.max is not None:
+        text = _("%(min)s to %(max)s") % {"min": format_kbps(spec.min), "max": format_kbps(spec.max)}
+        if spec.step:
+            text = _("%(range)s, in steps of %(step)s") % {"range": text, "step": format_kbps(spec.step)}
+        return text
+    if spec.min is not None and spec.max is not None:
+        if spec.min == spec.max:
+            return _("exactly %(n)s") % {"n": spec.min}
+        return _("%(min)s to %(max)s") % {"min": spec.min, "max": spec.max}
+    if spec.min is not None:
+        return _("%(min)s or more") % {"min": spec.min}
+    if spec.max is not None:
+        return _("%(max)s or less") % {"max": spec.max}
+    if spec.choices:
+        return ", ".join(spec.choices)
+    if spec.max_length or spec.min_length:
+        return length_phrase(spec.min_length, spec.max_length)
+    if spec.type == "ipv4":
+        return str(_("an IPv4 address"))
+    if spec.type == "uuid":
+        return str(_("a UUID"))
+    return ""
+
+
+def field_help(spec: ParameterField, *, with_bounds: bool = True) -> str:
+    """The help under a field: the portal's own words for a field it knows (translated), else IES's
+    text; then, for numbers and lengths, the bounds the definition sets (the catalog shows those in
+    a column of their own)."""
+    text = _known_help(spec.name) or spec.help
+    if not with_bounds or spec.choices or spec.type in ("ipv4", "uuid"):
+        return text
+    bounds = allowed_values(spec)
+    if not bounds:
+        return text
+    bounds = _("Allowed: %(values)s.") % {"values": bounds}
+    # Chinese runs sentences on without a space: the joint is the translator's.
+    return _("%(help)s %(bounds)s") % {"help": text, "bounds": bounds} if text else bounds
+
+
 def _pattern_message(spec: ParameterField) -> str:
     if spec.name.endswith("ESN"):
         return _("A serial number is 20 characters: digits and capital letters, e.g. 21500102003GG3000704.")
@@ -59,7 +151,7 @@ def _pattern_message(spec: ParameterField) -> str:
 
 def form_field_for(spec: ParameterField) -> forms.Field:
     label = field_label(spec.name)
-    common = {"label": label, "required": spec.required, "help_text": spec.help}
+    common = {"label": label, "required": spec.required, "help_text": field_help(spec)}
     if spec.name == "Bandwidth" or spec.unit == "kbit/s":
         return BandwidthField(minimum=spec.min, maximum=spec.max, step=spec.step, **common)
     if spec.type == "integer":
@@ -71,7 +163,7 @@ def form_field_for(spec: ParameterField) -> forms.Field:
             **common,
         )
     if spec.type == "enum" and spec.choices:
-        choices = [("", "—")] if not spec.required else []
+        choices = [("", _("Choose…"))] if not spec.required else []
         return forms.ChoiceField(choices=choices + [(c, c) for c in spec.choices], **common)
     if spec.type == "ipv4":
         return forms.GenericIPAddressField(
@@ -108,6 +200,41 @@ class OrderForm(forms.Form):
             if spec.default not in (None, "") and not self.is_bound:
                 field.initial = int(spec.default) if spec.name == "Bandwidth" else spec.default
             self.fields[spec.name] = field
+
+    def autofocus(self) -> str | None:
+        """Give the page's focus to the first field IES or the form refused, else to the first field.
+
+        A keyboard or screen-reader user then lands where there is something to do, and hears the
+        field's error (aria-describedby) without searching for it. With only form-wide errors no field
+        takes the focus: the page focuses the error summary instead. Returns the focused field's name.
+        """
+        if self.is_bound and self.errors:
+            name = next((n for n in self.fields if n in self.errors), None)
+        else:
+            name = next(iter(self.fields), None)
+        if name is None:
+            return None
+        widget = self.fields[name].widget
+        # A number-and-unit field: the focus belongs to the amount box, not to both parts.
+        target = widget.widgets[0] if isinstance(widget, forms.MultiWidget) else widget
+        target.attrs["autofocus"] = True
+        return name
+
+    def describe_multi_part_fields(self) -> None:
+        """Tie a number-and-unit field's help and errors to its amount box.
+
+        Django leaves aria-describedby off a MultiWidget (it expects a fieldset around the parts), so a
+        screen reader would hear neither the bandwidth's help nor why it was refused. The ids are the
+        ones templates/catalog/_field.html gives the help and the errors.
+        """
+        for name, field in self.fields.items():
+            if not isinstance(field.widget, forms.MultiWidget):
+                continue
+            bound = self[name]
+            ids = ([f"{bound.auto_id}_helptext"] if field.help_text else []) + (
+                [f"{bound.auto_id}_error"] if bound.errors else [])
+            if ids:
+                field.widget.widgets[0].attrs["aria-describedby"] = " ".join(ids)
 
     def parameter_names(self) -> list[str]:
         return [spec.name for spec in self.detail.fields]
@@ -174,3 +301,29 @@ class OrderForm(forms.Form):
                 continue
             out[name] = str(value)
         return out
+
+
+class ReviewRow(NamedTuple):
+    label: str
+    value: str
+    # What IES will receive, when it reads differently from the value: the bandwidth in kbit/s.
+    exact: str = ""
+
+
+def review_rows(form: OrderForm) -> list[ReviewRow]:
+    """The parameters as the review shows them. The bandwidth reads as the person meant it and as IES
+    takes it ("1 Gbit/s", "1,000,000 kbit/s"): a thousand-fold slip of the unit shows before ordering."""
+    rows = []
+    for name in form.parameter_names():
+        value = form.cleaned_data.get(name)
+        if value in (None, ""):
+            continue
+        label = str(form.fields[name].label)
+        if isinstance(form.fields[name], BandwidthField):
+            # Grouped as the bandwidth box reads amounts ("," in English and Chinese alike).
+            grouped = f"{value:,}".replace(",", separators()[1])
+            exact = _("%(kbps)s kbit/s") % {"kbps": grouped}
+            rows.append(ReviewRow(label, format_kbps(value), exact))
+        else:
+            rows.append(ReviewRow(label, str(value)))
+    return rows

@@ -6,11 +6,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ies_client.errors import IESError, IESNotFound
 from portal.catalog import wizard
-from portal.catalog.forms import OrderForm, field_label
+from portal.catalog.forms import OrderForm, allowed_values, field_help, field_label, review_rows
 from portal.catalog.models import Order
 from portal.catalog.selectors import definition_detail_for_tenant, definition_list_for_tenant
 from portal.catalog.services import order_place
-from portal.core.access import require_membership, require_writer
+from portal.core.access import AccessRefused, require_membership, require_writer
 from portal.core.ies_errors import describe
 from portal.services.selectors import service_list_for_tenant
 from portal.tenants.ies import TenantNotConfigured
@@ -43,9 +43,35 @@ def _detail_or_trouble(request, membership, definition_id):
 def catalog_detail(request: HttpRequest, definition_id: str) -> HttpResponse:
     membership = require_membership(request)
     detail, trouble = _detail_or_trouble(request, membership, definition_id)
-    fields = [(spec, field_label(spec.name)) for spec in detail.fields] if detail else []
+    fields = [(spec, field_label(spec.name), allowed_values(spec), field_help(spec, with_bounds=False))
+              for spec in (detail.fields if detail else ())]
     return render(request, "catalog/catalog_detail.html",
                   {"detail": detail, "fields": fields, "trouble": trouble, "membership": membership})
+
+
+def _require_writer_keeping_draft(request: HttpRequest, key: str, *, keep_post: bool = False):
+    """require_writer for the wizard's steps, checked before the wizard's state (a viewer gets 403,
+    whatever the key). A member made a viewer while filling the wizard keeps what they typed: the
+    submitted values go into the wizard's session state before the refusal, and the refusal says
+    so, so that they carry on once the role is given back."""
+    try:
+        return require_writer(request)
+    except AccessRefused as exc:
+        if keep_post and request.method == "POST" and exc.tenant is not None:
+            try:
+                state = wizard.wizard_get(request, key, tenant_id=exc.tenant.pk)
+            except Http404:
+                state = None
+            if state is not None:
+                state["data"] = _submitted(request)
+                wizard.wizard_save(request, key, state)
+        kept = _("What you entered in this order is kept: once you may order again, open the order "
+                 "page again to carry on where you left off.")
+        raise AccessRefused(f"{exc.reason} {kept}", tenant=exc.tenant) from exc
+
+
+def _submitted(request: HttpRequest) -> dict[str, list[str]]:
+    return {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
 
 
 @require_POST
@@ -80,7 +106,7 @@ def _apply_ies_errors(form: OrderForm, field_errors: dict) -> None:
 
 @require_http_methods(["GET", "POST"])
 def order_parameters(request: HttpRequest, key: str) -> HttpResponse:
-    membership = require_writer(request)
+    membership = _require_writer_keeping_draft(request, key, keep_post=True)
     state = wizard.wizard_get(request, key, tenant_id=membership.tenant_id)
     detail, trouble = _detail_or_trouble(request, membership, state["definition_id"])
     if detail is None:
@@ -91,7 +117,7 @@ def order_parameters(request: HttpRequest, key: str) -> HttpResponse:
         return redirect("catalog:detail", definition_id=detail.id)
     if request.method == "POST":
         form = _bound_form(request, state, detail, membership.tenant, data=request.POST)
-        state["data"] = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
+        state["data"] = _submitted(request)
         state["field_errors"] = {}
         if form.is_valid():
             state["step"] = "review"
@@ -104,12 +130,14 @@ def order_parameters(request: HttpRequest, key: str) -> HttpResponse:
         if state["data"]:
             form.is_valid()
             _apply_ies_errors(form, state.get("field_errors"))
-    return render(request, "catalog/order_parameters.html", {"form": form, "detail": detail, "key": key})
+    form.describe_multi_part_fields()
+    focus = form.autofocus()
+    return render(request, "catalog/order_parameters.html", {"form": form, "detail": detail, "key": key, "focus": focus})
 
 
 @require_http_methods(["GET", "POST"])
 def order_review(request: HttpRequest, key: str) -> HttpResponse:
-    membership = require_writer(request)
+    membership = _require_writer_keeping_draft(request, key)
     state = wizard.wizard_get(request, key, tenant_id=membership.tenant_id)
     existing = Order.objects.filter(idempotency_key=key, tenant=membership.tenant).select_related("operation").first()
     if existing is not None and existing.operation is not None:
@@ -128,11 +156,8 @@ def order_review(request: HttpRequest, key: str) -> HttpResponse:
             parameters=form.ies_parameters(),
         )
         return redirect("operations:detail", pk=op.pk)
-    rows = [(form.fields[name].label, form.cleaned_data.get(name)) for name in form.parameter_names()
-            if form.cleaned_data.get(name) not in (None, "")]
     return render(request, "catalog/order_review.html",
-                  {"form": form, "detail": detail, "key": key, "rows": rows,
-                   "bandwidth_kbps": form.cleaned_data.get("Bandwidth")})
+                  {"form": form, "detail": detail, "key": key, "rows": review_rows(form)})
 
 
 @require_POST

@@ -100,7 +100,7 @@ def test_user16_orders_a_site2dc_and_watches_it_become_active(page, live_server,
     expect(page.get_by_role("heading", name="Review your order")).to_be_visible()
     review = page.locator("dl.facts")
     expect(review).to_contain_text("60 Mbit/s")
-    expect(review).to_contain_text("(60000 kbit/s)")
+    expect(review).to_contain_text("(60,000 kbit/s)")
     expect(review).to_contain_text(values["service_name"])
 
     # The browser's back button returns to the form with every value kept.

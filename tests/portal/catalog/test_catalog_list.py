@@ -31,7 +31,7 @@ def test_the_detail_shows_template_and_parameter_bounds(login):
     page = login("user16").get(f"/catalog/definitions/{SITE2DC}/")
     assert page.status_code == 200
     assert "e77fc5e21e1e42c9933ec9574c33a5d8" in page.text
-    assert "1 Mbit/s – 10 Gbit/s" in page.text
+    assert "1 Mbit/s to 10 Gbit/s, in steps of 1 Mbit/s" in page.text
     assert "CloudVpnName" in page.text
 
 
