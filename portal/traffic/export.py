@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -36,7 +37,8 @@ def payload(chart: Chart) -> dict:
             "timedim": tr.timedim, "timedim_auto": tr.timedim_auto, "indicator": tr.indicator,
             "interval": tr.interval, "query": tr.query(exact=True),
         },
-        "tz": {"name": ranges.zone().key, "label": ranges.zone_label(tr.end)},
+        "tz": {"name": ranges.zone().key, "label": ranges.zone_label(tr.end),
+               "abbreviations": ranges.zone_abbreviations(tr.end, int(time.time()))},
         "unit": {"name": chart.unit, "factor": chart.unit_factor},
         "t0": tr.start,
         "k": k,

@@ -127,6 +127,22 @@ def zone_label(at: int | None = None) -> str:
     return f"{settings.TIME_ZONE} (UTC{offset[:3]}:{offset[3:]})"
 
 
+def zone_abbreviations(*epochs: int) -> dict[str, str]:
+    """{"+08:00": "CST"}: the abbreviation Django's ``date:"T"`` writes for each UTC offset the zone
+    has around these moments (a year of them, so both sides of a summer-time change are there).
+
+    The browser's own names differ ("GMT+8" where the server writes "CST"): the charts look the
+    offset up here so that every time on a page carries the same zone name."""
+    tz = zone()
+    names: dict[str, str] = {}
+    for epoch in epochs:
+        for month in range(13):
+            moment = datetime.fromtimestamp(epoch - month * 30 * 86400, tz)
+            offset = moment.strftime("%z")
+            names.setdefault(f"{offset[:3]}:{offset[3:]}", moment.tzname() or "")
+    return names
+
+
 def iso_local(epoch: int) -> str:
     """ISO 8601 in the portal's zone with its offset: 2017-05-20T14:30:00+08:00."""
     return datetime.fromtimestamp(epoch, zone()).isoformat()

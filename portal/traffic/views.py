@@ -43,9 +43,12 @@ def _params(request: HttpRequest) -> dict[str, str]:
     return {k: request.GET.get(k, "") for k in ("range", "start", "end", "timedim", "indicator")}
 
 
-def scale_url(service, kbps: int) -> str:
-    # The bandwidth editor is another app's; its path is part of the issue's contract.
-    return f"/services/{service.ies_service_id}/bandwidth/?{urlencode({'suggested_kbps': int(kbps)})}"
+def scale_url(service, kbps: int, trange: ranges.TimeRange | None = None) -> str:
+    # The bandwidth editor is another app's; its path is part of the issue's contract. The exact
+    # window goes along, so that the editor shows the figures the suggestion was made from.
+    query = dict(trange.query(exact=True)) if trange else {}
+    query["suggested_kbps"] = str(int(kbps))
+    return f"/services/{service.ies_service_id}/bandwidth/?{urlencode(query)}"
 
 
 @require_GET
@@ -113,7 +116,7 @@ def data(request: HttpRequest, cloud_vpn_name: str) -> JsonResponse:
     body["png_name"] = export.filename(chart, "png")
     body["stats_html"] = render_to_string("traffic/connection.html#stats", {
         "chart": chart, "service": service, "membership": membership,
-        "scale_url": scale_url(service, chart.suggestion.kbps) if chart.suggestion else "",
+        "scale_url": scale_url(service, chart.suggestion.kbps, trange) if chart.suggestion else "",
     }, request=request)
     response = JsonResponse(body)
     response["Cache-Control"] = "private, no-cache"
@@ -162,6 +165,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "indicator": indicator,
         "zone_label": ranges.zone_label(),
         "config": {"texts": _js_texts(), "tz": ranges.zone().key, "interval": ranges.INTERVALS[result.timedim],
+                   "abbreviations": ranges.zone_abbreviations(_now()),
                    "cards": [card.data for card in result.cards]},
     })
 
@@ -191,6 +195,8 @@ def _js_texts() -> dict[str, str]:
         "utilIn": _("Inbound utilisation"),
         "utilOut": _("Outbound utilisation"),
         "busy": _("%(threshold)s line") % {"threshold": "80 %"},
+        # The first column of the charts' legend: the moment under the cursor.
+        "time": _("Time"),
         "rateAxis": _("Rate"),
         "utilAxis": _("Utilisation (%)"),
         "summarises": _("each point: the max and min of %(duration)s"),

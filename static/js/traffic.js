@@ -47,11 +47,23 @@
     };
   }
 
-  function timeFormatter(tz) {
+  /* "+08:00": the zone's UTC offset at that moment, from the wall-clock time the zone shows. */
+  function utcOffset(p, epoch) {
+    var wall = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute) / 1000;
+    var minutes = Math.round((wall - Math.floor(epoch / 60) * 60) / 60);
+    var sign = minutes < 0 ? "-" : "+", abs = Math.abs(minutes);
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return sign + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60);
+  }
+
+  /* The zone's name as the server writes it (Django's "T": "CST"), looked up by offset in the
+   * names the page was given; the browser's own name ("GMT+8") only for an offset not among them. */
+  function timeFormatter(tz, names) {
     var parts = zonedParts(tz, true);
     return function (epoch) {
       var p = parts(epoch);
-      return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + " " + p.timeZoneName;
+      var zoneName = (names && names[utcOffset(p, epoch)]) || p.timeZoneName;
+      return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + " " + zoneName;
     };
   }
 
@@ -99,8 +111,8 @@
   }
 
   /* A crosshair tooltip: time, then each visible series with its value and unit. */
-  function tooltipPlugin(tz, fmtValue) {
-    var tip, fmtTime = timeFormatter(tz);
+  function tooltipPlugin(fmtTime, fmtValue) {
+    var tip;
     function place(u) {
       var idx = u.cursor.idx;
       if (idx == null || u.cursor.left < 0) { tip.hidden = true; return; }
@@ -262,7 +274,7 @@
     this.png.disabled = d.empty;
     document.getElementById("traffic-stats").outerHTML = d.stats_html;
     var t = this.texts;
-    var meta = [interpolate(t.updated, { time: timeFormatter(d.tz.name)(Math.floor(Date.now() / 1000)) })];
+    var meta = [interpolate(t.updated, { time: timeFormatter(d.tz.name, d.tz.abbreviations)(Math.floor(Date.now() / 1000)) })];
     if (d.downsampled) meta.push(interpolate(t.summarises, { duration: d.bucket_text }));
     this.meta.textContent = meta.join(" · ");
     var title = this.root.querySelector("#traffic-title");
@@ -324,7 +336,7 @@
     };
     var ready = function () { self.markDrawn(); };
     var factor = d.unit.factor;
-    var fmtTime = timeFormatter(tz);
+    var fmtTime = timeFormatter(tz, d.tz.abbreviations);
     // The x scale is the range asked (not the data's span), read afresh on each refresh or zoom.
     var xRange = function () { return [self.data.range.start, self.data.range.end]; };
     var legendTime = function (u, ts) { return ts == null ? "—" : fmtTime(ts); };
@@ -334,14 +346,14 @@
                 y: { range: function (u, min, max) { return [0, Math.max(max, 1) * 1.08]; } } },
       axes: [{ values: timeAxisValues(tz) }, { label: t.rateAxis + " (" + d.unit.name + ")", values: axisValues(factor), size: 70 }],
       series: [
-        { value: legendTime },
+        { label: t.time, value: legendTime },
         { label: t.inbound, stroke: COLORS.in, color: COLORS.in, width: 1.5, value: function (u, v) { return fmtBps(v); } },
         { label: t.outbound, stroke: COLORS.out, color: COLORS.out, width: 1.5, value: function (u, v) { return fmtBps(v); } },
         { label: t.bandwidth, stroke: COLORS.bw, color: COLORS.bw, width: 2, dash: [8, 4], paths: uPlot.paths.stepped({ align: 1 }),
           points: { show: false }, value: function (u, v) { return fmtBps(v); } }
       ],
       hooks: { setSelect: [onSelect], draw: [ready] },
-      plugins: [tooltipPlugin(tz, function (v) { return fmtBps(v); })]
+      plugins: [tooltipPlugin(fmtTime, function (v) { return fmtBps(v); })]
     };
     var utilOpts = {
       width: width, height: 200, tzDate: tzDate, cursor: cursor,
@@ -349,14 +361,14 @@
                 y: { range: function (u, min, max) { return [0, Math.max(100, max || 0) * 1.02]; } } },
       axes: [{ values: timeAxisValues(tz) }, { label: t.utilAxis, size: 70 }],
       series: [
-        { value: legendTime },
+        { label: t.time, value: legendTime },
         { label: t.utilIn, stroke: COLORS.in, color: COLORS.in, width: 1.5, value: function (u, v) { return fmtPct(v); } },
         { label: t.utilOut, stroke: COLORS.out, color: COLORS.out, width: 1.5, value: function (u, v) { return fmtPct(v); } },
         { label: t.busy, stroke: COLORS.busy, color: COLORS.busy, width: 1, dash: [4, 4], points: { show: false }, tipHidden: true,
           value: function () { return "80 %"; } }
       ],
       hooks: { setSelect: [onSelect] },
-      plugins: [tooltipPlugin(tz, function (v) { return fmtPct(v); })]
+      plugins: [tooltipPlugin(fmtTime, function (v) { return fmtPct(v); })]
     };
     this.rateEl.replaceChildren();
     this.utilEl.replaceChildren();
@@ -456,11 +468,11 @@
         scales: { y: { range: function (u, min, max) { return [0, Math.max(100, max || 0)]; } } },
         axes: [{ size: 24, font: "10px system-ui" }, { size: 34, font: "10px system-ui",
           values: function (u, s) { return s.map(function (v) { return v + "%"; }); } }],
-        series: [{},
+        series: [{ label: t.time },
           { label: t.utilIn, stroke: COLORS.in, color: COLORS.in, width: 1 },
           { label: t.utilOut, stroke: COLORS.out, color: COLORS.out, width: 1 },
           { label: t.busy, stroke: COLORS.busy, color: COLORS.busy, width: 1, dash: [3, 3], points: { show: false }, tipHidden: true }],
-        plugins: [tooltipPlugin(cfg.tz, function (v) { return fmtPct(v); })]
+        plugins: [tooltipPlugin(timeFormatter(cfg.tz, cfg.abbreviations), function (v) { return fmtPct(v); })]
       };
       new uPlot(opts, [x, data.in, data.out, x.map(function () { return 80; })], el);
     });

@@ -1,9 +1,68 @@
-"""A real Chromium (Debian's when installed) driven by Playwright against a live Django server."""
+"""A real Chromium (Debian's when installed) driven by Playwright against a live Django server.
 
+Accessibility: ``assert_accessible(page)`` runs axe-core (vendored in tests/e2e/vendor, MPL-2.0) on the
+page as it is and fails with a readable list of violations. The ``page`` fixture also checks every
+page a test loads (``PORTAL_AXE_EVERY_PAGE=0`` turns that off, e.g. to find a failure's other
+cause): each document is checked once it has loaded, and the test fails at its end with all
+violations found on the way.
+"""
+
+import functools
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+
+AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+
+# What axe reports, reduced to what a reader needs to find and fix each violation.
+# Runs queue up: the check after each load and a test's own check may overlap, and axe refuses a
+# second run while one is going.
+_AXE_RUN = """async () => {
+  const previous = window.__portalAxeRun || Promise.resolve();
+  const run = previous.catch(() => null).then(() => axe.run(document, {resultTypes: ['violations']}));
+  window.__portalAxeRun = run;
+  const result = await run;
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 6).map(n => ({target: n.target.join(' '), summary: n.failureSummary || ''})),
+    count: v.nodes.length,
+  }));
+}"""
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's violations (any impact) on the page's current document."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        # Checked again inside the page: two overlapping checks must not load axe twice.
+        page.evaluate("source => { if (typeof window.axe === 'undefined') (0, eval)(source); }", _axe_source())
+    return page.evaluate(_AXE_RUN)
+
+
+@functools.cache
+def _axe_source() -> str:
+    return AXE_SCRIPT.read_text(encoding="utf-8")
+
+
+def describe_violations(url: str, violations: list[dict]) -> str:
+    lines = [f"{url}: {len(violations)} axe violation(s)"]
+    for v in violations:
+        lines.append(f"  [{v['impact']}] {v['id']}: {v['help']} ({v['count']} element(s))")
+        for node in v["nodes"]:
+            summary = " ".join(node["summary"].split())
+            lines.append(f"      {node['target']}  — {summary[:300]}")
+    return "\n".join(lines)
+
+
+def assert_accessible(page) -> None:
+    """Fail unless axe-core finds no violation of any impact on the page as it is now."""
+    violations = axe_violations(page)
+    assert not violations, describe_violations(page.url, violations)
+
+
+def axe_on_every_page() -> bool:
+    return os.environ.get("PORTAL_AXE_EVERY_PAGE", "1") not in ("", "0")
 
 
 def chromium_path() -> str | None:
@@ -53,5 +112,25 @@ def page(browser):
     context = browser.new_context(locale="en-US", timezone_id="Asia/Shanghai")
     page = context.new_page()
     page.set_default_timeout(15_000)
+    found: list[str] = []
+    if axe_on_every_page():
+        page.on("load", lambda loaded: _check_loaded(loaded, found))
     yield page
     context.close()
+    if found:
+        pytest.fail("\n".join(found), pytrace=False)
+
+
+def _check_loaded(page, found: list[str]) -> None:
+    """Runs axe on a document that has just loaded; a page that navigates on meanwhile is skipped
+    (the next load is checked instead), a download or a JSON answer has no document to check."""
+    from playwright.sync_api import Error
+
+    try:
+        if page.evaluate("document.contentType") != "text/html":
+            return
+        violations = axe_violations(page)
+    except Error:
+        return
+    if violations:
+        found.append(describe_violations(page.url, violations))

@@ -41,7 +41,8 @@ def test_it_draws_the_chart_and_the_figures(page, live_server, presets):
     page.screenshot(path="/tmp/traffic-chart.png", full_page=True)
     expect(page.locator("[data-figure=peak-out]")).to_contain_text(re.compile(r"[kMG]bit/s"))
     expect(page.locator("#traffic-scale")).to_have_attribute(
-        "href", re.compile(r"^/services/8hiqoNgCSZmrlD1MyROJbg/bandwidth/\?suggested_kbps=\d+000$"))
+        "href", re.compile(r"^/services/8hiqoNgCSZmrlD1MyROJbg/bandwidth/\?start=\d+&end=\d+&timedim=minute"
+                           r"&indicator=max&suggested_kbps=\d+000$"))
     assert page.evaluate("performance.getEntriesByName('traffic:draw').length") == 1
 
 
@@ -153,3 +154,31 @@ def test_a_range_ending_now_refreshes_itself_every_minute(page, live_server, pre
         page.wait_for_timeout(100)
     assert len(asked) == 2
     assert "width=" in asked[-1] and "range=1h" in asked[-1]
+
+
+def test_every_time_on_the_page_names_the_zone_as_the_server_does(page, live_server, presets):
+    chart = open_chart(page, live_server.url)
+    expect(chart).to_have_attribute("data-state", "ready")
+    # The server writes times with Django's date:"T" in PORTAL_TIME_ZONE (Asia/Shanghai): "CST".
+    server_written = page.locator("[data-figure=peak-out] .muted").inner_text()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d CST", server_written)
+    # What the script writes carries the same name, not the browser's "GMT+8".
+    expect(page.locator("#traffic-meta")).to_have_text(re.compile(r"^Updated \d{4}-\d\d-\d\d \d\d:\d\d CST( ·|$)"))
+    box = page.locator("#chart-rate .u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    expect(page.locator("#chart-rate .traffic-tip-time")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d CST$"))
+    expect(page.locator("#chart-rate .u-legend .u-series").first.locator(".u-value")).to_have_text(
+        re.compile(r"CST$"))
+
+
+def test_the_chart_legend_is_in_the_language_of_the_page(page, live_server, presets):
+    log_in(page, live_server.url, "user1")
+    expect(page.get_by_role("heading", name="My services")).to_be_visible()
+    page.get_by_role("button", name="简体中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    page.goto(f"{live_server.url}/traffic/{CONNECTION}/?range=24h")
+    expect(page.locator("#traffic")).to_have_attribute("data-drawn", "true")
+    for chart in ("#chart-rate", "#chart-util"):
+        labels = page.locator(f"{chart} .u-legend .u-series .u-label").all_inner_texts()
+        assert labels[0] == "时间", labels
+        assert not any(re.search(r"[A-Za-z]{3,}", label) for label in labels), labels

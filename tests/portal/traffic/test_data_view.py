@@ -1,5 +1,6 @@
 """traffic:data — the chart's JSON, against the live simulator."""
 
+import re
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -57,7 +58,8 @@ def test_times_are_in_the_portal_time_zone_and_shown_with_it(login, mirrored):
     body = get(login("user1"), start="2017-05-10 09:00", end="2017-05-10T12:00").json()
     assert body["range"]["start"] == int(datetime(2017, 5, 10, 1, 0, tzinfo=UTC).timestamp())
     assert body["range"]["start_iso"] == "2017-05-10T09:00:00+08:00"
-    assert body["tz"] == {"name": "Asia/Shanghai", "label": "Asia/Shanghai (UTC+08:00)"}
+    assert body["tz"] == {"name": "Asia/Shanghai", "label": "Asia/Shanghai (UTC+08:00)",
+                          "abbreviations": {"+08:00": "CST"}}
     assert body["range"]["live"] is False and body["points"] == 180
 
 
@@ -74,6 +76,8 @@ def test_another_time_zone_setting_moves_every_time(login, mirrored, settings):
     body = get(login("user1"), start="2017-05-10 09:00", end="2017-05-10 12:00").json()
     assert body["range"]["start_iso"] == "2017-05-10T09:00:00+02:00"
     assert body["tz"]["label"] == "Europe/Berlin (UTC+02:00)"
+    # Both sides of the summer-time change, named as Django's date:"T" names them.
+    assert body["tz"]["abbreviations"] == {"+02:00": "CEST", "+01:00": "CET"}
 
 
 @pytest.mark.parametrize(("query", "timedim"), [
@@ -203,7 +207,9 @@ def test_without_an_operation_log_the_steps_come_from_the_data(login, mirrored, 
 def test_it_suggests_a_bandwidth_from_the_p95_with_headroom(login, mirrored):
     body = get(login("user1"), range="24h").json()
     html = body["stats_html"]
-    assert "/services/8hiqoNgCSZmrlD1MyROJbg/bandwidth/?suggested_kbps=" in html
+    # The exact window goes along to the editor, which shows the figures the suggestion came from.
+    assert re.search(r'/services/8hiqoNgCSZmrlD1MyROJbg/bandwidth/\?start=\d+&amp;end=\d+&amp;timedim=minute'
+                     r'&amp;indicator=max&amp;suggested_kbps=\d+"', html)
     kbps = int(html.split("suggested_kbps=")[1].split('"')[0])
     assert kbps % 1000 == 0 and 1000 <= kbps <= 10_000_000
     assert "95 % of the time shown" in html and "÷ 0.7" in html
