@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -200,7 +201,7 @@ def service_bandwidth(request: HttpRequest, service_id: str) -> HttpResponse:
             else:
                 if is_htmx(request):
                     response = HttpResponse(status=204)
-                    response["HX-Redirect"] = f"/operations/{op.pk}/"
+                    response["HX-Redirect"] = reverse("operations:detail", kwargs={"pk": op.pk})
                     return response
                 return redirect("operations:detail", pk=op.pk)
         elif request.POST.get("edit") != "1":

@@ -48,7 +48,7 @@ def viewer_pages(operation_pk: int) -> list[Visit]:
     return [
         Visit("/services/"),
         Visit(f"/services/{SERVICE_ID}/"),
-        Visit(f"/services/{SERVICE_ID}/bandwidth/"),  # refused: the 403 page
+        Visit(f"/services/{SERVICE_ID}/bandwidth/"),  # the read-only page that says why
         Visit("/operations/"),
         Visit(f"/operations/{operation_pk}/"),
         Visit("/services/activity/"),
