@@ -1,8 +1,11 @@
 """Small helpers shared by the portal's view tests."""
 
+import io
 import re
 import time
 import uuid
+
+from openpyxl import Workbook
 
 SITE2DC = "8c34e27ed6644bbfbce93a41a05cb7ab"
 SITE2SITE = "3f1c0d2a9b8e4c7d8e6f5a4b3c2d1e0f"
@@ -64,3 +67,14 @@ def start_wizard(client, definition_id: str = SITE2DC) -> str:
     match = re.search(r"/catalog/orders/new/([^/]+)/$", answer["Location"])
     assert match, answer["Location"]
     return match.group(1)
+
+
+def xlsx_bytes(rows) -> bytes:
+    """A one-sheet .xlsx file of these rows, as an admin's spreadsheet program would save it."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

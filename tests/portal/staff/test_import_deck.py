@@ -1,10 +1,8 @@
 """The deck's table as the deck prints it (headers, scenario sentences, shortened tokens), and the
 plan that says which working tokens an import would replace."""
 
-import io
 
 import pytest
-from openpyxl import Workbook
 
 from portal.tenants import importing
 from portal.tenants.importing import (
@@ -18,17 +16,8 @@ from portal.tenants.importing import (
     read_upload,
 )
 from portal.tenants.models import Tenant
+from tests.portal.helpers import xlsx_bytes
 from tests.portal.staff.deck_table import BOTH, HEADER, ROWS, SCALE, TOKENS, pasted
-
-
-def _xlsx(rows) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def _check_deck_rows(parsed) -> None:
@@ -49,7 +38,7 @@ def test_it_reads_the_decks_table_pasted_from_the_slide():
 
 
 def test_it_reads_the_decks_table_saved_as_a_spreadsheet():
-    _check_deck_rows(parse_table(read_upload(name="预置数据.xlsx", data=_xlsx([HEADER, *ROWS]))))
+    _check_deck_rows(parse_table(read_upload(name="预置数据.xlsx", data=xlsx_bytes([HEADER, *ROWS]))))
 
 
 def test_it_reads_cells_a_slide_wrapped_over_several_lines():

@@ -4,10 +4,10 @@ import io
 import time
 
 import pytest
-from openpyxl import Workbook
 
 from portal.tenants import importing
 from portal.tenants.importing import SheetError, expand_users, parse_table, read_upload
+from tests.portal.helpers import xlsx_bytes
 
 HEADER_EN = "Users,Tenant,Token,Kind,Service ID,Service name,CloudVpnName,Recommended scenarios"
 HEADER_ZH = "用户,租户,Token,类型,业务ID,业务名称,CloudVpnName,推荐场景"
@@ -15,16 +15,6 @@ HEADER_ZH = "用户,租户,Token,类型,业务ID,业务名称,CloudVpnName,推�
 
 def _csv(*lines: str) -> bytes:
     return ("\n".join(lines) + "\n").encode()
-
-
-def _xlsx(rows) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def _parse(data: bytes, name: str = "t.csv"):
@@ -81,7 +71,7 @@ def test_it_reads_semicolon_separated_csv_in_gb18030():
 
 
 def test_it_reads_xlsx():
-    parsed = _parse(_xlsx([HEADER_EN.split(","), ["User 2~User 4", "nbitest_12", None, "Site2DC", "id-1", "n",
+    parsed = _parse(xlsx_bytes([HEADER_EN.split(","), ["User 2~User 4", "nbitest_12", None, "Site2DC", "id-1", "n",
                                                    "VPN", "scale"]]), "t.xlsx")
     assert parsed.errors == [] and parsed.rows[0].users == ["user2", "user3", "user4"]
 
@@ -130,7 +120,7 @@ def test_it_refuses_other_file_types():
 def test_it_refuses_50000_rows_quickly(kind):
     rows = [HEADER_EN.split(",")] + [[f"user{n}", f"tenant_{n}", "", "Site2DC", f"id{n}", f"svc{n}", f"VPN{n}",
                                       "scale"] for n in range(50_000)]
-    data = _xlsx(rows) if kind == "xlsx" else _csv(*(",".join(r) for r in rows))
+    data = xlsx_bytes(rows) if kind == "xlsx" else _csv(*(",".join(r) for r in rows))
     started = time.monotonic()
     with pytest.raises(SheetError) as caught:
         _parse(data, f"big.{kind}")
@@ -154,7 +144,7 @@ def test_it_refuses_formula_cells_with_row_and_column(cell):
 
 
 def test_it_refuses_a_real_formula_cell_in_xlsx():
-    parsed = _parse(_xlsx([["Users", "Tenant"], ["user1", '=HYPERLINK("http://x","y")']]), "f.xlsx")
+    parsed = _parse(xlsx_bytes([["Users", "Tenant"], ["user1", '=HYPERLINK("http://x","y")']]), "f.xlsx")
     assert [(e.row, e.column) for e in parsed.errors] == [(2, "B")]
     assert "Formulas are not accepted" in parsed.errors[0].message
 
