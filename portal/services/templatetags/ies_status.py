@@ -1,7 +1,10 @@
 """{% load ies_status %}: IES's status words translated, the raw word kept in a title for support."""
 
+from functools import lru_cache
+
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from portal.services.status_words import operation_word_label, status_label
 
@@ -20,6 +23,12 @@ def ies_status_tag(word: str | None, css: str = ""):
     copy for support); "—" when IES said nothing. ``css`` "status" adds the colour class of the word."""
     if not word:
         return "—"
+    return _status_tag(word, css, get_language())
+
+
+@lru_cache(maxsize=512)
+def _status_tag(word: str, css: str, language: str | None):
+    # A list page shows the same few words on every row: build each tag once per language.
     classes = f"status status-{word.lower()}" if css == "status" else css
     return format_html('<span class="{}" title="{}" data-ies-word="{}">{}</span>', classes, word, word,
                        status_label(word))
