@@ -122,7 +122,8 @@ QUOTE_CHARS = 40
 QUOTE_WORD_MAX = 80
 # Columns whose value is one word: a line break inside is where a slide or a narrow cell wrapped it.
 ONE_LINE_COLUMNS = ("tenant", "token", "bearer", "kind", "service_id", "service_name", "cloud_vpn_name", "role")
-_QUOTES = re.compile(r"[\"“”„«»「」『』]([^\"“”„«»「」『』]+)[\"“”„«»「」『』]")
+_QUOTE_CHARS = "\"“”„«»「」『』"
+_QUOTES = re.compile(rf"[{_QUOTE_CHARS}]([^{_QUOTE_CHARS}]+)[{_QUOTE_CHARS}]")
 _WRAPPED_RANGE = re.compile(r"(?i)(user|用户)[ \t]*[\r\n\x0b]+[ \t]*(?=\d)|(?<=[~～])[ \t]*[\r\n\x0b]+[ \t]*")
 
 
@@ -360,6 +361,19 @@ def _header_key(header: str) -> str | None:
     return None
 
 
+# A column title is a few words; a long single word in the first row is data (a token, when the
+# header row is missing), and a message (shown, and kept in the audit log) must never repeat it.
+TITLE_WORD_MAX = 16
+
+
+def _quote_title(title: str) -> str:
+    words = title.split()
+    if len(words) == 1 and len(words[0]) > TITLE_WORD_MAX:
+        return _("(a value of %(count)s characters: is the row naming the columns missing?)") % {
+            "count": len(words[0])}
+    return quote_value(title)
+
+
 def map_headers(header: list[str]) -> dict[int, str]:
     """Column index → column key; SheetError naming unknown, duplicate or missing columns."""
     mapping: dict[int, str] = {}
@@ -368,11 +382,11 @@ def map_headers(header: list[str]) -> dict[int, str]:
         key = _header_key(title)
         if key is None:
             problems.append(_("unknown column %(column)s %(title)s")
-                            % {"column": column_letter(index), "title": quote_value(title)})
+                            % {"column": column_letter(index), "title": _quote_title(title)})
         elif key:
             if key in mapping.values():
                 problems.append(_("column %(column)s repeats %(title)s")
-                                % {"column": column_letter(index), "title": quote_value(title)})
+                                % {"column": column_letter(index), "title": _quote_title(title)})
             mapping[index] = key
     missing = [key for key in REQUIRED_COLUMNS if key not in mapping.values()]
     if missing:
@@ -473,11 +487,17 @@ def parse_scenarios(cell: str) -> list[str]:
     items = [item for item in _LIST_SPLIT.split(cell) if item.strip()]
     listed = [_choice(item, SCENARIO_WORDS) for item in items]
     keys: list[str] = [key for key in listed if key]
+    text = " ".join(cell.split())
+    # A list with one unknown item ("create; scael") is a typo to refuse, not a sentence to skim.
+    sentence = not keys or any(char in _QUOTE_CHARS for char in text)
+    if len(keys) < len(listed) and not sentence:
+        unknown = next(item for item, key in zip(items, listed, strict=True) if not key)
+        raise ValueError(_("Unknown scenario %(item)s (expected: create & activate, scale).")
+                         % {"item": quote_value(unknown)})
     if len(keys) < len(listed):
         # A sentence: each quoted name must be a scenario; the words around them ("Support … and …
         # scenarios") are not judged. A copy may have lost a pair of quotes (a cell that starts with
         # one is read as a quoted cell), so the hints are taken from the whole text.
-        text = " ".join(cell.split())
         for phrase in _QUOTES.findall(text):
             if len(_scenarios_in(phrase)) != 1:
                 raise ValueError(_("Unknown scenario %(item)s (expected: create & activate, scale).")
@@ -661,10 +681,6 @@ class RowPlan:
     # Secrets in `secrets` that replace a stored working one: applied only when the admin ticks
     # "replace" for this tenant (a deck's shortened token would otherwise silently break it).
     replaces: list[SecretReplacement] = field(default_factory=list)
-
-    @property
-    def replaces_token(self) -> bool:
-        return bool(self.replaces)
 
     @property
     def tenant_field_labels(self) -> list[str]:

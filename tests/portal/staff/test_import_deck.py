@@ -145,3 +145,21 @@ def test_apply_keeps_working_tokens_unless_allowed(presets):
     assert after["nbitest_12"][1] == before["nbitest_12"][1]  # the deck has no bearer: it stays
     assert {name: creds for name, creds in after.items() if name != "nbitest_12"} == {
         name: creds for name, creds in before.items() if name != "nbitest_12"}
+
+
+@pytest.mark.parametrize(("cell", "unknown"), [("create & activate; scael", "scael"), ("create; bogus", "bogus"),
+                                              ("scale, foo", "foo")])
+def test_a_list_with_a_typo_is_refused_not_skimmed_as_a_sentence(cell, unknown):
+    with pytest.raises(ValueError, match=f"Unknown scenario “{unknown}”"):
+        parse_scenarios(cell)
+
+
+def test_a_header_row_that_is_data_never_repeats_a_token():
+    """A table pasted without its header row: the first row's token must not reach the message,
+    which the page shows and the audit log keeps."""
+    token = TOKENS["nbitest_11"] if "nbitest_11" in TOKENS else next(iter(TOKENS.values()))
+    with pytest.raises(SheetError) as caught:
+        map_headers(["User 1~User 3", "nbitest_11", token, "Site2DC"])
+    assert token not in str(caught.value)
+    assert token[:16] not in str(caught.value)
+    assert "is the row naming the columns missing?" in str(caught.value)
