@@ -14,6 +14,7 @@ exception lives here (:func:`error_for`), because it reads IES's error body.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -105,6 +106,9 @@ def _number_or_none(v: Any) -> int | float | None:
     try:
         f = float(str(v).strip())
     except ValueError:
+        return None
+    if not math.isfinite(f):
+        # "NaN", "Infinity", "1e400": no bound or figure a page could show or compare with.
         return None
     return int(f) if f.is_integer() else f
 

@@ -37,6 +37,13 @@ def _portal_test_settings():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Overrides the root conftest's: the client uses no Django cache (and, run alone, these tests
+    have no test Redis to empty)."""
+    yield
+
+
 def credentials_of(tenant: dict[str, Any]) -> IESCredentials:
     return IESCredentials(token=tenant["token"], bearer=tenant["bearer"], tenant_id=tenant.get("tenant_id"))
 

@@ -231,3 +231,13 @@ def test_a_write_that_hit_a_gateway_error_may_have_been_applied():
     assert isinstance(exc, IESUnavailable) and exc.maybe_applied
     exc = wire.error_for(503, None, method="POST", path="/servicemanager/v1/services", is_write=True)
     assert not exc.maybe_applied
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", "1e400"])
+def test_a_number_that_is_not_finite_reads_as_missing(value):
+    """A bound of "Infinity" would crash every page that formats or compares it (a 500 in the wizard)."""
+    assert wire._number_or_none(value) is None
+
+
+def test_finite_numbers_still_read():
+    assert wire._number_or_none("10000000") == 10_000_000 and wire._number_or_none(" 1.5 ") == 1.5
