@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ies_client.models import ParameterField, ServiceDefinitionDetail
-from portal.core.bandwidth import BandwidthField, separators
+from portal.core.bandwidth import BandwidthField, DescribedAmountMixin, separators
 from portal.core.units import format_kbps
 
 SERVICE_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -178,7 +178,7 @@ def form_field_for(spec: ParameterField) -> forms.Field:
                            validators=validators, strip=True, **common)
 
 
-class OrderForm(forms.Form):
+class OrderForm(DescribedAmountMixin, forms.Form):
     """Service name, description and the template's parameters of one definition."""
 
     service_name = forms.CharField(
@@ -219,22 +219,6 @@ class OrderForm(forms.Form):
         target = widget.widgets[0] if isinstance(widget, forms.MultiWidget) else widget
         target.attrs["autofocus"] = True
         return name
-
-    def describe_multi_part_fields(self) -> None:
-        """Tie a number-and-unit field's help and errors to its amount box.
-
-        Django leaves aria-describedby off a MultiWidget (it expects a fieldset around the parts), so a
-        screen reader would hear neither the bandwidth's help nor why it was refused. The ids are the
-        ones templates/catalog/_field.html gives the help and the errors.
-        """
-        for name, field in self.fields.items():
-            if not isinstance(field.widget, forms.MultiWidget):
-                continue
-            bound = self[name]
-            ids = ([f"{bound.auto_id}_helptext"] if field.help_text else []) + (
-                [f"{bound.auto_id}_error"] if bound.errors else [])
-            if ids:
-                field.widget.widgets[0].attrs["aria-describedby"] = " ".join(ids)
 
     def parameter_names(self) -> list[str]:
         return [spec.name for spec in self.detail.fields]

@@ -281,3 +281,22 @@ class BandwidthField(forms.MultiValueField):
         kbps = to_kbps(data_list[0], data_list[1] or "kbit/s", maximum=self.maximum)
         check_bounds(kbps, minimum=self.minimum, maximum=self.maximum, step=self.step)
         return kbps
+
+
+class DescribedAmountMixin:
+    """For a form with a number-and-unit field: tie the field's help and errors to its amount box.
+
+    Django leaves aria-describedby off a MultiWidget (it expects a fieldset around the parts), so a
+    screen reader would hear neither the help nor why the amount was refused. The ids are those the
+    templates give the help (<auto_id>_helptext) and the errors (<auto_id>_error).
+    """
+
+    def describe_multi_part_fields(self) -> None:
+        for name, field in self.fields.items():  # type: ignore[attr-defined]
+            if not isinstance(field.widget, forms.MultiWidget):
+                continue
+            bound = self[name]  # type: ignore[index]
+            ids = ([f"{bound.auto_id}_helptext"] if field.help_text else []) + (
+                [f"{bound.auto_id}_error"] if bound.errors else [])
+            if ids:
+                field.widget.widgets[0].attrs["aria-describedby"] = " ".join(ids)

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.core.access import AccessRefused, current_membership, switch_tenant
+from portal.core.htmx import is_htmx
 
 
 def public(view):
@@ -80,7 +81,7 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
         "was_order": request.method == "POST" and _app_name(request) == "catalog",
         "was_change": request.method == "POST",
     }
-    return HttpResponseForbidden(loader.render_to_string("403.html", context, request))
+    return _whole_page(request, HttpResponseForbidden(loader.render_to_string("403.html", context, request)))
 
 
 @requires_csrf_token
@@ -95,7 +96,18 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     referer = request.headers.get("referer", "")
     back = referer if url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()},
                                                         require_https=request.is_secure()) else ""
-    return HttpResponseForbidden(loader.render_to_string("403_csrf.html", {"back": back}, request))
+    return _whole_page(request, HttpResponseForbidden(loader.render_to_string("403_csrf.html", {"back": back},
+                                                                              request)))
+
+
+def _whole_page(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """A refusal of an HTMX request (the bandwidth editor in place) replaces the page's main part,
+    where the reason and the way back show, instead of vanishing into the fragment's box."""
+    if is_htmx(request):
+        response["HX-Retarget"] = "#main"
+        response["HX-Reselect"] = "#main"
+        response["HX-Reswap"] = "outerHTML"
+    return response
 
 
 def _app_name(request: HttpRequest) -> str:

@@ -15,7 +15,7 @@ from portal.core.access import (
     require_membership,
     require_writer,
 )
-from portal.core.bandwidth import BandwidthField, split_kbps
+from portal.core.bandwidth import BandwidthField, DescribedAmountMixin, split_kbps
 from portal.core.htmx import is_htmx, vary_on_htmx
 from portal.operations.models import IN_FLIGHT_STATES
 from portal.operations.presenters import badge_oob, present
@@ -85,7 +85,8 @@ def _list_columns(current: str) -> list[dict]:
 
 
 def _running_operation(service):
-    return service.operations.filter(state__in=IN_FLIGHT_STATES).order_by("created_at").first()
+    # The newest, as queries.service_detail picks it: the notice and the page name the same one.
+    return service.operations.filter(state__in=IN_FLIGHT_STATES).order_by("-created_at").first()
 
 
 @require_GET
@@ -132,7 +133,7 @@ def _service_running_fragment(request: HttpRequest, membership, service) -> Http
     return response
 
 
-class BandwidthForm(forms.Form):
+class BandwidthForm(DescribedAmountMixin, forms.Form):
     bandwidth = BandwidthField(label=gettext_lazy("New bandwidth"), minimum=BANDWIDTH_MIN, maximum=BANDWIDTH_MAX,
                                step=BANDWIDTH_STEP)
 
@@ -176,9 +177,7 @@ def service_bandwidth(request: HttpRequest, service_id: str) -> HttpResponse:
     carried = _carried(data)
     suggested = carried.get("suggested_kbps", "")
     suggested_kbps = int(suggested) if suggested.isascii() and suggested.isdigit() else None
-    preview = queries.usage_preview(tenant=membership.tenant, service=service,
-                                    window={k: v for k, v in carried.items() if k != "suggested_kbps"})
-    context = {"s": service, "preview": preview, "carried": carried, "suggested": suggested_kbps,
+    context = {"s": service, "carried": carried, "suggested": suggested_kbps,
                "bounds": (BANDWIDTH_MIN, BANDWIDTH_MAX, BANDWIDTH_STEP), "can_write": membership.can_write,
                "step": "form", "refused": ""}
     status = 200
@@ -192,6 +191,7 @@ def service_bandwidth(request: HttpRequest, service_id: str) -> HttpResponse:
         context["form"] = form
         if not form.is_valid():
             status = 400
+            form.describe_multi_part_fields()
         elif request.POST.get("confirm") == "1":
             try:
                 op = service_bandwidth_change(membership=membership, service=service,
@@ -207,11 +207,17 @@ def service_bandwidth(request: HttpRequest, service_id: str) -> HttpResponse:
         elif request.POST.get("edit") != "1":
             new_kbps = form.cleaned_data["bandwidth"]
             context.update(step="confirm", new_kbps=new_kbps, confirm_value=split_kbps(new_kbps),
-                           expected=queries.bandwidth_change_expectation(service=service),
-                           peak_at_new=preview.utilisation_at(new_kbps, "peak") if preview else None,
-                           p95_at_new=preview.utilisation_at(new_kbps, "p95") if preview else None,
-                           peak_now=preview.utilisation_at(service.bandwidth_kbps, "peak") if preview else None,
-                           p95_now=preview.utilisation_at(service.bandwidth_kbps, "p95") if preview else None)
+                           expected=queries.bandwidth_change_expectation(service=service))
+    # The traffic figures (IES, cached) only for a page that shows them: never on the way to IES.
+    preview = queries.usage_preview(tenant=membership.tenant, service=service,
+                                    window={k: v for k, v in carried.items() if k != "suggested_kbps"})
+    context["preview"] = preview
+    if context["step"] == "confirm" and preview:
+        new_kbps = context["new_kbps"]
+        context.update(peak_at_new=preview.utilisation_at(new_kbps, "peak"),
+                       p95_at_new=preview.utilisation_at(new_kbps, "p95"),
+                       peak_now=preview.utilisation_at(service.bandwidth_kbps, "peak"),
+                       p95_now=preview.utilisation_at(service.bandwidth_kbps, "p95"))
     template = "services/service_bandwidth.html#editor" if is_htmx(request) else "services/service_bandwidth.html"
     return vary_on_htmx(render(request, template, context, status=status))
 

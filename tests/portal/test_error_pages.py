@@ -66,6 +66,20 @@ def test_a_viewer_is_told_why_they_cannot_order_and_what_to_do(own_tenant):
     assert 'href="/services/"' in text
 
 
+def test_a_refused_htmx_request_replaces_the_main_part_with_the_reason(own_tenant):
+    """The bandwidth editor posts in place: a member demoted meanwhile must see the 403's reason, so
+    the answer tells htmx to put the page's main part where the editor's box was."""
+    Membership.objects.filter(tenant=own_tenant.tenant, user__username="own2").update(role=Role.VIEWER)
+    viewer = own_tenant.login("own2")
+    answer = post(viewer, f"/services/{own_tenant.service_id}/bandwidth/", {"bandwidth_0": "80", "bandwidth_1": "Mbit/s"},
+                  HTTP_HX_REQUEST="true")
+    assert answer.status_code == 403
+    assert (answer["HX-Retarget"], answer["HX-Reselect"], answer["HX-Reswap"]) == ("#main", "#main", "outerHTML")
+    assert f"Your role in tenant {own_tenant.name} is read-only (viewer)" in main_of(answer)
+    plain = post(viewer, f"/services/{own_tenant.service_id}/bandwidth/", {"bandwidth_0": "80", "bandwidth_1": "Mbit/s"})
+    assert plain.status_code == 403 and "HX-Retarget" not in plain
+
+
 def test_a_staff_only_refusal_shows_no_internal_message(login):
     answer = login("user1").get("/staff/tenants/")
     assert answer.status_code == 403

@@ -278,3 +278,15 @@ def test_the_reading_endpoint_says_how_the_box_is_read(own):
 def test_the_reading_endpoint_needs_a_login(client):
     answer = client.get("/bandwidth/interpret/", {"field": "bandwidth", "bandwidth_0": "1"})
     assert answer.status_code == 302 and "/login/" in answer["Location"]
+
+
+@pytest.mark.django_db
+def test_a_refused_amount_is_described_by_its_error_for_screen_readers(own):
+    import re
+
+    answer = review(own.client, own.service_id, "lots")
+    assert answer.status_code == 400
+    amount = re.search(r'<input[^>]*name="bandwidth_0"[^>]*>', answer.text).group()
+    described = re.search(r'aria-describedby="([^"]+)"', amount).group(1).split()
+    assert 'aria-invalid="true"' in amount
+    assert described and all(f'id="{ident}"' in answer.text for ident in described)
