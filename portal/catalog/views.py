@@ -10,7 +10,7 @@ from portal.catalog.forms import OrderForm, allowed_values, field_help, field_la
 from portal.catalog.models import Order
 from portal.catalog.selectors import definition_detail_for_tenant, definition_list_for_tenant
 from portal.catalog.services import order_place
-from portal.core.access import AccessRefused, require_membership, require_writer
+from portal.core.access import AccessRefused, current_membership, require_membership, require_writer
 from portal.core.ies_errors import describe
 from portal.services.selectors import service_list_for_tenant
 from portal.tenants.ies import TenantNotConfigured
@@ -57,14 +57,15 @@ def _require_writer_keeping_draft(request: HttpRequest, key: str, *, keep_post: 
     try:
         return require_writer(request)
     except AccessRefused as exc:
-        if keep_post and request.method == "POST" and exc.tenant is not None:
-            try:
-                state = wizard.wizard_get(request, key, tenant_id=exc.tenant.pk)
-            except Http404:
-                state = None
-            if state is not None:
-                state["data"] = _submitted(request)
-                wizard.wizard_save(request, key, state)
+        try:
+            state = wizard.wizard_get(request, key, tenant_id=exc.tenant.pk) if exc.tenant else None
+        except Http404:
+            state = None
+        if state is None or getattr(current_membership(request), "impersonated", False):
+            raise  # no draft of theirs to keep (or staff seeing as the tenant): the reason alone
+        if keep_post and request.method == "POST":
+            state["data"] = _submitted(request)
+            wizard.wizard_save(request, key, state)
         kept = _("What you entered in this order is kept: once you may order again, open the order "
                  "page again to carry on where you left off.")
         raise AccessRefused(f"{exc.reason} {kept}", tenant=exc.tenant) from exc

@@ -20,14 +20,6 @@ def expectation_for(*, kind: str, definition_id: str) -> timing.Expectation:
     return timing.expectation_from([(end - start).total_seconds() for start, end in rows])
 
 
-def operations_in_flight_count(*, tenant) -> int:
-    return Operation.objects.filter(tenant=tenant, state__in=[*IN_FLIGHT_STATES, *HALTED_STATES]).count()
-
-
-def operations_unseen_count(*, tenant) -> int:
-    return Operation.objects.filter(tenant=tenant, finished_at__isnull=False, seen_at__isnull=True).count()
-
-
 def operation_list_for_tenant(*, tenant) -> QuerySet[Operation]:
     return Operation.objects.filter(tenant=tenant).select_related("requested_by", "service").order_by("-created_at")
 

@@ -97,9 +97,7 @@ def service_list_refresh_requested(*, tenant: Tenant) -> None:
 
 
 def service_listing(*, tenant: Tenant, q: str = "", status: str = "", kind: str = "", sort: str = "name",
-                    page: int | str = 1, force: bool = False) -> ServiceListing:
-    if force:
-        service_list_refresh_requested(tenant=tenant)
+                    page: int | str = 1) -> ServiceListing:
     trouble = _refresh_from_ies(tenant)
     services = filtered_services(tenant=tenant, q=q, status=status, kind=kind, sort=sort)
     paginator = Paginator(services, PAGE_SIZE)

@@ -7,7 +7,6 @@ does not know is shown as IES wrote it.
 """
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 # Every word the simulator and ies_client produce (ies_client/simulator/openapi.py STATUSES,
@@ -43,9 +42,6 @@ OPERATION_WORDS: dict[str, Promise] = {
     "failed": pgettext_lazy("IES operation", "Failed"),
     "running": pgettext_lazy("IES operation", "Running"),
 }
-
-# What the portal shows instead of the last status IES reported before the service was deleted.
-DELETED = _("Deleted")
 
 
 def status_label(word: str | None) -> str:
