@@ -358,12 +358,14 @@ def _finish(op: Operation, state: str, message: str, service=None) -> None:
     changes = {"state": state, "message": message, "finished_at": timezone.now(), "next_poll_at": None}
     if service is not None:
         changes["service"] = service
-    if not _claim(op, [OperationState.QUEUED, OperationState.PROCESSING, *HALTED_STATES], **changes):
-        return
-    outcome = Outcome.SUCCEEDED if state == OperationState.SUCCEEDED else Outcome.FAILED
-    audit_record(action=AUDIT_ACTION[op.kind], actor=op.requested_by, tenant=op.tenant, object_type="service",
-                 object_id=op.ies_service_id, object_label=op.service_name, before=op.before, after=op.after,
-                 outcome=outcome, message=message, operation=op, address=op.client_address)
+    # One transaction: nobody reads a finished operation whose audit event is not there yet.
+    with transaction.atomic():
+        if not _claim(op, [OperationState.QUEUED, OperationState.PROCESSING, *HALTED_STATES], **changes):
+            return
+        outcome = Outcome.SUCCEEDED if state == OperationState.SUCCEEDED else Outcome.FAILED
+        audit_record(action=AUDIT_ACTION[op.kind], actor=op.requested_by, tenant=op.tenant, object_type="service",
+                     object_id=op.ies_service_id, object_label=op.service_name, before=op.before, after=op.after,
+                     outcome=outcome, message=message, operation=op, address=op.client_address)
 
 
 def _halt(op: Operation, state: str, message: str) -> None:
