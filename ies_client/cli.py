@@ -27,7 +27,15 @@ import requests
 
 from ies_client.client import IESClient
 from ies_client.errors import IESError, IESValidationError
-from ies_client.models import IESCredentials, Operation, Service, ServiceDefinition, ServiceDefinitionDetail
+from ies_client.models import (
+    Direction,
+    IESCredentials,
+    Metric,
+    Operation,
+    Service,
+    ServiceDefinition,
+    ServiceDefinitionDetail,
+)
 from ies_client.redact import register_secret
 
 DEFAULT_BASE_URL = "http://127.0.0.1:17100/rest"
@@ -59,12 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("operations", help="list a service's operations").add_argument("service_id")
     t = sub.add_parser("traffic", help="show a connection's traffic")
     t.add_argument("name", help="the connection's CloudVpnName")
-    t.add_argument("--metric", default="traffic-rate", choices=("traffic-rate", "bandwidth-utilization"))
+    t.add_argument("--metric", default=Metric.TRAFFIC_RATE.value, choices=[m.value for m in Metric])
     t.add_argument("--start", default="-1h",
                    help="Unix seconds, ISO 8601 (UTC if no zone), 'now' or relative like -2h, -30m, -7d")
     t.add_argument("--end", default="now", help="same forms as --start (default now)")
     t.add_argument("--timedim", default="minute", choices=("minute", "hour", "day"))
-    t.add_argument("--direction", default="outbound", choices=("outbound", "inbound"))
+    t.add_argument("--direction", default=Direction.OUTBOUND.value, choices=[d.value for d in Direction])
     t.add_argument("--indicator", default="max", choices=("max", "avg", "min"))
     return p
 

@@ -22,6 +22,8 @@ are picklable and can be rebuilt from their message alone (Celery stores failure
 
 from __future__ import annotations
 
+from typing import Any
+
 from ies_client.redact import redact
 
 __all__ = [
@@ -117,9 +119,9 @@ class IESValidationError(IESError):
         field_errors: dict[str, list[str]] | None = None,
         values: dict[str, str] | None = None,
         field_advice: dict[str, list[str]] | None = None,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, **kwargs)
         self.field_errors = {k: [redact(r) for r in v] for k, v in (field_errors or {}).items()}
         self.values = {k: redact(v) for k, v in (values or {}).items()}
         self.field_advice = {k: [redact(a) for a in v] for k, v in (field_advice or {}).items()}

@@ -8,24 +8,54 @@ Bandwidths are integers in kbit/s. Plain Python: no Django import.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
 
 from ies_client.redact import mask
+from ies_client.vocabulary import (
+    CONNECTION_NAME_PARAMETER,
+    KBPS_UNIT,
+    ActiveStatus,
+    DefinitionStatus,
+    Direction,
+    ListKey,
+    Metric,
+    OperationKind,
+    OperationProgress,
+    OperationResult,
+    ParameterRole,
+    ServiceKind,
+    ServiceStatus,
+    in_progress,
+    parameter_role,
+)
 
+# The vocabulary is re-exported here so that one import names both the values and the words:
+# ``from ies_client import models as ies`` then ``ies.Service`` and ``ies.ServiceStatus.COMPLETED``.
 __all__ = [
+    "CONNECTION_NAME_PARAMETER",
+    "KBPS_UNIT",
+    "ActiveStatus",
+    "DefinitionStatus",
+    "Direction",
     "IESCredentials",
+    "ListKey",
+    "Metric",
     "Operation",
     "OperationKind",
+    "OperationProgress",
     "OperationRef",
+    "OperationResult",
     "ParameterField",
+    "ParameterRole",
     "Service",
     "ServiceDefinition",
     "ServiceDefinitionDetail",
     "ServiceKind",
+    "ServiceStatus",
     "TrafficSeries",
+    "in_progress",
+    "parameter_role",
 ]
 
 
@@ -46,18 +76,6 @@ class IESCredentials:
     __str__ = __repr__
 
 
-class ServiceKind(enum.StrEnum):
-    """The two CloudVPN service types IES offers."""
-
-    SITE2DC = "Site2DC"
-    SITE2SITE = "Site2Site"
-
-    @property
-    def list_key(self) -> str:
-        """The key of the connection list inside a service's parameters (``Site2DCList``)."""
-        return f"{self.value}List"
-
-
 @dataclass(frozen=True, slots=True)
 class ServiceDefinition:
     """A catalog entry: something the tenant may order (if active)."""
@@ -66,14 +84,14 @@ class ServiceDefinition:
     name: str
     description: str
     kind: ServiceKind | None  # None: a definition of a type the portal does not handle
-    status: str  # "active", "inactive", "delete pending"
+    status: DefinitionStatus | str  # a word this client does not know stays a plain string
     version: str
     template_ids: tuple[str, ...] = ()
 
     @property
     def orderable(self) -> bool:
         """Only an active definition of a known kind, with a template, can be ordered."""
-        return self.status.lower() == "active" and self.kind is not None and bool(self.template_ids)
+        return self.status.lower() == DefinitionStatus.ACTIVE and self.kind is not None and bool(self.template_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +116,21 @@ class ParameterField:
     max_length: int | None = None
     choices: tuple[str, ...] = ()
 
+    @property
+    def role(self) -> ParameterRole:
+        """What the parameter is for (:func:`~ies_client.vocabulary.parameter_role` of its name)."""
+        return parameter_role(self.name)[0]
+
+    @property
+    def side(self) -> str | None:
+        """The site ("A", "B") a CPE or subnet parameter belongs to; None for the others."""
+        return parameter_role(self.name)[1]
+
+    @property
+    def in_kbps(self) -> bool:
+        """The definition gives this parameter's unit as kbit/s (a bandwidth, whatever its name)."""
+        return self.unit == KBPS_UNIT
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceDefinitionDetail:
@@ -109,7 +142,7 @@ class ServiceDefinitionDetail:
 
     definition: ServiceDefinition
     template_id: str
-    list_key: str | None  # "Site2DCList" / "Site2SiteList"; None if unknown (not orderable)
+    list_key: str | None  # a ListKey ("Site2DCList"), or IES's own key; None if unknown (not orderable)
     fields: tuple[ParameterField, ...]
     schema_from_ies: bool
 
@@ -128,8 +161,9 @@ class ServiceDefinitionDetail:
                 return f
         return None
 
-
-_IN_PROGRESS_SUFFIX = "InProgress"
+    def field_with_role(self, role: ParameterRole) -> ParameterField | None:
+        """The first field that plays ``role`` (e.g. the bandwidth), or None."""
+        return next((f for f in self.fields if f.role is role), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +182,8 @@ class Service:
     kind: ServiceKind | None = None
     cloud_vpn_name: str | None = None
     bandwidth_kbps: int | None = None
-    status: str = ""
-    active_status: str = ""
+    status: ServiceStatus | str = ""  # a word this client does not know stays a plain string
+    active_status: ActiveStatus | str = ""
     parameters: dict[str, str] = field(default_factory=dict)
     service_definition_id: str | None = None
     template_id: str | None = None
@@ -159,16 +193,24 @@ class Service:
     @property
     def in_progress(self) -> bool:
         """An operation is running: IES refuses any other change until it ends."""
-        return self.status.endswith(_IN_PROGRESS_SUFFIX) or self.active_status.endswith(_IN_PROGRESS_SUFFIX)
+        return in_progress(self.status) or in_progress(self.active_status)
 
     @property
     def is_active(self) -> bool:
         """The connection is up (it stays up while its bandwidth is being changed)."""
-        return self.active_status == "Active"
+        return self.active_status == ActiveStatus.ACTIVE
 
     @property
     def failed(self) -> bool:
-        return self.status in ("Failed", "CreateFailed")
+        return self.status in (ServiceStatus.FAILED, ServiceStatus.CREATE_FAILED)
+
+    @property
+    def connection_list_key(self) -> str:
+        """The list key a change of the connection goes under: where IES put the entry, else the
+        kind's; a service of no known kind is addressed as a Site2DC, the deck's own example."""
+        if self.list_key:
+            return self.list_key
+        return (self.kind or ServiceKind.SITE2DC).list_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,35 +222,32 @@ class OperationRef:
     location: str | None = None
 
 
-OperationKind = Literal["Create", "Update", "Delete", "Activate", "Deactivate"]
-
-
 @dataclass(frozen=True, slots=True)
 class Operation:
     """One operation on a service: IES gives no percentage, only running or done.
 
-    ``result`` is "success" or "failed" once ``done``, None while running. ``reason`` says why it
-    failed (e.g. "… rolled back"). ``kind`` is one of :data:`OperationKind` on a known IES; an
+    ``result`` is an :class:`OperationResult` once ``done``, None while running. ``reason`` says why
+    it failed (e.g. "… rolled back"). ``kind`` is an :class:`OperationKind` on a known IES; an
     unknown kind is passed through as IES spelled it.
     """
 
     operation_id: str
     service_id: str
-    kind: str
+    kind: OperationKind | str
     content: str = ""
     done: bool = False
-    result: Literal["success", "failed"] | None = None
+    result: OperationResult | None = None
     reason: str = ""
     started_at: datetime | None = None
     finished_at: datetime | None = None
 
     @property
     def succeeded(self) -> bool:
-        return self.done and self.result == "success"
+        return self.done and self.result == OperationResult.SUCCESS
 
     @property
     def failed(self) -> bool:
-        return self.done and self.result == "failed"
+        return self.done and self.result == OperationResult.FAILED
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +262,8 @@ class TrafficSeries:
     """
 
     connection: str
-    metric: str
-    direction: str
+    metric: Metric | str
+    direction: Direction | str
     timedim: str
     indicator: str
     unit: str

@@ -28,7 +28,7 @@ caller's first poll come a few seconds after the 202.
 
 from __future__ import annotations
 
-from ies_client.models import Operation, Service
+from ies_client.models import ActiveStatus, Operation, OperationKind, OperationResult, Service, ServiceStatus
 
 __all__ = ["operation_from_service"]
 
@@ -38,48 +38,50 @@ def operation_from_service(
     *,
     service_id: str,
     operation_id: str,
-    kind: str,
+    kind: OperationKind | str,
     expected_bandwidth_kbps: int | None = None,
 ) -> Operation:
     """The operation as the service's current state tells it (``service`` None: IES said 404)."""
 
-    def result(done: bool, outcome: str | None = None, reason: str = "") -> Operation:
+    def result(done: bool, outcome: OperationResult | None = None, reason: str = "") -> Operation:
         return Operation(
             operation_id=operation_id, service_id=service_id, kind=kind, content="",
-            done=done, result=outcome, reason=reason,  # type: ignore[arg-type]
+            done=done, result=outcome, reason=reason,
         )
+
+    success, failed = OperationResult.SUCCESS, OperationResult.FAILED
 
     running = result(False)
     if service is None:
-        if kind == "Delete":
-            return result(True, "success")
-        if kind == "Create":
-            return result(True, "failed", "The service is gone: its creation failed and was rolled back.")
-        return result(True, "failed", "The service no longer exists.")
+        if kind == OperationKind.DELETE:
+            return result(True, success)
+        if kind == OperationKind.CREATE:
+            return result(True, failed, "The service is gone: its creation failed and was rolled back.")
+        return result(True, failed, "The service no longer exists.")
     if service.in_progress:
         return running
 
-    if kind == "Create":
+    if kind == OperationKind.CREATE:
         if service.failed:
-            return result(True, "failed", "The service could not be created.")
-        return result(True, "success")
-    if kind == "Update":
-        if service.status == "Failed":
-            return result(True, "failed", "The change could not be applied.")
+            return result(True, failed, "The service could not be created.")
+        return result(True, success)
+    if kind == OperationKind.UPDATE:
+        if service.status == ServiceStatus.FAILED:
+            return result(True, failed, "The change could not be applied.")
         if expected_bandwidth_kbps is not None and service.bandwidth_kbps != expected_bandwidth_kbps:
-            return result(True, "failed", "The bandwidth did not change.")
-        return result(True, "success")
-    if kind == "Delete":
-        return result(True, "failed", "The service still exists: it could not be deleted.")
-    if kind == "Activate":
-        if service.active_status == "Active":
-            return result(True, "success")
-        return result(True, "failed", "The service could not be activated.")
-    if kind == "Deactivate":
-        if service.active_status == "Deactive":
-            return result(True, "success")
-        return result(True, "failed", "The service could not be deactivated.")
+            return result(True, failed, "The bandwidth did not change.")
+        return result(True, success)
+    if kind == OperationKind.DELETE:
+        return result(True, failed, "The service still exists: it could not be deleted.")
+    if kind == OperationKind.ACTIVATE:
+        if service.active_status == ActiveStatus.ACTIVE:
+            return result(True, success)
+        return result(True, failed, "The service could not be activated.")
+    if kind == OperationKind.DEACTIVATE:
+        if service.active_status == ActiveStatus.DEACTIVE:
+            return result(True, success)
+        return result(True, failed, "The service could not be deactivated.")
     # An operation kind this client does not know: settled is all it can say.
-    if service.status == "Failed":
-        return result(True, "failed", "The operation failed.")
-    return result(True, "success")
+    if service.status == ServiceStatus.FAILED:
+        return result(True, failed, "The operation failed.")
+    return result(True, success)

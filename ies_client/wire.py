@@ -32,13 +32,21 @@ from ies_client.errors import (
     IESValidationError,
 )
 from ies_client.models import (
+    ActiveStatus,
+    DefinitionStatus,
+    Direction,
+    Metric,
     Operation,
+    OperationKind,
+    OperationProgress,
     OperationRef,
+    OperationResult,
     ParameterField,
     Service,
     ServiceDefinition,
     ServiceDefinitionDetail,
     ServiceKind,
+    ServiceStatus,
     TrafficSeries,
 )
 
@@ -164,16 +172,7 @@ def epoch_seconds(v: datetime | int) -> int:
 def kind_from(*candidates: Any) -> ServiceKind | None:
     """The service kind from the first candidate that names one ("Site2DC", "site2site",
     "Site2DCList"…); None when none does (OPEN-O's ``serviceType`` is "CloudVPN", not a kind)."""
-    for c in candidates:
-        if not isinstance(c, str):
-            continue
-        s = c.strip().lower()
-        if s.endswith("list"):
-            s = s[:-4]
-        for kind in ServiceKind:
-            if s == kind.value.lower():
-                return kind
-    return None
+    return ServiceKind.parse(*candidates)
 
 
 def _unwrap_list(body: Json, *keys: str, what: str) -> list[Any]:
@@ -244,7 +243,7 @@ def _definition(d: Mapping[str, Any]) -> ServiceDefinition:
         description=_text(d.get("description")),
         kind=kind_from(d.get("domain"), d.get("type"), d.get("serviceType"), d.get("parameterListKey")),
         # The catalog lists what the tenant may order: a definition without a status is active.
-        status=_text(d.get("status")) or "active",
+        status=DefinitionStatus.parse(_text(d.get("status")) or DefinitionStatus.ACTIVE),
         version=_text(d.get("version")),
         template_ids=_template_ids(d),
     )
@@ -297,7 +296,7 @@ def parse_definition_detail(body: Json) -> ServiceDefinitionDetail:
         raw = [{"name": k, **v} for k, v in raw.items() if isinstance(v, dict)]
     from_ies = isinstance(raw, list) and len(raw) > 0
     fields = (
-        tuple(_field(f) for f in _dicts(raw, "template parameter"))
+        tuple(_field(f) for f in _dicts(raw or [], "template parameter"))
         if from_ies
         else known_fields.fields_for(definition.kind)
     )
@@ -356,8 +355,8 @@ def parse_service(d: Json) -> Service:
         ),
         cloud_vpn_name=_text(cloud_vpn_name) if cloud_vpn_name else None,
         bandwidth_kbps=bandwidth,
-        status=_text(d.get("status")),
-        active_status=_text(_first(d, "active_status", "activeStatus")),
+        status=ServiceStatus.parse(_text(d.get("status"))),
+        active_status=ActiveStatus.parse(_text(_first(d, "active_status", "activeStatus"))),
         parameters=entry,
         service_definition_id=_text(
             _first(d, "service_definition_id", "serviceDefinitionId", "serviceDefId", "servicedefId")
@@ -413,8 +412,10 @@ def parse_operation_ref(body: Json, *, location: str | None, service_id: str | N
     return OperationRef(service_id=str(sid), operation_id=str(oid), location=location)
 
 
-_RESULTS = {"success": "success", "succeeded": "success", "ok": "success",
-            "failed": "failed", "failure": "failed", "fail": "failed", "error": "failed"}
+_RESULTS = {"success": OperationResult.SUCCESS, "succeeded": OperationResult.SUCCESS, "ok": OperationResult.SUCCESS,
+            "failed": OperationResult.FAILED, "failure": OperationResult.FAILED, "fail": OperationResult.FAILED,
+            "error": OperationResult.FAILED}
+_DONE = {OperationProgress.DONE, "finished", "complete", "completed"}
 
 
 def _operation(d: Mapping[str, Any], service_id: str | None = None) -> Operation:
@@ -427,11 +428,11 @@ def _operation(d: Mapping[str, Any], service_id: str | None = None) -> Operation
     return Operation(
         operation_id=str(oid),
         service_id=_text(_first(d, "service_id", "serviceId")) or (service_id or ""),
-        kind=_text(_first(d, "operation", "operation_type", "type", "kind")),
+        kind=OperationKind.parse(_text(_first(d, "operation", "operation_type", "type", "kind"))),
         content=_text(_first(d, "operation_content", "content")),
         # "done" is IES's word; a result also means it is over, whatever progress says.
-        done=progress in ("done", "finished", "complete", "completed") or result is not None,
-        result=result,  # type: ignore[arg-type]
+        done=progress in _DONE or result is not None,
+        result=result,
         reason=_text(d.get("reason")),
         started_at=_datetime_or_none(_first(d, "operate_at", "operateAt", "started_at")),
         finished_at=_datetime_or_none(_first(d, "finished_at", "finishedAt")),
@@ -493,12 +494,13 @@ def parse_traffic(body: Json, *, connection: str, metric: str, start: int, end: 
     if not isinstance(raw_points, list):
         raise IESProtocolError("IES sent traffic points in an unknown shape.")
     points = tuple(sorted(p for p in (_point(x) for x in raw_points) if p is not None))
-    default_unit = "%" if metric == "bandwidth-utilization" else "bit/s"
+    known_metric = Metric.parse(metric)
+    default_unit = known_metric.unit if isinstance(known_metric, Metric) else Metric.TRAFFIC_RATE.unit
     interval = _int_or_none(_first(d, "interval", "interval_s", "step"))
     return TrafficSeries(
         connection=_text(_first(d, "connection", "CloudVpnName")) or connection,
-        metric=_text(d.get("metric")) or metric,
-        direction=_text(d.get("direction")),
+        metric=Metric.parse(_text(d.get("metric")) or metric),
+        direction=Direction.parse(_text(d.get("direction"))),
         timedim=_text(d.get("timedim")),
         indicator=_text(d.get("indicator")),
         unit=_text(d.get("unit")) or default_unit,
@@ -645,8 +647,8 @@ def error_for(status: int, body: Json, *, method: str, path: str, is_write: bool
             if i < len(advice_list) and advice_list[i]:
                 field_advice.setdefault(field, []).append(advice_list[i])
         summary = "; ".join(f"{f}: {', '.join(r)}" if f else ", ".join(r) for f, r in field_errors.items())
-        msg = f"IES rejected the request: {summary}." if summary else None
-        return IESValidationError(msg, field_errors=field_errors, values=values, field_advice=field_advice, **common)
+        rejected = f"IES rejected the request: {summary}." if summary else None
+        return IESValidationError(rejected, field_errors=field_errors, values=values, field_advice=field_advice, **common)
     if status in _GATEWAY_STATUSES or status == 429:
         # A gateway error on a write may hide a request IES did receive (502/504 from a proxy).
         return IESUnavailable(

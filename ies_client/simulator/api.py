@@ -10,19 +10,19 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from . import catalog, errors, traffic
+from . import catalog, errors, traffic_model
 from .app import Simulator
 from .errors import EmptyNotFound, IesError
 from .operations import now_ms
-from .services import bulk_create
+from .service_manager import bulk_create
 from .store import Row
-from .tenants import tenant_json
-from .traffic import Lifetime
+from .tenants import Headers, tenant_json
+from .traffic_model import Lifetime
 
 API = "/rest"
 SM = f"{API}/servicemanager/v1/services"
@@ -33,7 +33,7 @@ class Request:
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: Mapping[str, str]
+    headers: Headers
     body: bytes
     client: str
 
@@ -213,7 +213,7 @@ class Api:
     # -- traffic ----------------------------------------------------------------------------------
 
     def get_traffic(self, req: Request, tenant: Row, connection: str, metric: str) -> Response:
-        query = traffic.parse_query(connection, metric, req.query)
+        query = traffic_model.parse_query(connection, metric, req.query)
         self.sim.clock.settle()
         rows = self.sim.store.connections_named(tenant["id"], connection)
         if not rows:
@@ -221,7 +221,7 @@ class Api:
         lifetimes = [
             Lifetime(row["started_at"], row["ended_at"], self.sim.store.bandwidth_history(row["id"])) for row in rows
         ]
-        return Response(200, traffic.answer(query, lifetimes, now_ms() // 1000), "application/json")
+        return Response(200, traffic_model.answer(query, lifetimes, now_ms() // 1000), "application/json")
 
     # -- simulator-only ---------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from . import presets
 from .faults import FaultBook
 from .operations import Clockwork
-from .services import ServiceManager
+from .service_manager import ServiceManager
 from .store import Store
 from .tenants import Tenants
 

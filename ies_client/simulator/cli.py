@@ -50,7 +50,7 @@ def run(settings: Settings) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    host, port = server.server_address[:2]
+    host, port = server.address
     print(f"IES simulator listening on http://{host}:{port}/rest", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

@@ -52,14 +52,14 @@ class Rule:
             "rate": self.rate,
             "source": self.source,
         }
-        extra = {
+        extra: dict[str, dict[str, object]] = {
             "latency": {"ms": self.ms},
             "error": {"status": self.status, "exceptionId": self.exception_id},
             "hang": {"seconds": self.seconds},
             "fail_operations": {"reason": self.reason},
             "expire_token": {"tenant": self.tenant},
-        }.get(self.kind, {})
-        return {**data, **extra}
+        }
+        return {**data, **extra.get(self.kind, {})}
 
 
 @dataclass(slots=True)

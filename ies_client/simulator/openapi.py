@@ -11,7 +11,7 @@ import json
 from functools import cache
 from typing import Any
 
-from . import catalog, traffic
+from . import catalog, traffic_model
 from .catalog import FieldSpec, ServiceDefinition
 from .operations import BASE_SECONDS
 from .validation import ONFAILURE_CHOICES
@@ -306,12 +306,12 @@ def _schemas() -> dict[str, Any]:
                          "starttime", "endtime", "points"],
             "properties": {
                 "connection": {"type": "string"},
-                "metric": {"type": "string", "enum": list(traffic.UNITS)},
-                "unit": {"type": "string", "enum": list(traffic.UNITS.values())},
-                "direction": {"type": "string", "enum": list(traffic.DIRECTIONS)},
-                "timedim": {"type": "string", "enum": list(traffic.INTERVALS)},
-                "indicator": {"type": "string", "enum": list(traffic.INDICATORS)},
-                "interval": {"type": "integer", "enum": list(traffic.INTERVALS.values())},
+                "metric": {"type": "string", "enum": list(traffic_model.UNITS)},
+                "unit": {"type": "string", "enum": list(traffic_model.UNITS.values())},
+                "direction": {"type": "string", "enum": list(traffic_model.DIRECTIONS)},
+                "timedim": {"type": "string", "enum": list(traffic_model.INTERVALS)},
+                "indicator": {"type": "string", "enum": list(traffic_model.INDICATORS)},
+                "interval": {"type": "integer", "enum": list(traffic_model.INTERVALS.values())},
                 "starttime": {"type": "integer"},
                 "endtime": {"type": "integer"},
                 "points": {
@@ -397,17 +397,17 @@ def _paths() -> dict[str, Any]:
          "schema": {"type": "string"}, "example": "0S2DC201705071132"},
         {"name": "metric", "in": "path", "required": True,
          "description": "traffic-rate (bit/s) or bandwidth-utilization (%)",
-         "schema": {"type": "string", "enum": list(traffic.UNITS)}},
+         "schema": {"type": "string", "enum": list(traffic_model.UNITS)}},
         {"name": "starttime", "in": "query", "required": True, "description": "Unix seconds",
-         "schema": {"type": "integer", "minimum": 0, "maximum": traffic.TIME_MAX}, "example": 1494000000},
+         "schema": {"type": "integer", "minimum": 0, "maximum": traffic_model.TIME_MAX}, "example": 1494000000},
         {"name": "endtime", "in": "query", "required": True,
-         "description": f"Unix seconds, after starttime; at most {traffic.MAX_BUCKETS} buckets",
-         "schema": {"type": "integer", "minimum": 0, "maximum": traffic.TIME_MAX}, "example": 1494086400},
-        {"name": "timedim", "in": "query", "required": True, "schema": {"type": "string", "enum": list(traffic.INTERVALS)}},
+         "description": f"Unix seconds, after starttime; at most {traffic_model.MAX_BUCKETS} buckets",
+         "schema": {"type": "integer", "minimum": 0, "maximum": traffic_model.TIME_MAX}, "example": 1494086400},
+        {"name": "timedim", "in": "query", "required": True, "schema": {"type": "string", "enum": list(traffic_model.INTERVALS)}},
         {"name": "direction", "in": "query", "required": True,
-         "schema": {"type": "string", "enum": list(traffic.DIRECTIONS)}},
+         "schema": {"type": "string", "enum": list(traffic_model.DIRECTIONS)}},
         {"name": "indicator", "in": "query", "required": True,
-         "schema": {"type": "string", "enum": list(traffic.INDICATORS)}},
+         "schema": {"type": "string", "enum": list(traffic_model.INDICATORS)}},
     ]
     definition_id = {"name": "servicedefId", "in": "path", "required": True, "schema": {"type": "string"},
                      "example": catalog.SITE2DC.id}

@@ -14,6 +14,7 @@ import traceback
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs
 
 from . import errors
@@ -32,11 +33,18 @@ class SimulatorServer(ThreadingHTTPServer):
         self.api = api
         super().__init__(address, RequestHandler)
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    @property
+    def address(self) -> tuple[str, int]:
+        """The host and port it listens on (port 0 asks the OS to pick one)."""
+        host, port = self.server_address[:2]
+        # An IPv4 socket names its host as text; typeshed also allows bytes for other families.
+        return host if isinstance(host, str) else host.decode(), port
+
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
         """A client that hangs up mid-request is routine (timeouts, drop tests): no traceback."""
         if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
             return
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
+        super().handle_error(request, client_address)
 
 
 class RequestHandler(BaseHTTPRequestHandler):

@@ -6,14 +6,20 @@ import hmac
 import re
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from . import errors
 from .errors import IesError, Problem
 from .faults import FaultBook
 from .ids import new_bearer, new_tenant_id, new_token
 from .store import Row, Store
+
+
+class Headers(Protocol):
+    """Request headers as http.server hands them over: looked up by name, case-insensitively."""
+
+    def get(self, name: str, /) -> str | None: ...
+
 
 TENANT_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -55,7 +61,7 @@ class Tenants:
         assert row is not None
         return row, True
 
-    def authenticate(self, headers: Mapping[str, str], faults: FaultBook, method: str, path: str) -> Row:
+    def authenticate(self, headers: Headers, faults: FaultBook, method: str, path: str) -> Row:
         """The caller's tenant, or 401. The reason never echoes the token."""
         token = headers.get("X-Auth-Token")
         if not token:

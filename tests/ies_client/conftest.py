@@ -9,7 +9,6 @@ no-op. With the portal: ``pytest tests/ies_client``; without it (no Django at al
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 
 from ies_client.client import IESClient, clear_client_registry
 from ies_client.models import IESCredentials, Operation, OperationRef
+from tests.waiting import wait_until
 
 PRESET_SERVICES = {
     # tenant: (service id, service name, CloudVpnName, kind)
@@ -113,15 +113,8 @@ def site2site_parameters(**overrides: str) -> dict[str, str]:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:
-    """Poll until ``predicate()`` is truthy; return its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
-        time.sleep(interval)
+    """Poll until ``predicate()`` is truthy; return its value (raises, naming it, on timeout)."""
+    return wait_until(predicate, timeout, interval=interval)
 
 
 def wait_done(client: IESClient, ref: OperationRef, kind: str, timeout: float = 30.0, **kw: Any) -> Operation:

@@ -10,6 +10,9 @@ import pytest
 
 from .conftest import PRESET_SERVICES, SITE2DC_DEF
 
+# A Python process per call: `slow`, left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

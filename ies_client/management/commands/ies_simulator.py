@@ -15,7 +15,7 @@ from ies_client.simulator.cli import add_arguments, run, settings_from
 
 class Command(BaseCommand):
     help = "Run the IES simulator on http://HOST:PORT/rest (see docs/ies-simulator.md)."
-    requires_system_checks: list[str] = []  # type: ignore[assignment]
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_arguments(parser)
