@@ -187,8 +187,8 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         created = sim.bulk_services(tenant_name, SERVICES)
         assert created == SERVICES, created
 
+        from portal.services.mirror import service_mirror_sync
         from portal.services.models import Service
-        from portal.services.services import service_mirror_sync
 
         started = time.perf_counter()
         service_mirror_sync(tenant=tenant)  # what the background sync does: list + every detail

@@ -152,9 +152,9 @@ def run(args, stack: Stack, tmp: Path, began: float) -> None:
 
     from ies_client.client import IESClient
     from ies_client.models import IESCredentials
-    from portal.services.services import service_mirror_sync
+    from portal.services.mirror import service_mirror_sync
+    from portal.staff.services import SimulatorCredentials, presets_load
     from portal.tenants.models import Tenant
-    from portal.tenants.services import SimulatorCredentials, presets_load
     from portal.traffic import series
 
     call_command("migrate", verbosity=0)

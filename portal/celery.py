@@ -1,10 +1,14 @@
 """The Celery app: broker on Redis (the embedded one in local runs), tasks found in each app."""
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 from django.db import close_old_connections
+
+if TYPE_CHECKING:
+    from celery import Task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 # Django's system checks run in the web process and in `manage.py check`; run again at a worker's
@@ -19,7 +23,7 @@ app.autodiscover_tasks()
 
 @task_prerun.connect(weak=False)
 @task_postrun.connect(weak=False)
-def _tidy_database_connections(task=None, **kwargs) -> None:
+def _tidy_database_connections(task: "Task[Any, Any] | None" = None, **kwargs: Any) -> None:
     """Keep a worker's database connections between tasks, as Django keeps them between requests.
 
     Celery's Django fix-up would close every connection before and after each task (settings:

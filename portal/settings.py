@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "portal.core",
     "portal.tenants",
     "portal.audit",
+    "portal.staff",
     "portal.catalog",
     "portal.services",
     "portal.operations",
@@ -64,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -80,14 +82,14 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "portal.core.context_processors.portal",
+                "portal.tenants.context_processors.tenancy",
+                "portal.operations.context_processors.ops_badge",
             ],
         },
     },
 ]
 
-# Widgets render through the project's templates too (the bandwidth widget lives in templates/core/).
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+FORM_RENDERER = "portal.core.forms.PortalFormRenderer"
 
 DATABASES = {
     "default": dj_database_url.config(
@@ -121,7 +123,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "services:list"  # staff outside every tenant: the staff pages (PortalLoginView)
+LOGIN_REDIRECT_URL = "services:list"  # staff outside every tenant: the staff pages (tenants.views.PortalLoginView)
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"

@@ -5,13 +5,14 @@ from django.views.i18n import set_language
 
 from portal.core import bandwidth_views
 from portal.core import views as core_views
+from portal.tenants import views as tenant_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
-    path("login/", core_views.PortalLoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("", tenant_views.home, name="home"),
+    path("login/", tenant_views.PortalLoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", core_views.public(set_language), name="set_language"),
-    path("tenant/switch/", core_views.tenant_switch, name="tenant_switch"),
+    path("tenant/switch/", tenant_views.tenant_switch, name="tenant_switch"),
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("bandwidth/interpret/", bandwidth_views.interpret, name="bandwidth_interpret"),
@@ -19,7 +20,7 @@ urlpatterns = [
     path("catalog/", include("portal.catalog.urls")),
     path("operations/", include("portal.operations.urls")),
     path("traffic/", include("portal.traffic.urls")),
-    path("staff/", include("portal.tenants.urls")),
+    path("staff/", include("portal.staff.urls")),
     path("staff/audit/", include("portal.audit.urls")),
     path("admin/", admin.site.urls),
 ]

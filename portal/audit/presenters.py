@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.functional import Promise
 from django.utils.text import capfirst
@@ -18,6 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.core.units import format_kbps
+
+if TYPE_CHECKING:
+    from portal.audit.models import AuditEvent
 
 ACTION_LABELS: dict[str, Promise] = {
     "service.create": gettext_lazy("Created service"),
@@ -217,6 +220,6 @@ def changes(*, action: str, before: Any, after: Any) -> list[Change]:
     return lines
 
 
-def event_changes(event) -> list[str]:
+def event_changes(event: AuditEvent) -> list[str]:
     """The change lines of an AuditEvent, as text."""
     return [str(line) for line in changes(action=event.action, before=event.before, after=event.after)]

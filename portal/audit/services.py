@@ -1,10 +1,18 @@
 """Writing the audit trail. Every state change of the portal records one event through here."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 
 from portal.audit.models import AuditEvent, Outcome
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from portal.operations.models import Operation
+    from portal.tenants.models import Tenant
 
 
 def client_address(request: HttpRequest | None) -> str | None:
@@ -21,8 +29,8 @@ def client_address(request: HttpRequest | None) -> str | None:
 def audit_record(
     *,
     action: str,
-    actor=None,
-    tenant=None,
+    actor: User | None = None,
+    tenant: Tenant | None = None,
     obj: Any = None,
     object_type: str = "",
     object_id: str = "",
@@ -32,7 +40,7 @@ def audit_record(
     outcome: str = Outcome.REQUESTED,
     message: str = "",
     request: HttpRequest | None = None,
-    operation=None,
+    operation: Operation | None = None,
     address: str | None = None,
 ) -> AuditEvent:
     if obj is not None:

@@ -7,8 +7,9 @@ checks again, and whatever it still rejects is put back on the field it named.
 from __future__ import annotations
 
 import ipaddress
-import re
-from typing import NamedTuple
+from collections.abc import Collection, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -16,77 +17,74 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ies_client.models import ParameterField, ServiceDefinitionDetail
-from portal.core.bandwidth import BandwidthField, DescribedAmountMixin, separators
+from ies_client import models as ies
+from portal.core.bandwidth_input import BandwidthField, DescribedAmountMixin, separators
 from portal.core.units import format_kbps
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 SERVICE_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
-# Labels a person reads, for the fields IES names in its own way.
+Role = ies.ParameterRole
+
+# Labels a person reads, for the fields IES names in its own way: by the field's role, and for a
+# field of one site of two (a CPE, a subnet) by its role and side. ies_client knows the names.
 FIELD_LABELS = {
-    "VPC_ID": _("VPC id"),
-    "CloudVpnName": _("CloudVpnName (connection name)"),
-    "VNI": _("VNI (VXLAN id)"),
-    "Bandwidth": _("Bandwidth"),
-    "cidr": _("Site subnet address"),
-    "cidrBlockSize": _("Site subnet prefix length"),
+    Role.VPC_ID: _("VPC id"),
+    Role.CONNECTION_NAME: _("CloudVpnName (connection name)"),
+    Role.VNI: _("VNI (VXLAN id)"),
+    Role.BANDWIDTH: _("Bandwidth"),
+    Role.SUBNET_ADDRESS: _("Site subnet address"),
+    Role.SUBNET_PREFIX: _("Site subnet prefix length"),
 }
 SIDE_LABELS = {
-    "Site": _("CPE %(side)s site"),
-    "Type": _("CPE %(side)s model"),
-    "ESN": _("CPE %(side)s serial number (ESN)"),
-    "Position": _("CPE %(side)s position"),
-    "POP": _("CPE %(side)s POP"),
+    Role.CPE_SITE: _("CPE %(side)s site"),
+    Role.CPE_MODEL: _("CPE %(side)s model"),
+    Role.SERIAL_NUMBER: _("CPE %(side)s serial number (ESN)"),
+    Role.CPE_POSITION: _("CPE %(side)s position"),
+    Role.CPE_POP: _("CPE %(side)s POP"),
+    Role.SUBNET_ADDRESS: _("Site %(side)s subnet address"),
+    Role.SUBNET_PREFIX: _("Site %(side)s subnet prefix length"),
 }
 
 
 # What the portal says about the fields it knows, in the reader's language. IES's own help is English
 # and terse; it is shown only for a field the portal does not know.
 FIELD_HELP = {
-    "VPC_ID": _("Id of the cloud VPC the site connects to, a UUID."),
-    "CloudVpnName": _("Names the VPN connection; monitoring and the traffic charts show it. "
-                      "Letters, digits, “_” and “-”."),
-    "VNI": _("VXLAN network identifier of the connection."),
-    "Bandwidth": _("The connection's bandwidth: type a number and choose its unit."),
-    "cidr": _("Address of the site's subnet, e.g. 192.168.10.0."),
-    "cidrBlockSize": _("Prefix length of the site's subnet, e.g. 24 for a /24."),
+    Role.VPC_ID: _("Id of the cloud VPC the site connects to, a UUID."),
+    Role.CONNECTION_NAME: _("Names the VPN connection; monitoring and the traffic charts show it. "
+                            "Letters, digits, “_” and “-”."),
+    Role.VNI: _("VXLAN network identifier of the connection."),
+    Role.BANDWIDTH: _("The connection's bandwidth: type a number and choose its unit."),
+    Role.SUBNET_ADDRESS: _("Address of the site's subnet, e.g. 192.168.10.0."),
+    Role.SUBNET_PREFIX: _("Prefix length of the site's subnet, e.g. 24 for a /24."),
 }
 SIDE_HELP = {
-    "Site": _("Name of the site where CPE %(side)s stands. Letters, digits, “_” and “-”."),
-    "Type": _("Router model of CPE %(side)s."),
-    "ESN": _("Equipment serial number of CPE %(side)s, on the device's label: digits and capital letters."),
-    "Position": _("Where CPE %(side)s is installed within its site. Letters, digits, “_” and “-”."),
-    "POP": _("Point of presence CPE %(side)s attaches to. Letters, digits, “_” and “-”."),
-}
-SUBNET_HELP = {
-    "cidr": _("Address of site %(side)s's subnet, e.g. 192.168.10.0."),
-    "cidrBlockSize": _("Prefix length of site %(side)s's subnet, e.g. 24 for a /24."),
+    Role.CPE_SITE: _("Name of the site where CPE %(side)s stands. Letters, digits, “_” and “-”."),
+    Role.CPE_MODEL: _("Router model of CPE %(side)s."),
+    Role.SERIAL_NUMBER: _("Equipment serial number of CPE %(side)s, on the device's label: digits and capital letters."),
+    Role.CPE_POSITION: _("Where CPE %(side)s is installed within its site. Letters, digits, “_” and “-”."),
+    Role.CPE_POP: _("Point of presence CPE %(side)s attaches to. Letters, digits, “_” and “-”."),
+    Role.SUBNET_ADDRESS: _("Address of site %(side)s's subnet, e.g. 192.168.10.0."),
+    Role.SUBNET_PREFIX: _("Prefix length of site %(side)s's subnet, e.g. 24 for a /24."),
 }
 
 
-def field_label(name: str) -> str:
-    if name in FIELD_LABELS:
-        return FIELD_LABELS[name]
-    match = re.fullmatch(r"CPE_([AB])_(\w+)", name)
-    if match and match.group(2) in SIDE_LABELS:
-        return SIDE_LABELS[match.group(2)] % {"side": match.group(1)}
-    match = re.fullmatch(r"(cidr|cidrBlockSize)_([AB])", name)
-    if match:
-        if match.group(1) == "cidr":
-            return _("Site %(side)s subnet address") % {"side": match.group(2)}
-        return _("Site %(side)s subnet prefix length") % {"side": match.group(2)}
-    return name
+def field_label(spec: ies.ParameterField) -> StrOrPromise:
+    """The field's label: the portal's words for a role it knows, else IES's name of the field."""
+    if spec.side is None and spec.role in FIELD_LABELS:
+        return FIELD_LABELS[spec.role]
+    if spec.side is not None and spec.role in SIDE_LABELS:
+        return SIDE_LABELS[spec.role] % {"side": spec.side}
+    return spec.name
 
 
-def _known_help(name: str) -> str | None:
-    if name in FIELD_HELP:
-        return str(FIELD_HELP[name])
-    match = re.fullmatch(r"CPE_([AB])_(\w+)", name)
-    if match and match.group(2) in SIDE_HELP:
-        return SIDE_HELP[match.group(2)] % {"side": match.group(1)}
-    match = re.fullmatch(r"(cidr|cidrBlockSize)_([AB])", name)
-    if match:
-        return SUBNET_HELP[match.group(1)] % {"side": match.group(2)}
+def _known_help(spec: ies.ParameterField) -> str | None:
+    if spec.side is None and spec.role in FIELD_HELP:
+        return str(FIELD_HELP[spec.role])
+    if spec.side is not None and spec.role in SIDE_HELP:
+        return SIDE_HELP[spec.role] % {"side": spec.side}
     return None
 
 
@@ -102,9 +100,9 @@ def length_phrase(min_length: int | None, max_length: int | None) -> str:
         "min": min_length or 1, "max": max_length}
 
 
-def allowed_values(spec: ParameterField) -> str:
+def allowed_values(spec: ies.ParameterField) -> str:
     """What a field accepts, in words: the catalog's "Allowed values" column and the wizard's help."""
-    if spec.unit == "kbit/s" and spec.min is not None and spec.max is not None:
+    if spec.in_kbps and spec.min is not None and spec.max is not None:
         text = _("%(min)s to %(max)s") % {"min": format_kbps(spec.min), "max": format_kbps(spec.max)}
         if spec.step:
             text = _("%(range)s, in steps of %(step)s") % {"range": text, "step": format_kbps(spec.step)}
@@ -128,11 +126,11 @@ def allowed_values(spec: ParameterField) -> str:
     return ""
 
 
-def field_help(spec: ParameterField, *, with_bounds: bool = True) -> str:
+def field_help(spec: ies.ParameterField, *, with_bounds: bool = True) -> str:
     """The help under a field: the portal's own words for a field it knows (translated), else IES's
     text; then, for numbers and lengths, the bounds the definition sets (the catalog shows those in
     a column of their own)."""
-    text = _known_help(spec.name) or spec.help
+    text = _known_help(spec) or spec.help
     if not with_bounds or spec.choices or spec.type in ("ipv4", "uuid"):
         return text
     bounds = allowed_values(spec)
@@ -143,20 +141,21 @@ def field_help(spec: ParameterField, *, with_bounds: bool = True) -> str:
     return _("%(help)s %(bounds)s") % {"help": text, "bounds": bounds} if text else bounds
 
 
-def _pattern_message(spec: ParameterField) -> str:
-    if spec.name.endswith("ESN"):
+def _pattern_message(spec: ies.ParameterField) -> StrOrPromise:
+    if spec.role is Role.SERIAL_NUMBER:
         return _("A serial number is 20 characters: digits and capital letters, e.g. 21500102003GG3000704.")
     return _("Use letters, digits, “_” and “-” only, 1 to 64 characters.")
 
 
-def form_field_for(spec: ParameterField) -> forms.Field:
-    label = field_label(spec.name)
-    common = {"label": label, "required": spec.required, "help_text": field_help(spec)}
-    if spec.name == "Bandwidth" or spec.unit == "kbit/s":
+def form_field_for(spec: ies.ParameterField) -> forms.Field:
+    label = field_label(spec)
+    common: dict[str, Any] = {"label": label, "required": spec.required, "help_text": field_help(spec)}
+    if spec.role is Role.BANDWIDTH or spec.in_kbps:
         return BandwidthField(minimum=spec.min, maximum=spec.max, step=spec.step, **common)
     if spec.type == "integer":
         return forms.IntegerField(
-            min_value=spec.min, max_value=spec.max,
+            # Django compares the value with any number; the stubs ask for an int bound.
+            min_value=spec.min, max_value=spec.max,  # type: ignore[arg-type]
             error_messages={"invalid": _("Enter a whole number."),
                             "min_value": _("Enter %(limit_value)s or more."),
                             "max_value": _("Enter %(limit_value)s or less.")},
@@ -181,6 +180,10 @@ def form_field_for(spec: ParameterField) -> forms.Field:
 class OrderForm(DescribedAmountMixin, forms.Form):
     """Service name, description and the template's parameters of one definition."""
 
+    # The page focuses the first refused field, which reads its error: no alert of its own
+    # (templates/forms/field.html).
+    quiet_field_errors = True
+
     service_name = forms.CharField(
         label=_("Service name"), max_length=255,
         help_text=_("Letters, digits, “.”, “_” and “-”; starts with a letter or digit."),
@@ -189,8 +192,8 @@ class OrderForm(DescribedAmountMixin, forms.Form):
     description = forms.CharField(label=_("Description"), max_length=255, required=False,
                                   widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, detail: ServiceDefinitionDetail, names_in_use=frozenset(),
-                 service_names_in_use=frozenset(), **kwargs):
+    def __init__(self, *args: Any, detail: ies.ServiceDefinitionDetail, names_in_use: Collection[str] = frozenset(),
+                 service_names_in_use: Collection[str] = frozenset(), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.detail = detail
         self.names_in_use = names_in_use
@@ -198,8 +201,12 @@ class OrderForm(DescribedAmountMixin, forms.Form):
         for spec in detail.fields:
             field = form_field_for(spec)
             if spec.default not in (None, "") and not self.is_bound:
-                field.initial = int(spec.default) if spec.name == "Bandwidth" else spec.default
+                field.initial = int(spec.default) if spec.role is Role.BANDWIDTH else spec.default
             self.fields[spec.name] = field
+        connection = detail.field_with_role(Role.CONNECTION_NAME)
+        if connection is not None:
+            # Django's per-field hook (clean_<name>), under whatever name IES gives the connection.
+            setattr(self, f"clean_{connection.name}", partial(self._clean_connection_name, connection.name))
 
     def autofocus(self) -> str | None:
         """Give the page's focus to the first field IES or the form refused, else to the first field.
@@ -223,37 +230,48 @@ class OrderForm(DescribedAmountMixin, forms.Form):
     def parameter_names(self) -> list[str]:
         return [spec.name for spec in self.detail.fields]
 
-    def clean_service_name(self):
+    def clean_service_name(self) -> str:
         name = self.cleaned_data["service_name"]
         if name in self.service_names_in_use:
             raise ValidationError(_("This tenant already has a service called “%(name)s”. Choose another name."),
                                   params={"name": name})
         return name
 
-    def clean_CloudVpnName(self):  # noqa: N802 - the IES field name
-        name = self.cleaned_data.get("CloudVpnName")
+    def _named(self, role: ies.ParameterRole, side: str | None = None) -> str | None:
+        """The name of this definition's field that plays ``role`` (for ``side``), or None."""
+        return next((f.name for f in self.detail.fields if f.role is role and f.side == side), None)
+
+    def _clean_connection_name(self, key: str) -> str | None:
+        name = self.cleaned_data.get(key)
         if name and name in self.names_in_use:
             raise ValidationError(_("This tenant already has a connection called “%(name)s”. Choose another name."),
                                   params={"name": name})
         return name
 
-    def clean(self):
-        data = super().clean()
-        for cidr_key, size_key in (("cidr", "cidrBlockSize"), ("cidr_A", "cidrBlockSize_A"), ("cidr_B", "cidrBlockSize_B")):
-            if cidr_key in self.fields:
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        for side in (None, "A", "B"):
+            cidr_key, size_key = self._named(Role.SUBNET_ADDRESS, side), self._named(Role.SUBNET_PREFIX, side)
+            if cidr_key:
                 self._check_subnet(data, cidr_key, size_key)
-        if "CPE_A_ESN" in self.fields and "CPE_B_ESN" in self.fields:
-            a, b = data.get("CPE_A_ESN"), data.get("CPE_B_ESN")
+        esn_a, esn_b = self._named(Role.SERIAL_NUMBER, "A"), self._named(Role.SERIAL_NUMBER, "B")
+        if esn_a and esn_b:
+            a, b = data.get(esn_a), data.get(esn_b)
             if a and b and a == b:
-                self.add_error("CPE_B_ESN", _("Site B needs its own CPE: this serial number is already site A's."))
-        net_a, net_b = self._network(data, "cidr_A", "cidrBlockSize_A"), self._network(data, "cidr_B", "cidrBlockSize_B")
-        if net_a and net_b and net_a.overlaps(net_b) and "cidr_B" not in self.errors:
-            self.add_error("cidr_B", _("Site B's subnet %(b)s overlaps site A's %(a)s: the two sites need different subnets.")
+                self.add_error(esn_b, _("Site B needs its own CPE: this serial number is already site A's."))
+        cidr_b = self._named(Role.SUBNET_ADDRESS, "B")
+        net_a = self._network(data, self._named(Role.SUBNET_ADDRESS, "A"), self._named(Role.SUBNET_PREFIX, "A"))
+        net_b = self._network(data, cidr_b, self._named(Role.SUBNET_PREFIX, "B"))
+        if net_a and net_b and net_a.overlaps(net_b) and cidr_b not in self.errors:
+            self.add_error(cidr_b, _("Site B's subnet %(b)s overlaps site A's %(a)s: the two sites need different subnets.")
                            % {"a": net_a, "b": net_b})
         return data
 
     @staticmethod
-    def _network(data, cidr_key, size_key) -> ipaddress.IPv4Network | None:
+    def _network(data: Mapping[str, Any], cidr_key: str | None, size_key: str | None) -> ipaddress.IPv4Network | None:
+        if not cidr_key or not size_key:
+            return None
         address, size = data.get(cidr_key), data.get(size_key)
         if not address or size in (None, ""):
             return None
@@ -262,7 +280,7 @@ class OrderForm(DescribedAmountMixin, forms.Form):
         except ValueError:
             return None
 
-    def _check_subnet(self, data, cidr_key, size_key) -> None:
+    def _check_subnet(self, data: Mapping[str, Any], cidr_key: str, size_key: str | None) -> None:
         address = data.get(cidr_key)
         if not address:
             return

@@ -1,8 +1,9 @@
-"""The tenant's catalog, read from IES and kept in Redis for a short time."""
+"""The tenant's catalog, read from IES and kept in Redis for a short time; the tenant's orders."""
 
 from django.core.cache import cache
 
 from ies_client.models import ServiceDefinition, ServiceDefinitionDetail
+from portal.catalog.models import Order
 from portal.tenants.ies import ies_for_tenant
 from portal.tenants.models import Tenant
 
@@ -34,3 +35,7 @@ def definition_detail_for_tenant(*, tenant: Tenant, definition_id: str, refresh:
     cache.set(key, detail, CATALOG_TTL)
     return detail
 
+
+def order_for_key(*, tenant: Tenant, idempotency_key: str) -> Order | None:
+    """The order this wizard already placed, if any (a double click or a reload after submitting)."""
+    return Order.objects.filter(idempotency_key=idempotency_key, tenant=tenant).select_related("operation").first()

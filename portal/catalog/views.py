@@ -1,19 +1,30 @@
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ies_client import models as ies
 from ies_client.errors import IESError, IESNotFound
 from portal.catalog import wizard
 from portal.catalog.forms import OrderForm, allowed_values, field_help, field_label, review_rows
 from portal.catalog.models import Order
-from portal.catalog.selectors import definition_detail_for_tenant, definition_list_for_tenant
+from portal.catalog.selectors import definition_detail_for_tenant, definition_list_for_tenant, order_for_key
 from portal.catalog.services import order_place
-from portal.core.access import AccessRefused, current_membership, require_membership, require_writer
-from portal.core.ies_errors import describe
+from portal.core.exceptions import AccessRefused
+from portal.core.http import SignedInRequest
 from portal.services.selectors import service_list_for_tenant
+from portal.tenants.access import (
+    current_membership,
+    require_membership,
+    require_writer,
+    tenant_object_for_writer_or_404,
+)
 from portal.tenants.ies import TenantNotConfigured
+from portal.tenants.ies_errors import Trouble, describe
+from portal.tenants.models import Membership, Tenant
 
 IES_FAILURES = (IESError, TenantNotConfigured)
 
@@ -30,7 +41,8 @@ def catalog_list(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/catalog_list.html", context)
 
 
-def _detail_or_trouble(request, membership, definition_id):
+def _detail_or_trouble(request: HttpRequest, membership: Membership,
+                       definition_id: str) -> tuple[ies.ServiceDefinitionDetail | None, Trouble | None]:
     try:
         return definition_detail_for_tenant(tenant=membership.tenant, definition_id=definition_id), None
     except IESNotFound:
@@ -43,13 +55,13 @@ def _detail_or_trouble(request, membership, definition_id):
 def catalog_detail(request: HttpRequest, definition_id: str) -> HttpResponse:
     membership = require_membership(request)
     detail, trouble = _detail_or_trouble(request, membership, definition_id)
-    fields = [(spec, field_label(spec.name), allowed_values(spec), field_help(spec, with_bounds=False))
+    fields = [(spec, field_label(spec), allowed_values(spec), field_help(spec, with_bounds=False))
               for spec in (detail.fields if detail else ())]
     return render(request, "catalog/catalog_detail.html",
                   {"detail": detail, "fields": fields, "trouble": trouble, "membership": membership})
 
 
-def _require_writer_keeping_draft(request: HttpRequest, key: str, *, keep_post: bool = False):
+def _require_writer_keeping_draft(request: HttpRequest, key: str, *, keep_post: bool = False) -> Membership:
     """require_writer for the wizard's steps, checked before the wizard's state (a viewer gets 403,
     whatever the key). A member made a viewer while filling the wizard keeps what they typed: the
     submitted values go into the wizard's session state before the refusal, and the refusal says
@@ -82,12 +94,13 @@ def order_start(request: HttpRequest, definition_id: str) -> HttpResponse:
     return redirect("catalog:order_parameters", key=key)
 
 
-def _names_in_use(tenant) -> tuple[set[str], set[str]]:
+def _names_in_use(tenant: Tenant) -> tuple[set[str], set[str]]:
     services = service_list_for_tenant(tenant=tenant).values_list("name", "cloud_vpn_name")
     return {s[0] for s in services}, {s[1] for s in services if s[1]}
 
 
-def _bound_form(request, state, detail, tenant, data=None) -> OrderForm:
+def _bound_form(request: HttpRequest, state: dict[str, Any], detail: ies.ServiceDefinitionDetail, tenant: Tenant,
+                data: QueryDict | None = None) -> OrderForm:
     service_names, vpn_names = _names_in_use(tenant)
     if data is None and state["data"]:
         data = QueryDict(mutable=True)
@@ -96,7 +109,7 @@ def _bound_form(request, state, detail, tenant, data=None) -> OrderForm:
     return OrderForm(data, detail=detail, names_in_use=vpn_names, service_names_in_use=service_names)
 
 
-def _apply_ies_errors(form: OrderForm, field_errors: dict) -> None:
+def _apply_ies_errors(form: OrderForm, field_errors: dict[str, list[str]] | None) -> None:
     """Put what IES rejected on the field IES named (or on the form when it named none we show)."""
     for name, reasons in (field_errors or {}).items():
         target = "service_name" if name == "name" else name
@@ -137,10 +150,10 @@ def order_parameters(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def order_review(request: HttpRequest, key: str) -> HttpResponse:
+def order_review(request: SignedInRequest, key: str) -> HttpResponse:
     membership = _require_writer_keeping_draft(request, key)
     state = wizard.wizard_get(request, key, tenant_id=membership.tenant_id)
-    existing = Order.objects.filter(idempotency_key=key, tenant=membership.tenant).select_related("operation").first()
+    existing = order_for_key(tenant=membership.tenant, idempotency_key=key)
     if existing is not None and existing.operation is not None:
         # Submitted already (double click, reload after submit): show that order, never a second.
         return redirect("operations:detail", pk=existing.operation.pk)
@@ -164,14 +177,12 @@ def order_review(request: HttpRequest, key: str) -> HttpResponse:
 @require_POST
 def order_correct(request: HttpRequest, pk: int) -> HttpResponse:
     """IES rejected an order: start a new wizard with its values and IES's field errors."""
-    membership = require_writer(request)
-    order = Order.objects.filter(pk=pk, tenant=membership.tenant).first()
-    if order is None:
-        raise Http404("no such order")
+    membership, order = tenant_object_for_writer_or_404(request, Order, pk=pk)
     data = {"service_name": [order.name], "description": [order.description]}
     for name, value in order.parameters.items():
-        if name == "Bandwidth":
-            data["Bandwidth_0"], data["Bandwidth_1"] = [value], ["kbit/s"]
+        if ies.parameter_role(name)[0] is ies.ParameterRole.BANDWIDTH:
+            # The number-and-unit field's two parts: the amount as IES holds it, in kbit/s.
+            data[f"{name}_0"], data[f"{name}_1"] = [value], ["kbit/s"]
         else:
             data[name] = [value]
     key = wizard.wizard_start(request, tenant_id=membership.tenant_id, definition_id=order.definition_id, data=data,

@@ -1,6 +1,6 @@
 """The line beside a bandwidth box that says how the portal reads it ("= 1 Gbit/s"), live.
 
-The widget (portal.core.bandwidth) asks this as the person types; the answer is a fragment for its
+The widget (portal.core.bandwidth_input) asks this as the person types; the answer is a fragment for its
 <output>. It reads nothing of a tenant's: login (the middleware) is all it needs.
 """
 
@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from portal.core.bandwidth import read_for_display
+from portal.core.bandwidth_input import read_for_display
 
 
 def _bound(raw: str | None) -> int | None:

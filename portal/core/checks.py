@@ -5,11 +5,15 @@ encrypted with a key derived from SECRET_KEY, which ties them to it and does not
 any check fails when a configured key is not a Fernet key, since no token could then be read.
 """
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 
 
-def _invalid_keys(keys) -> list[int]:
+def _invalid_keys(keys: Iterable[str | bytes]) -> list[int]:
     from cryptography.fernet import Fernet
 
     bad = []
@@ -22,7 +26,7 @@ def _invalid_keys(keys) -> list[int]:
 
 
 @checks.register(checks.Tags.security)
-def check_token_keys_valid(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+def check_token_keys_valid(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
     keys = list(getattr(settings, "TOKEN_ENCRYPTION_KEYS", []) or [])
     bad = _invalid_keys(keys)
     if not bad:
@@ -38,7 +42,7 @@ def check_token_keys_valid(app_configs=None, **kwargs) -> list[checks.CheckMessa
 
 
 @checks.register(checks.Tags.security, deploy=True)
-def check_token_keys_configured(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+def check_token_keys_configured(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
     if list(getattr(settings, "TOKEN_ENCRYPTION_KEYS", []) or []):
         return []
     return [checks.Warning(

@@ -6,7 +6,11 @@ hides such variables by name and masks every registered IES secret wherever it a
 """
 
 import re
+from collections.abc import ItemsView
+from types import FrameType
+from typing import Any
 
+from django.http import HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 from ies_client.redact import redact
@@ -17,8 +21,10 @@ _SECRET_NAMES = re.compile(r"token|bearer|credential|secret|password|passwd|key"
 class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
     hidden_settings = re.compile(r"API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|BEARER", flags=re.IGNORECASE)
 
-    def get_traceback_frame_variables(self, request, tb_frame):
-        cleansed = []
+    def get_traceback_frame_variables(
+        self, request: HttpRequest | None, tb_frame: FrameType
+    ) -> ItemsView[str, Any]:
+        cleansed: dict[str, Any] = {}
         for name, value in super().get_traceback_frame_variables(request, tb_frame):
             if _SECRET_NAMES.search(name):
                 value = self.cleansed_substitute
@@ -30,5 +36,5 @@ class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
                 masked = redact(shown)
                 if masked != shown:  # a registered IES secret sits somewhere inside
                     value = masked
-            cleansed.append((name, value))
-        return cleansed
+            cleansed[name] = value
+        return cleansed.items()

@@ -5,7 +5,7 @@ from decimal import Decimal
 _STEPS = ((10**9, "Gbit/s"), (10**6, "Mbit/s"), (10**3, "kbit/s"))
 
 
-def format_bits_per_second(bps: float | int | None, *, digits: int = 3) -> str:
+def format_bits_per_second(bps: float | int | str | None, *, digits: int = 3) -> str:
     """12_500_000 → '12.5 Mbit/s'; keeps up to `digits` significant digits, no trailing zeros."""
     if bps is None or bps == "":
         return "—"
@@ -16,7 +16,7 @@ def format_bits_per_second(bps: float | int | None, *, digits: int = 3) -> str:
     return f"{_trim(value, digits)} bit/s"
 
 
-def format_kbps(kbps: int | None) -> str:
+def format_kbps(kbps: int | float | str | None) -> str:
     """A bandwidth in kbit/s as IES stores it: 60000 → '60 Mbit/s'."""
     if kbps is None or kbps == "":
         return "—"

@@ -1,6 +1,6 @@
-from django.conf import settings
+from collections.abc import Callable
+
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.views import LoginView
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -9,50 +9,21 @@ from django.http import (
     HttpResponsePermanentRedirect,
     JsonResponse,
 )
-from django.shortcuts import redirect, resolve_url
+from django.http.response import HttpResponseBase
 from django.template import loader
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import requires_csrf_token
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
+from django_htmx.http import reselect, reswap, retarget
 
-from portal.core.access import AccessRefused, current_membership, switch_tenant
-from portal.core.htmx import is_htmx
+from portal.core.exceptions import AccessRefused
+from portal.core.http import HtmxRequest
 
 
-def public(view):
+def public[View: Callable[..., HttpResponseBase]](view: View) -> View:
     """Mark a view as reachable without logging in (LoginRequiredMiddleware guards the rest)."""
     return login_not_required(view)
-
-
-def landing_url(request: HttpRequest) -> str:
-    """Where a user starts. Staff outside every tenant have nothing under "My services": theirs is
-    the staff pages (seeing as a tenant gives them that tenant's pages for the time being)."""
-    if request.user.is_staff and current_membership(request) is None:
-        return resolve_url("tenants:tenant_list")
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect(landing_url(request))
-
-
-class PortalLoginView(LoginView):
-    """Django's login, landing on the user's own start page when no `next` says otherwise."""
-
-    def get_default_redirect_url(self) -> str:
-        return landing_url(self.request)
-
-
-@require_POST
-def tenant_switch(request: HttpRequest) -> HttpResponse:
-    try:
-        tenant_id = int(request.POST.get("tenant", ""))
-    except ValueError:
-        tenant_id = -1
-    switch_tenant(request, tenant_id)
-    return redirect("services:list")
 
 
 @login_not_required
@@ -74,7 +45,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 
 @requires_csrf_token
-def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+def permission_denied(request: HtmxRequest, exception: Exception) -> HttpResponse:
     context = {
         # Only a refusal written for people is shown; other messages ("staff only") are for logs.
         "reason": exception.reason if isinstance(exception, AccessRefused) else "",
@@ -91,7 +62,7 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 @requires_csrf_token
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+def csrf_failure(request: HtmxRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: an expired session or a form left open too long, said plainly."""
     referer = request.headers.get("referer", "")
     back = referer if url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()},
@@ -100,13 +71,11 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
                                                                               request)))
 
 
-def _whole_page(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+def _whole_page(request: HtmxRequest, response: HttpResponse) -> HttpResponse:
     """A refusal of an HTMX request (the bandwidth editor in place) replaces the page's main part,
     where the reason and the way back show, instead of vanishing into the fragment's box."""
-    if is_htmx(request):
-        response["HX-Retarget"] = "#main"
-        response["HX-Reselect"] = "#main"
-        response["HX-Reswap"] = "outerHTML"
+    if request.htmx:
+        return reswap(reselect(retarget(response, "#main"), "#main"), "outerHTML")
     return response
 
 

@@ -39,13 +39,13 @@ def _phase(op: Operation) -> str:
             OperationKind.CREATE: _("IES is creating and activating the connection"),
             OperationKind.MODIFY: _("IES is changing the bandwidth"),
             OperationKind.DELETE: _("IES is deleting the service"),
-        }[op.kind]
+        }[OperationKind(op.kind)]
     if op.state == OperationState.SUCCEEDED:
         return {
             OperationKind.CREATE: _("The connection is active"),
             OperationKind.MODIFY: _("IES confirms the new bandwidth"),
             OperationKind.DELETE: _("The service is deleted"),
-        }[op.kind]
+        }[OperationKind(op.kind)]
     if op.state == OperationState.ROLLED_BACK:
         return _("IES could not create the service and removed what it had made")
     if op.state == OperationState.FAILED:

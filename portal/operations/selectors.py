@@ -1,12 +1,19 @@
 """Reads about operations: expectations from history, what is in flight, what finished."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from portal.operations import timing
 from portal.operations.models import HALTED_STATES, IN_FLIGHT_STATES, Operation, OperationState
+
+if TYPE_CHECKING:
+    from portal.services.models import Service
+    from portal.tenants.models import Tenant
 
 
 def expectation_for(*, kind: str, definition_id: str) -> timing.Expectation:
@@ -17,15 +24,23 @@ def expectation_for(*, kind: str, definition_id: str) -> timing.Expectation:
         .order_by("-finished_at")
         .values_list("submitted_at", "finished_at")[: settings.OPERATION_HISTORY_SIZE]
     )
-    return timing.expectation_from([(end - start).total_seconds() for start, end in rows])
+    return timing.expectation_from([(end - start).total_seconds() for start, end in rows if start and end])
 
 
-def operation_list_for_tenant(*, tenant) -> QuerySet[Operation]:
-    return Operation.objects.filter(tenant=tenant).select_related("requested_by", "service").order_by("-created_at")
+def operation_lookup() -> QuerySet[Operation]:
+    """Operations as their pages show them, for the access chokepoint (which scopes them to the
+    request's tenant)."""
+    return Operation.objects.select_related("requested_by", "service").order_by("-created_at")
 
 
-def operation_for_tenant(*, tenant, pk: int) -> Operation | None:
-    return operation_list_for_tenant(tenant=tenant).filter(pk=pk).first()
+def operation_list_for_tenant(*, tenant: Tenant) -> QuerySet[Operation]:
+    return operation_lookup().filter(tenant=tenant)
+
+
+def operation_running_for_service(*, service: Service) -> Operation | None:
+    """The service's newest operation still in flight at IES (the one its pages poll), if any: the
+    newest, as the service page picks it, so that its notice and the page name the same one."""
+    return service.operations.filter(state__in=IN_FLIGHT_STATES).order_by("-created_at").first()
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,7 @@ class Badge:
         return self.running > 0
 
 
-def operations_badge(*, tenant, current: Operation | None = None) -> Badge:
+def operations_badge(*, tenant: Tenant, current: Operation | None = None) -> Badge:
     """The badge's counts in one query.
 
     ``current`` is the operation the page shows: it is counted from the very row the page renders,

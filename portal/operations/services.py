@@ -13,8 +13,10 @@ Who calls what:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +24,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from ies_client import models as ies
 from ies_client.errors import (
     IESAuthError,
     IESConflict,
@@ -30,18 +33,28 @@ from ies_client.errors import (
     IESUnavailable,
     IESValidationError,
 )
-from ies_client.models import Operation as IESOperation
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record, client_address
-from portal.operations import messages, timing
+from portal.operations import dispatch, messages, timing
 from portal.operations.models import HALTED_STATES, Operation, OperationKind, OperationState
 from portal.operations.selectors import expectation_for
+from portal.operations.signals import operation_finished
 from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from ies_client.client import IESClient
+    from portal.catalog.models import Order
+    from portal.services.models import Service
+    from portal.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
-IES_KIND = {OperationKind.CREATE: "Create", OperationKind.MODIFY: "Update", OperationKind.DELETE: "Delete"}
-AUDIT_ACTION = {OperationKind.CREATE: "service.create", OperationKind.MODIFY: "service.modify",
+# Keyed by the kind as stored (a plain str from the database compares equal to its member).
+IES_KIND: dict[str, ies.OperationKind] = {OperationKind.CREATE: ies.OperationKind.CREATE, OperationKind.MODIFY: ies.OperationKind.UPDATE,
+            OperationKind.DELETE: ies.OperationKind.DELETE}
+AUDIT_ACTION: dict[str, str] = {OperationKind.CREATE: "service.create", OperationKind.MODIFY: "service.modify",
                 OperationKind.DELETE: "service.delete"}
 
 
@@ -60,17 +73,17 @@ def _poll_grace() -> timedelta:
 
 def operation_start(
     *,
-    tenant,
+    tenant: Tenant,
     kind: str,
-    requested_by=None,
+    requested_by: User | None = None,
     request: HttpRequest | None = None,
-    service=None,
-    order=None,
+    service: Service | None = None,
+    order: Order | None = None,
     ies_service_id: str = "",
     service_name: str = "",
     definition_id: str = "",
-    before: dict | None = None,
-    after: dict | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> Operation:
     """Record that a person asked for a change; the submission runs in a task after commit."""
     now = timezone.now()
@@ -97,18 +110,14 @@ def operation_start(
 
 
 def _enqueue_submit(op_id: int, ticket: int) -> None:
-    from portal.operations.tasks import submit_operation
-
-    transaction.on_commit(lambda: submit_operation.apply_async((op_id, ticket)))
+    transaction.on_commit(lambda: dispatch.submit(op_id, ticket))
 
 
 def _enqueue_track(op_id: int, ticket: int, delay: float) -> None:
-    from portal.operations.tasks import track_operation
-
-    transaction.on_commit(lambda: track_operation.apply_async((op_id, ticket), countdown=delay))
+    transaction.on_commit(lambda: dispatch.track(op_id, ticket, countdown=delay))
 
 
-def _claim(op: Operation, states, **changes) -> bool:
+def _claim(op: Operation, states: Iterable[str], **changes: Any) -> bool:
     """Move `op` on only if nobody else did in between (same state and ticket). Updates `op`."""
     done = Operation.objects.filter(pk=op.pk, state__in=list(states), poll_ticket=op.poll_ticket).update(**changes)
     if done:
@@ -140,8 +149,8 @@ def operation_submit(op_id: int, ticket: int) -> None:
     attempted_before = op.ies_calls > 0
     Operation.objects.filter(pk=op.pk).update(ies_calls=F("ies_calls") + 1)
     try:
-        ies = ies_for_tenant(op.tenant)
-        result = (_reconcile(op, ies) if attempted_before else None) or _send(op, ies)
+        client = ies_for_tenant(op.tenant)
+        result = (_reconcile(op, client) if attempted_before else None) or _send(op, client)
     except TenantNotConfigured:
         _halt(op, OperationState.NEEDS_ATTENTION, messages.NO_TOKEN)
         return
@@ -149,7 +158,7 @@ def operation_submit(op_id: int, ticket: int) -> None:
         _halt(op, OperationState.NEEDS_ATTENTION, messages.TOKEN_REFUSED)
         return
     except IESValidationError as exc:
-        if op.order_id:
+        if op.order is not None:
             op.order.field_errors = exc.field_errors
             op.order.save(update_fields=["field_errors"])
         _finish(op, OperationState.FAILED, messages.REJECTED)
@@ -160,10 +169,7 @@ def operation_submit(op_id: int, ticket: int) -> None:
     except IESNotFound:
         if op.kind == OperationKind.DELETE:
             # Gone already (an earlier attempt, or someone else): what the tenant asked for is true.
-            from portal.services.services import service_mirror_forget
-
-            service_mirror_forget(tenant=op.tenant, ies_service_id=op.ies_service_id)
-            _finish(op, OperationState.SUCCEEDED, messages.ALREADY_GONE)
+            _finish(op, OperationState.SUCCEEDED, messages.ALREADY_GONE, gone=True)
         else:
             _finish(op, OperationState.FAILED, messages.SERVICE_UNKNOWN)
         return
@@ -174,9 +180,7 @@ def operation_submit(op_id: int, ticket: int) -> None:
         Operation.objects.filter(pk=op.pk, poll_ticket=op.poll_ticket).update(
             message=messages.SEND_FAILED, next_poll_at=timezone.now() + timedelta(seconds=retry_in) + _poll_grace(),
         )
-        from portal.operations.tasks import submit_operation
-
-        submit_operation.apply_async((op.pk, op.poll_ticket), countdown=retry_in)
+        dispatch.submit(op.pk, op.poll_ticket, countdown=retry_in)
         return
     if result is None:  # delete of a service IES removed at once (a CreateFailed one)
         _finish(op, OperationState.SUCCEEDED, messages.DELETED_AT_ONCE)
@@ -190,53 +194,63 @@ def operation_submit(op_id: int, ticket: int) -> None:
               expected_learned=expectation.learned,
               give_up_at=now + timing.give_up_after(expectation.median_s),
               next_poll_at=now + timedelta(seconds=delay) + _poll_grace()):
-        if op.order_id and not op.order.ies_service_id:
-            type(op.order).objects.filter(pk=op.order_id).update(ies_service_id=result.service_id, field_errors={})
+        if op.order is not None and not op.order.ies_service_id:
+            type(op.order).objects.filter(pk=op.order.pk).update(ies_service_id=result.service_id, field_errors={})
         _enqueue_track(op.pk, op.poll_ticket, delay)
 
 
-def _send(op: Operation, ies) -> SubmitResult | None:
+def _send(op: Operation, client: IESClient) -> SubmitResult | None:
+    ref: ies.OperationRef | None
     if op.kind == OperationKind.CREATE:
         order = op.order
-        ref = ies.create_service(
+        assert order is not None, "a create is always started from its order"
+        ref = client.create_service(
             name=order.name, description=order.description,
             definition=(order.definition_id, order.template_id, order.list_key),
             parameters=order.parameters, rollback_on_failure=True,
         )
     elif op.kind == OperationKind.MODIFY:
-        ref = ies.modify_service(op.ies_service_id, list_key=op.after["list_key"],
-                                 cloud_vpn_name=op.after["cloud_vpn_name"],
-                                 bandwidth_kbps=int(op.after["bandwidth_kbps"]))
+        # The client addresses the connection from the service's kind (an operation started before
+        # the kind was enough kept the list key it was sent with).
+        service, after = op.service, op.after or {}
+        assert service is not None, "a change is always started on a service"
+        target = ies.Service(service_id=op.ies_service_id, name=service.name,
+                             kind=ies.ServiceKind.parse(service.kind), cloud_vpn_name=after["cloud_vpn_name"],
+                             list_key=after.get("list_key"))
+        ref = client.change_bandwidth(target, int(after["bandwidth_kbps"]))
     else:
-        ref = ies.delete_service(op.ies_service_id)
+        ref = client.delete_service(op.ies_service_id)
         if ref is None:
             return None
     return SubmitResult(service_id=ref.service_id, operation_id=ref.operation_id)
 
 
-def _reconcile(op: Operation, ies) -> SubmitResult | None:
+def _reconcile(op: Operation, client: IESClient) -> SubmitResult | None:
     """Find out whether an earlier attempt already reached IES, so that nothing is sent twice.
 
     A create is found by its name (IES-API.md offers no client token); a change by the service's
     in-progress status and the newest matching entry of its operation log.
     """
     if op.kind == OperationKind.CREATE:
-        found = ies.find_services_by_name(op.order.name)
+        assert op.order is not None, "a create is always started from its order"
+        found = client.find_services_by_name(op.order.name)
         if not found:
             return None
         service = found[0]
-        return SubmitResult(service_id=service.service_id, operation_id=_latest_operation_id(ies, service.service_id, "Create"))
-    service = ies.get_service(op.ies_service_id)  # IESNotFound: handled by the caller
-    expected_status = "UpdateInProgress" if op.kind == OperationKind.MODIFY else "DeleteInProgress"
+        return SubmitResult(service_id=service.service_id, operation_id=_latest_operation_id(client, service.service_id,
+                                                                                          ies.OperationKind.CREATE))
+    service = client.get_service(op.ies_service_id)  # IESNotFound: handled by the caller
+    expected_status = (ies.ServiceStatus.UPDATE_IN_PROGRESS if op.kind == OperationKind.MODIFY
+                       else ies.ServiceStatus.DELETE_IN_PROGRESS)
     if service.status == expected_status:
         return SubmitResult(service_id=service.service_id,
-                            operation_id=_latest_operation_id(ies, service.service_id, IES_KIND[op.kind]))
+                            operation_id=_latest_operation_id(client, service.service_id, IES_KIND[op.kind]))
     return None
 
 
-def _latest_operation_id(ies, service_id: str, ies_kind: str) -> str:
+def _latest_operation_id(client: IESClient, service_id: str, ies_kind: ies.OperationKind) -> str:
     try:
-        ops = [o for o in ies.list_operations(service_id) if o.kind == ies_kind]
+        ops = [o for o in client.list_operations(service_id) if o.kind == ies_kind]
     except IESError:
         return ""  # tracked by the service's status instead
     ops.sort(key=lambda o: o.started_at or datetime.min.replace(tzinfo=UTC))
@@ -258,10 +272,10 @@ def operation_poll(op_id: int, ticket: int) -> None:
     elapsed = (now - op.submitted_at).total_seconds() if op.submitted_at else 0.0
     expected = op.expected_seconds or timing.default_expectation().median_s
     try:
-        ies = ies_for_tenant(op.tenant)
-        status = ies.operation_status(
+        client = ies_for_tenant(op.tenant)
+        status = client.operation_status(
             op.ies_service_id, op.ies_operation_id or "unknown", IES_KIND[op.kind],
-            expected_bandwidth_kbps=int(op.after["bandwidth_kbps"]) if op.kind == OperationKind.MODIFY else None,
+            expected_bandwidth_kbps=int((op.after or {})["bandwidth_kbps"]) if op.kind == OperationKind.MODIFY else None,
         )
     except TenantNotConfigured:
         _halt(op, OperationState.NEEDS_ATTENTION, messages.NO_TOKEN)
@@ -308,60 +322,56 @@ def _schedule_next(op: Operation, delay: float, note: str = "", *, poll_made: bo
     if not changed and poll_made:
         _count_poll(op)  # another chain owns the operation now; the call was still made
     if changed:
-        from portal.operations.tasks import track_operation
-
-        track_operation.apply_async((op.pk, op.poll_ticket), countdown=delay)
+        dispatch.track(op.pk, op.poll_ticket, countdown=delay)
 
 
-def _conclude(op: Operation, status: IESOperation) -> None:
+def _conclude(op: Operation, status: ies.Operation) -> None:
     """IES says the operation is over: confirm the result the way the deck does, then finish."""
-    from portal.services.services import service_mirror_forget, service_mirror_upsert
-
-    ies = ies_for_tenant(op.tenant)
+    client = ies_for_tenant(op.tenant)
+    remote: ies.Service | None
     if status.succeeded:
         if op.kind == OperationKind.DELETE:
-            service_mirror_forget(tenant=op.tenant, ies_service_id=op.ies_service_id)
-            _finish(op, OperationState.SUCCEEDED, messages.DELETED)
+            _finish(op, OperationState.SUCCEEDED, messages.DELETED, gone=True)
             return
         try:
-            remote = ies.get_service(op.ies_service_id)
+            remote = client.get_service(op.ies_service_id)
         except IESError as exc:
             # Done at IES but unreadable right now: stay in flight, confirm at the next poll.
             _schedule_next(op, 5.0, note=_unavailable_note(exc))
             return
-        service = service_mirror_upsert(tenant=op.tenant, remote=remote)
-        if op.kind == OperationKind.MODIFY and remote.bandwidth_kbps != int(op.after["bandwidth_kbps"]):
-            _finish(op, OperationState.FAILED, messages.BANDWIDTH_MISMATCH, service=service)
+        if op.kind == OperationKind.MODIFY and remote.bandwidth_kbps != int((op.after or {})["bandwidth_kbps"]):
+            _finish(op, OperationState.FAILED, messages.BANDWIDTH_MISMATCH, remote=remote)
             return
-        _finish(op, OperationState.SUCCEEDED, "", service=service)
+        _finish(op, OperationState.SUCCEEDED, "", remote=remote)
         return
     reason = status.reason or messages.NO_REASON
     if op.kind == OperationKind.CREATE:
         try:
-            remote = ies.get_service(op.ies_service_id)
+            remote = client.get_service(op.ies_service_id)
         except IESNotFound:
             _finish(op, OperationState.ROLLED_BACK, reason)
             return
         except IESError:
             remote = None
-        service = service_mirror_upsert(tenant=op.tenant, remote=remote) if remote else None
-        _finish(op, OperationState.FAILED, reason, service=service)
+        _finish(op, OperationState.FAILED, reason, remote=remote)
         return
     try:
-        service_mirror_upsert(tenant=op.tenant, remote=ies.get_service(op.ies_service_id))
+        remote = client.get_service(op.ies_service_id)
     except IESError:
-        pass
-    _finish(op, OperationState.FAILED, reason)
+        remote = None
+    _finish(op, OperationState.FAILED, reason, remote=remote)
 
 
-def _finish(op: Operation, state: str, message: str, service=None) -> None:
+def _finish(op: Operation, state: str, message: str, *, remote: ies.Service | None = None,
+            gone: bool = False) -> None:
+    """End the operation with its audit event and, through `operation_finished`, what the apps above
+    record of it (the service mirror), all in one transaction: nobody reads one without the others.
+    `remote`: the service as IES reported it at the end; `gone`: IES confirmed it no longer exists."""
     changes = {"state": state, "message": message, "finished_at": timezone.now(), "next_poll_at": None}
-    if service is not None:
-        changes["service"] = service
-    # One transaction: nobody reads a finished operation whose audit event is not there yet.
     with transaction.atomic():
         if not _claim(op, [OperationState.QUEUED, OperationState.PROCESSING, *HALTED_STATES], **changes):
             return
+        operation_finished.send(sender=Operation, operation=op, remote=remote, gone=gone)
         outcome = Outcome.SUCCEEDED if state == OperationState.SUCCEEDED else Outcome.FAILED
         audit_record(action=AUDIT_ACTION[op.kind], actor=op.requested_by, tenant=op.tenant, object_type="service",
                      object_id=op.ies_service_id, object_label=op.service_name, before=op.before, after=op.after,
@@ -417,7 +427,7 @@ def operation_recheck(*, op: Operation, request: HttpRequest | None = None) -> b
     return True
 
 
-def operation_mark_seen(*, tenant, operation_ids: list[int] | None = None) -> int:
+def operation_mark_seen(*, tenant: Tenant, operation_ids: list[int] | None = None) -> int:
     qs = Operation.objects.filter(tenant=tenant, seen_at__isnull=True, finished_at__isnull=False)
     if operation_ids is not None:
         qs = qs.filter(pk__in=operation_ids)

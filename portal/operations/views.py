@@ -1,26 +1,20 @@
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
-from portal.core.access import require_membership, require_writer
-from portal.core.htmx import is_htmx, vary_on_htmx
+from portal.core.http import HtmxRequest
 from portal.operations.presenters import badge_oob, present
-from portal.operations.selectors import operation_for_tenant, operation_list_for_tenant, operations_badge
+from portal.operations.selectors import operation_list_for_tenant, operation_lookup, operations_badge
 from portal.operations.services import operation_mark_seen, operation_recheck
-
-
-def _operation_or_404(request: HttpRequest, pk: int):
-    membership = require_membership(request)
-    op = operation_for_tenant(tenant=membership.tenant, pk=pk)
-    if op is None:
-        raise Http404("no such operation")
-    return membership, op
+from portal.tenants.access import require_membership, tenant_object_for_writer_or_404, tenant_object_or_404
 
 
 @require_GET
-def operation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    membership, op = _operation_or_404(request, pk)
+@vary_on_headers("HX-Request")  # a page and its fragment share a URL: caches keep them apart
+def operation_detail(request: HtmxRequest, pk: int) -> HttpResponse:
+    membership, op = tenant_object_or_404(request, operation_lookup(), pk=pk)
     if op.finished_at and op.seen_at is None and op.requested_by_id == request.user.pk:
         # Seen in this very render: the badge below already counts it as seen.
         if operation_mark_seen(tenant=membership.tenant, operation_ids=[op.pk]):
@@ -28,18 +22,17 @@ def operation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     view = present(op)
     # The badge is counted with this row as the card shows it: one truth per response.
     badge = operations_badge(tenant=membership.tenant, current=op)
-    if is_htmx(request):
+    if request.htmx:
         response = render(request, "operations/operation_detail.html#status", {"view": view, "membership": membership})
         response.write(badge_oob(request, badge, carried=view.polling))
-        return vary_on_htmx(response)
-    return vary_on_htmx(render(request, "operations/operation_detail.html", {
-        "view": view, "membership": membership, "ops_badge": badge, "ops_badge_carried": view.polling}))
+        return response
+    return render(request, "operations/operation_detail.html", {
+        "view": view, "membership": membership, "ops_badge": badge, "ops_badge_carried": view.polling})
 
 
 @require_POST
 def operation_recheck_view(request: HttpRequest, pk: int) -> HttpResponse:
-    require_writer(request)
-    _, op = _operation_or_404(request, pk)
+    _, op = tenant_object_for_writer_or_404(request, operation_lookup(), pk=pk)
     operation_recheck(op=op, request=request)
     return redirect("operations:detail", pk=op.pk)
 
@@ -61,6 +54,7 @@ def operations_mark_seen(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def operation_badge(request: HttpRequest) -> HttpResponse:
     membership = require_membership(request)
-    return vary_on_htmx(render(request, "base.html#ops-badge", {"ops_badge": operations_badge(tenant=membership.tenant)}))
+    return render(request, "base.html#ops-badge", {"ops_badge": operations_badge(tenant=membership.tenant)})

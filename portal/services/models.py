@@ -1,6 +1,9 @@
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ies_client import models as ies
 from portal.core.natural import natural_key
 from portal.tenants.models import Tenant
 
@@ -13,8 +16,10 @@ def name_sort_key(name: str) -> str:
 
 
 class ServiceKind(models.TextChoices):
-    SITE2DC = "Site2DC", _("Site-to-DC")
-    SITE2SITE = "Site2Site", _("Site-to-Site")
+    """IES's service kinds (ies_client's words), with the names people read."""
+
+    SITE2DC = ies.ServiceKind.SITE2DC.value, _("Site-to-DC")
+    SITE2SITE = ies.ServiceKind.SITE2SITE.value, _("Site-to-Site")
 
 
 class Service(models.Model):
@@ -32,7 +37,7 @@ class Service(models.Model):
     name_key = models.CharField(max_length=NAME_KEY_LENGTH, blank=True, editable=False)
     description = models.CharField(_("description"), max_length=255, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=ServiceKind.choices, blank=True)
-    cloud_vpn_name = models.CharField("CloudVpnName", max_length=64, blank=True)
+    cloud_vpn_name = models.CharField(ies.CONNECTION_NAME_PARAMETER, max_length=64, blank=True)
     bandwidth_kbps = models.BigIntegerField(_("bandwidth (kbit/s)"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=32, blank=True)
     active_status = models.CharField(_("active status"), max_length=32, blank=True)
@@ -58,7 +63,7 @@ class Service(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         key = name_sort_key(self.name)
         if key != self.name_key:
             self.name_key = key

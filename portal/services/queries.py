@@ -5,26 +5,30 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from ies_client import models as ies
 from ies_client.errors import IESAuthError, IESError, IESNotFound
-from ies_client.models import Operation as IESOperation
-from portal.core.ies_errors import Trouble, describe
 from portal.operations.models import IN_FLIGHT_STATES, Operation
+from portal.services.mirror import service_mirror_forget, service_mirror_sync, service_mirror_upsert
 from portal.services.models import Service
 from portal.services.selectors import service_last_sync_for_tenant, service_list_for_tenant
-from portal.services.services import service_mirror_forget, service_mirror_sync, service_mirror_upsert
+from portal.services.status_words import RUNNING
+from portal.tenants.access import current_membership, tenant_object_for_writer_or_404, tenant_object_or_404
 from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
-from portal.tenants.models import Tenant
+from portal.tenants.ies_errors import Trouble, describe
+from portal.tenants.models import Membership, Tenant
 
 if TYPE_CHECKING:
+    from portal.traffic.ranges import TimeRange
     from portal.traffic.stats import Suggestion
 
 log = logging.getLogger(__name__)
@@ -55,7 +59,8 @@ class ServiceListing:
 
     @property
     def services(self) -> list[Service]:
-        return self.page.object_list
+        # service_listing puts the page's rows there as a list.
+        return cast("list[Service]", self.page.object_list)
 
 
 def _refresh_from_ies(tenant: Tenant) -> Trouble | None:
@@ -96,6 +101,38 @@ def service_list_refresh_requested(*, tenant: Tenant) -> None:
     cache.delete(f"service-list-sync:{tenant.pk}")
 
 
+# A page's lookup that misses asks IES at most this often per tenant.
+MISS_REFRESH_SECONDS = 30
+
+
+def service_mirror_refresh_on_miss(*, tenant: Tenant) -> bool:
+    """A page looked for a service the mirror does not have: it may simply not know it yet (made
+    elsewhere, first visit). Ask IES once, at most every MISS_REFRESH_SECONDS per tenant, with the
+    tenant's own token. True when the mirror was refreshed, so that the lookup is worth repeating."""
+    if not cache.add(f"mirror-refresh:{tenant.pk}", 1, MISS_REFRESH_SECONDS):
+        return False
+    try:
+        service_mirror_sync(tenant=tenant, for_page=True)
+    except (IESError, TenantNotConfigured):
+        return False
+    return True
+
+
+def service_or_404(request: HttpRequest, services: QuerySet[Service], /, *, for_writer: bool = False,
+                   **lookup: Any) -> tuple[Membership, Service]:
+    """The request's tenant's service matching `lookup`, through the access chokepoint (the writer
+    variant for a change). A miss may only mean that the mirror has not heard of the service yet:
+    then the mirror asks IES (see service_mirror_refresh_on_miss) and the lookup is repeated."""
+    fetch = tenant_object_for_writer_or_404 if for_writer else tenant_object_or_404
+    try:
+        return fetch(request, services, **lookup)
+    except Http404:
+        membership = current_membership(request)
+        if membership is None or not service_mirror_refresh_on_miss(tenant=membership.tenant):
+            raise
+    return fetch(request, services, **lookup)
+
+
 def service_listing(*, tenant: Tenant, q: str = "", status: str = "", kind: str = "", sort: str = "name",
                     page: int | str = 1) -> ServiceListing:
     trouble = _refresh_from_ies(tenant)
@@ -112,7 +149,7 @@ def service_listing(*, tenant: Tenant, q: str = "", status: str = "", kind: str 
         problem=trouble.problem if trouble else "",
         advice=trouble.advice if trouble else "",
         total=paginator.count,
-        in_flight={op.service_id: op for op in running},
+        in_flight={op.service_id: op for op in running if op.service_id is not None},
     )
 
 
@@ -145,13 +182,13 @@ class ServiceDetail:
 def service_detail(*, tenant: Tenant, service: Service) -> ServiceDetail:
     """The service as IES reports it now (mirror updated), with its merged operation history."""
     trouble: Trouble | None = None
-    remote_ops: list[IESOperation] = []
+    remote_ops: list[ies.Operation] = []
     if service.gone_at is None:
         try:
-            ies = ies_for_tenant(tenant, for_page=True)
-            service = service_mirror_upsert(tenant=tenant, remote=ies.get_service(service.ies_service_id))
+            client = ies_for_tenant(tenant, for_page=True)
+            service = service_mirror_upsert(tenant=tenant, remote=client.get_service(service.ies_service_id))
             try:
-                remote_ops = ies.list_operations(service.ies_service_id)
+                remote_ops = client.list_operations(service.ies_service_id)
             except IESNotFound:
                 remote_ops = []  # an IES without the operations endpoint
         except IESNotFound:
@@ -167,14 +204,14 @@ def service_detail(*, tenant: Tenant, service: Service) -> ServiceDetail:
                          in_flight=next((op for op in ours if op.in_flight), None))
 
 
-def merge_history(remote: list[IESOperation], ours: list[Operation]) -> list[HistoryEntry]:
+def merge_history(remote: list[ies.Operation], ours: list[Operation]) -> list[HistoryEntry]:
     """IES's log and the portal's records, one line per operation: who asked comes from the
     portal, what happened from IES when it knows."""
     by_ies_id = {op.ies_operation_id: op for op in ours if op.ies_operation_id}
     entries: list[HistoryEntry] = []
     for r in remote:
         mine = by_ies_id.pop(r.operation_id, None)
-        outcome = "running" if not r.done else (r.result or "")
+        outcome = RUNNING if not r.done else (r.result or "")
         entries.append(HistoryEntry(at=r.started_at, kind=r.kind, outcome=outcome, reason=r.reason,
                                     who=mine.requested_by.get_username() if mine and mine.requested_by else "",
                                     operation=mine))
@@ -213,7 +250,7 @@ DEFAULT_PREVIEW_WINDOW = {"range": "7d"}
 WINDOW_KEYS = ("start", "end", "timedim", "indicator")
 
 
-def _window_label(trange, *, now: int, default: bool) -> str:
+def _window_label(trange: TimeRange, *, now: int, default: bool) -> str:
     from portal.traffic import ranges
 
     for preset, seconds in ranges.PRESETS.items():

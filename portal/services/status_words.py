@@ -7,41 +7,68 @@ does not know is shown as IES wrote it.
 """
 
 from django.utils.functional import Promise
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
-# Every word the simulator and ies_client produce (ies_client/simulator/openapi.py STATUSES,
-# ACTIVE_STATUSES), and the spellings other IES versions are known to use.
+from ies_client import models as ies
+from portal.services.models import ServiceKind
+
+# Every word of ies_client's vocabulary (a service's status and active status share one table:
+# a page shows either through status_label). Keyed by the StrEnum members, which a plain string
+# from the mirror finds as well.
 SERVICE_STATUS: dict[str, Promise] = {
-    "Completed": pgettext_lazy("IES status", "Completed"),
-    "CreateInProgress": pgettext_lazy("IES status", "Being created"),
-    "UpdateInProgress": pgettext_lazy("IES status", "Being changed"),
-    "DeleteInProgress": pgettext_lazy("IES status", "Being deleted"),
-    "ActivateInProgress": pgettext_lazy("IES status", "Being activated"),
-    "DeactivateInProgress": pgettext_lazy("IES status", "Being deactivated"),
-    "Activate": pgettext_lazy("IES status", "Activated"),
-    "Deactivate": pgettext_lazy("IES status", "Deactivated"),
-    "Failed": pgettext_lazy("IES status", "Failed"),
-    "CreateFailed": pgettext_lazy("IES status", "Creation failed"),
-    "Deleted": pgettext_lazy("IES status", "Deleted"),
-    "Deleting": pgettext_lazy("IES status", "Being deleted"),
-    "Creating": pgettext_lazy("IES status", "Being created"),
-    "Updating": pgettext_lazy("IES status", "Being changed"),
-    "Active": pgettext_lazy("IES status", "Active"),
-    "Deactive": pgettext_lazy("IES status", "Inactive"),
-    "Inactive": pgettext_lazy("IES status", "Inactive"),
+    ies.ServiceStatus.COMPLETED: pgettext_lazy("IES status", "Completed"),
+    ies.ServiceStatus.CREATE_IN_PROGRESS: pgettext_lazy("IES status", "Being created"),
+    ies.ServiceStatus.UPDATE_IN_PROGRESS: pgettext_lazy("IES status", "Being changed"),
+    ies.ServiceStatus.DELETE_IN_PROGRESS: pgettext_lazy("IES status", "Being deleted"),
+    ies.ServiceStatus.ACTIVATE_IN_PROGRESS: pgettext_lazy("IES status", "Being activated"),
+    ies.ServiceStatus.DEACTIVATE_IN_PROGRESS: pgettext_lazy("IES status", "Being deactivated"),
+    ies.ServiceStatus.ACTIVATE: pgettext_lazy("IES status", "Activated"),
+    ies.ServiceStatus.DEACTIVATE: pgettext_lazy("IES status", "Deactivated"),
+    ies.ServiceStatus.FAILED: pgettext_lazy("IES status", "Failed"),
+    ies.ServiceStatus.CREATE_FAILED: pgettext_lazy("IES status", "Creation failed"),
+    ies.ServiceStatus.DELETED: pgettext_lazy("IES status", "Deleted"),
+    ies.ServiceStatus.DELETING: pgettext_lazy("IES status", "Being deleted"),
+    ies.ServiceStatus.CREATING: pgettext_lazy("IES status", "Being created"),
+    ies.ServiceStatus.UPDATING: pgettext_lazy("IES status", "Being changed"),
+    ies.ActiveStatus.ACTIVE: pgettext_lazy("IES status", "Active"),
+    ies.ActiveStatus.DEACTIVE: pgettext_lazy("IES status", "Inactive"),
+    ies.ActiveStatus.INACTIVE: pgettext_lazy("IES status", "Inactive"),
 }
 
-# An operation in IES's own log: its kind and its result ("running" is the portal's word for "not done").
+# The portal's word for an operation of IES's log that is not done yet (IES sends no result then).
+RUNNING = "running"
+
+# An operation in IES's own log: its kind and its result.
 OPERATION_WORDS: dict[str, Promise] = {
-    "Create": pgettext_lazy("IES operation", "Create"),
-    "Update": pgettext_lazy("IES operation", "Update"),
-    "Delete": pgettext_lazy("IES operation", "Delete"),
-    "Activate": pgettext_lazy("IES operation", "Activate"),
-    "Deactivate": pgettext_lazy("IES operation", "Deactivate"),
-    "success": pgettext_lazy("IES operation", "Succeeded"),
-    "failed": pgettext_lazy("IES operation", "Failed"),
-    "running": pgettext_lazy("IES operation", "Running"),
+    ies.OperationKind.CREATE: pgettext_lazy("IES operation", "Create"),
+    ies.OperationKind.UPDATE: pgettext_lazy("IES operation", "Update"),
+    ies.OperationKind.DELETE: pgettext_lazy("IES operation", "Delete"),
+    ies.OperationKind.ACTIVATE: pgettext_lazy("IES operation", "Activate"),
+    ies.OperationKind.DEACTIVATE: pgettext_lazy("IES operation", "Deactivate"),
+    ies.OperationResult.SUCCESS: pgettext_lazy("IES operation", "Succeeded"),
+    ies.OperationResult.FAILED: pgettext_lazy("IES operation", "Failed"),
+    RUNNING: pgettext_lazy("IES operation", "Running"),
 }
+
+
+# A catalog definition's status (only an active one can be ordered).
+DEFINITION_STATUS: dict[str, Promise] = {
+    ies.DefinitionStatus.ACTIVE: gettext_lazy("active"),
+    ies.DefinitionStatus.INACTIVE: gettext_lazy("inactive"),
+}
+
+
+def definition_status_label(word: str | None) -> str:
+    """A definition's status in the reader's language; unknown words as IES wrote them."""
+    label = DEFINITION_STATUS.get(word or "")
+    return str(label) if label is not None else (word or "")
+
+
+def kind_label(kind: str | None) -> str:
+    """A service kind as people name it ("Site-to-DC"); "Other" for a kind the portal does not handle."""
+    if kind in ServiceKind.values:
+        return str(ServiceKind(kind).label)
+    return str(gettext_lazy("Other"))
 
 
 def status_label(word: str | None) -> str:

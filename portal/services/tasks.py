@@ -5,14 +5,15 @@ import logging
 from celery import shared_task
 
 from ies_client.errors import IESError
-from portal.services.services import service_mirror_sync
+from portal.services import dispatch
+from portal.services.mirror import service_mirror_sync
 from portal.tenants.ies import TenantNotConfigured
 from portal.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="services.sync_tenant", ignore_result=True)
+@shared_task(name=dispatch.SYNC_TENANT, ignore_result=True)
 def sync_tenant_services(tenant_id: int) -> int | None:
     """Refresh one tenant's mirror from IES. Idempotent; returns the number of live services."""
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
@@ -27,7 +28,7 @@ def sync_tenant_services(tenant_id: int) -> int | None:
         return None
 
 
-@shared_task(name="services.sync_all", ignore_result=True)
+@shared_task(name=dispatch.SYNC_ALL, ignore_result=True)
 def sync_all_tenants() -> int:
     """Beat entry point: one task per tenant, so a slow tenant does not hold the others."""
     ids = list(Tenant.objects.filter(is_active=True).exclude(token_encrypted="").values_list("pk", flat=True))

@@ -1,35 +1,35 @@
+from typing import Any
+
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from portal.audit.models import AuditEvent
-from portal.core.access import (
-    current_membership,
-    get_service_for_tenant,
-    read_only_reason,
-    require_membership,
-    require_writer,
-)
-from portal.core.bandwidth import BandwidthField, DescribedAmountMixin, split_kbps
-from portal.core.htmx import is_htmx, vary_on_htmx
-from portal.operations.models import IN_FLIGHT_STATES
+from ies_client import models as ies
+from portal.core.bandwidth_input import BandwidthField, DescribedAmountMixin, split_kbps
+from portal.core.http import HtmxRequest, SignedInRequest
 from portal.operations.presenters import badge_oob, present
-from portal.operations.selectors import operations_badge
+from portal.operations.selectors import operation_running_for_service, operations_badge
 from portal.services import queries
-from portal.services.models import ServiceKind
+from portal.services.models import Service, ServiceKind
+from portal.services.selectors import service_audit_trail, service_lookup, tenant_activity_list
 from portal.services.services import ChangeRefused, service_bandwidth_change, service_delete
+from portal.tenants.access import current_membership, read_only_reason, require_membership
+from portal.tenants.models import Membership
 
 # The definition's bounds (IES-API.md / the simulator's schema); the catalog may say otherwise.
 BANDWIDTH_MIN, BANDWIDTH_MAX, BANDWIDTH_STEP = 1000, 10_000_000, 1000
 
 
 @require_GET
-def service_list(request: HttpRequest) -> HttpResponse:
+@vary_on_headers("HX-Request")  # a page and its fragment share a URL: caches keep them apart
+def service_list(request: HtmxRequest) -> HttpResponse:
     membership = current_membership(request)
     if membership is None:
         return render(request, "services/no_tenant.html", status=200)
@@ -44,7 +44,8 @@ def service_list(request: HttpRequest) -> HttpResponse:
     params["sort"] = params["sort"] if params["sort"] in queries.SORTS else "name"
     listing = queries.service_listing(tenant=membership.tenant, page=request.GET.get("page", 1), **params)
     for service in listing.services:
-        service.running = listing.in_flight.get(service.pk)
+        # For the template: the row's running operation, not a field of the model.
+        service.running = listing.in_flight.get(service.pk)  # type: ignore[attr-defined]
     current = params["sort"]
     context = {
         "listing": listing,
@@ -56,8 +57,8 @@ def service_list(request: HttpRequest) -> HttpResponse:
         "columns": _list_columns(current),
         "sort_order": "descending" if current.startswith("-") else "ascending",
     }
-    template = "services/service_list.html#results" if is_htmx(request) else "services/service_list.html"
-    return vary_on_htmx(render(request, template, context))
+    template = "services/service_list.html#results" if request.htmx else "services/service_list.html"
+    return render(request, template, context)
 
 
 def _list_columns(current: str) -> list[dict]:
@@ -67,7 +68,7 @@ def _list_columns(current: str) -> list[dict]:
     columns: list[dict] = [
         {"key": "name", "label": gettext_lazy("Name")},
         {"key": "kind", "label": gettext_lazy("Kind"), "fixed": True},
-        {"key": "cloud_vpn_name", "label": "CloudVpnName", "fixed": True},
+        {"key": "cloud_vpn_name", "label": ies.CONNECTION_NAME_PARAMETER, "fixed": True},
         {"key": "bandwidth", "label": gettext_lazy("Bandwidth"), "num": True},
         {"key": "status", "label": gettext_lazy("Status")},
         {"key": "changed", "label": gettext_lazy("Last change")},
@@ -84,78 +85,75 @@ def _list_columns(current: str) -> list[dict]:
     return columns
 
 
-def _running_operation(service):
-    # The newest, as queries.service_detail picks it: the notice and the page name the same one.
-    return service.operations.filter(state__in=IN_FLIGHT_STATES).order_by("-created_at").first()
-
-
 @require_GET
+@vary_on_headers("HX-Request")
 def service_row(request: HttpRequest, service_id: str) -> HttpResponse:
     """One row of the list, polled while its operation runs; the header badge comes along."""
-    membership, service = get_service_for_tenant(request, service_id, include_gone=True)
-    running = None if service.gone_at else _running_operation(service)
+    membership, service = queries.service_or_404(request, service_lookup(include_gone=True),
+                                                 ies_service_id=service_id)
+    running = None if service.gone_at else operation_running_for_service(service=service)
     response = render(request, "services/service_list.html#row", {"s": service, "running": running})
     response.write(badge_oob(request, operations_badge(tenant=membership.tenant, current=running), carried=False))
-    return vary_on_htmx(response)
+    return response
 
 
 @require_GET
-def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
-    membership, service = get_service_for_tenant(request, service_id, include_gone=True)
-    if is_htmx(request):
-        return vary_on_htmx(_service_running_fragment(request, membership, service))
+@vary_on_headers("HX-Request")
+def service_detail(request: HtmxRequest, service_id: str) -> HttpResponse:
+    membership, service = queries.service_or_404(request, service_lookup(include_gone=True),
+                                                 ies_service_id=service_id)
+    if request.htmx:
+        return _service_running_fragment(request, membership, service)
     detail = queries.service_detail(tenant=membership.tenant, service=service)
-    audit = AuditEvent.objects.filter(tenant=membership.tenant, object_type="service",
-                                      object_id=service.ies_service_id)[:50]
+    audit = service_audit_trail(tenant=membership.tenant, service=service)[:50]
     running = detail.in_flight if not detail.service.gone_at else None
-    return vary_on_htmx(render(request, "services/service_detail.html", {
+    return render(request, "services/service_detail.html", {
         "detail": detail, "s": detail.service, "audit": audit,
         "running": present(running) if running else None,
         "parameters": sorted(detail.service.parameters.items()),
         "ops_badge": operations_badge(tenant=membership.tenant, current=running),
         "ops_badge_carried": running is not None,
-    }))
+    })
 
 
-def _service_running_fragment(request: HttpRequest, membership, service) -> HttpResponse:
+def _service_running_fragment(request: HttpRequest, membership: Membership, service: Service) -> HttpResponse:
     """The detail page's "in progress" notice, polled from the mirror only (no IES call).
 
     When the operation is over, the whole page reloads: its status, bandwidth, buttons and history
     all changed with it, and one fresh render says it all at once.
     """
-    running = None if service.gone_at else _running_operation(service)
+    running = None if service.gone_at else operation_running_for_service(service=service)
     if running is None:
-        response = HttpResponse(status=200)
-        response["HX-Refresh"] = "true"
-        return response
+        return HttpResponseClientRefresh()
     response = render(request, "services/service_detail.html#running", {"s": service, "running": present(running)})
     response.write(badge_oob(request, operations_badge(tenant=membership.tenant, current=running), carried=True))
     return response
 
 
 class BandwidthForm(DescribedAmountMixin, forms.Form):
+    hide_required_mark = True  # the form's only box (templates/forms/field.html)
     bandwidth = BandwidthField(label=gettext_lazy("New bandwidth"), minimum=BANDWIDTH_MIN, maximum=BANDWIDTH_MAX,
                                step=BANDWIDTH_STEP)
 
-    def __init__(self, *args, current_kbps=None, **kwargs):
+    def __init__(self, *args: Any, current_kbps: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.current_kbps = current_kbps
 
-    def clean_bandwidth(self):
+    def clean_bandwidth(self) -> int | None:
         value = self.cleaned_data["bandwidth"]
         if value is not None and value == self.current_kbps:
             raise forms.ValidationError(_("That is the current bandwidth: enter a different value."))
         return value
 
 
-def _carried(data) -> dict[str, str]:
+def _carried(data: QueryDict) -> dict[str, str]:
     """What the editor carries from step to step: the chart's window and its suggestion, so that
     the figures stay those the suggestion came from."""
     keys = (*queries.WINDOW_KEYS, "suggested_kbps")
-    return {key: data[key][:40] for key in keys if data.get(key)}
+    return {key: value[:40] for key in keys if (value := data.get(key))}
 
 
-def _read_only_notice(membership) -> str:
+def _read_only_notice(membership: Membership) -> str:
     if getattr(membership, "impersonated", False):
         return read_only_reason(membership)
     writers = queries.bandwidth_writers(tenant=membership.tenant)
@@ -167,17 +165,18 @@ def _read_only_notice(membership) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-def service_bandwidth(request: HttpRequest, service_id: str) -> HttpResponse:
+@vary_on_headers("HX-Request")
+def service_bandwidth(request: SignedInRequest, service_id: str) -> HttpResponse:
     """The bandwidth editor, in place (HTMX) or as its own page, in two steps: the form, then a
     confirmation with the old and new value, the utilisation the line would have had and how long
     IES usually takes. Only the confirmation's POST (confirm=1) sends the change to IES."""
-    membership = require_writer(request) if request.method == "POST" else require_membership(request)
-    _owner, service = get_service_for_tenant(request, service_id)
+    membership, service = queries.service_or_404(request, service_lookup(), for_writer=request.method == "POST",
+                                                 ies_service_id=service_id)
     data = request.POST if request.method == "POST" else request.GET
     carried = _carried(data)
     suggested = carried.get("suggested_kbps", "")
     suggested_kbps = int(suggested) if suggested.isascii() and suggested.isdigit() else None
-    context = {"s": service, "carried": carried, "suggested": suggested_kbps,
+    context: dict[str, Any] = {"s": service, "carried": carried, "suggested": suggested_kbps,
                "bounds": (BANDWIDTH_MIN, BANDWIDTH_MAX, BANDWIDTH_STEP), "can_write": membership.can_write,
                "step": "form", "refused": ""}
     status = 200
@@ -199,10 +198,8 @@ def service_bandwidth(request: HttpRequest, service_id: str) -> HttpResponse:
             except ChangeRefused as exc:
                 context["refused"], status = str(exc), 409
             else:
-                if is_htmx(request):
-                    response = HttpResponse(status=204)
-                    response["HX-Redirect"] = reverse("operations:detail", kwargs={"pk": op.pk})
-                    return response
+                if request.htmx:
+                    return HttpResponseClientRedirect(reverse("operations:detail", kwargs={"pk": op.pk}))
                 return redirect("operations:detail", pk=op.pk)
         elif request.POST.get("edit") != "1":
             new_kbps = form.cleaned_data["bandwidth"]
@@ -218,14 +215,14 @@ def service_bandwidth(request: HttpRequest, service_id: str) -> HttpResponse:
                        p95_at_new=preview.utilisation_at(new_kbps, "p95"),
                        peak_now=preview.utilisation_at(service.bandwidth_kbps, "peak"),
                        p95_now=preview.utilisation_at(service.bandwidth_kbps, "p95"))
-    template = "services/service_bandwidth.html#editor" if is_htmx(request) else "services/service_bandwidth.html"
-    return vary_on_htmx(render(request, template, context, status=status))
+    template = "services/service_bandwidth.html#editor" if request.htmx else "services/service_bandwidth.html"
+    return render(request, template, context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
-def service_delete_view(request: HttpRequest, service_id: str) -> HttpResponse:
-    membership = require_writer(request)
-    _owner, service = get_service_for_tenant(request, service_id)
+def service_delete_view(request: SignedInRequest, service_id: str) -> HttpResponse:
+    membership, service = queries.service_or_404(request, service_lookup(), for_writer=True,
+                                                 ies_service_id=service_id)
     error = ""
     if request.method == "POST":
         typed = request.POST.get("confirm_name", "").strip()
@@ -246,5 +243,5 @@ def service_delete_view(request: HttpRequest, service_id: str) -> HttpResponse:
 @require_GET
 def tenant_activity(request: HttpRequest) -> HttpResponse:
     membership = require_membership(request)
-    events = AuditEvent.objects.filter(tenant=membership.tenant).select_related("actor")[:200]
+    events = tenant_activity_list(tenant=membership.tenant)[:200]
     return render(request, "services/activity.html", {"events": events})

@@ -6,19 +6,21 @@ them for a quick look and never shows a token beyond its last four characters.
 """
 
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from portal.tenants.models import Membership, Tenant
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -28,23 +30,26 @@ class MembershipInline(admin.TabularInline):
     fields = ["user", "role"]
     readonly_fields = ["user", "role"]
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+_TENANT_FIELDS = ("name", "ies_base_url", "ies_tenant_id", "token_masked", "bearer_masked", "scenarios", "is_active",
+                  "ref_kind", "ref_service_id", "ref_service_name", "ref_cloud_vpn_name")
 
 
 @admin.register(Tenant)
 class TenantAdmin(ReadOnlyAdmin):
     list_display = ["name", "base_url", "token_masked", "is_active"]
     search_fields = ["name"]
-    fields = ["name", "ies_base_url", "ies_tenant_id", "token_masked", "bearer_masked", "scenarios", "is_active",
-              "ref_kind", "ref_service_id", "ref_service_name", "ref_cloud_vpn_name"]
-    readonly_fields = fields
+    fields = _TENANT_FIELDS
+    readonly_fields = _TENANT_FIELDS
     inlines = [MembershipInline]
 
     @admin.display(description=_("X-Auth-Token"))

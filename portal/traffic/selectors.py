@@ -10,20 +10,24 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
+from ies_client import models as ies
 from ies_client.client import IESClient
 from ies_client.errors import IESError
-from ies_client.models import Operation
-from portal.services.models import Service
 from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
 from portal.tenants.models import Tenant
-from portal.traffic import bandwidth, series, stats
+from portal.traffic import bandwidth_in_force, series, stats
 from portal.traffic.downsample import minmax_downsample
 from portal.traffic.ranges import INTERVALS, PRESETS, TimeRange, auto_timedim
+
+if TYPE_CHECKING:
+    # The services app sits above this one: its rows are handed in, never queried here.
+    from portal.services.models import Service
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ OVERVIEW_LIMIT = 60
 OVERVIEW_WIDTH = 320
 UNITS = ((1e9, "Gbit/s"), (1e6, "Mbit/s"), (1e3, "kbit/s"))
 
-# The utilisation used to read the bandwidth, one timedim coarser than the chart's (see bandwidth.py).
+# The utilisation used to read the bandwidth, one timedim coarser than the chart's (see bandwidth_in_force.py).
 PROBE_TIMEDIM = {"minute": "hour", "hour": "hour", "day": "day"}
 PROBE_LEAD = 2  # coarse buckets read before the range
 
@@ -65,7 +69,7 @@ class Chart:
     times: np.ndarray
     rate_in: np.ndarray
     rate_out: np.ndarray
-    steps: list[bandwidth.Step]
+    steps: list[bandwidth_in_force.Step]
     figures: stats.Figures
     suggestion: stats.Suggestion | None
     # what is drawn (downsampled)
@@ -92,7 +96,7 @@ class Chart:
         return max(self.trange.interval, self.trange.span // self.width)
 
 
-def _operations(tenant: Tenant, service: Service, client_factory: Callable[[], IESClient]) -> list[Operation] | None:
+def _operations(tenant: Tenant, service: Service, client_factory: Callable[[], IESClient]) -> list[ies.Operation] | None:
     """The service's operation log (cached a minute), or None when IES cannot give it."""
     if not service.ies_service_id:
         return None
@@ -112,7 +116,7 @@ def _operations(tenant: Tenant, service: Service, client_factory: Callable[[], I
 
 
 def _bandwidth_bounds(tenant: Tenant, service: Service) -> tuple[int | None, int | None, int | None]:
-    """(min, max, step) of the Bandwidth field of the service's definition; None where unknown."""
+    """(min, max, step) of the bandwidth field of the service's definition; None where unknown."""
     if not service.service_definition_id:
         return None, None, None
     from portal.catalog.selectors import definition_detail_for_tenant
@@ -121,11 +125,11 @@ def _bandwidth_bounds(tenant: Tenant, service: Service) -> tuple[int | None, int
         detail = definition_detail_for_tenant(tenant=tenant, definition_id=service.service_definition_id)
     except (IESError, TenantNotConfigured):
         return None, None, None
-    spec = detail.field("Bandwidth")
+    spec = detail.field_with_role(ies.ParameterRole.BANDWIDTH)
     if spec is None:
         return None, None, None
 
-    def whole(v):
+    def whole(v: float | None) -> int | None:
         return int(v) if v else None
 
     return whole(spec.min), whole(spec.max), whole(spec.step)
@@ -151,10 +155,10 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
     # it), so only the coarse utilisation is an extra call: four calls in all, not six.
     lead_start = trange.start // piv * piv - PROBE_LEAD * piv
     specs = [
-        series.SeriesSpec(connection, "traffic-rate", "inbound", indicator, timedim),
-        series.SeriesSpec(connection, "traffic-rate", "outbound", indicator, timedim),
-        series.SeriesSpec(connection, "bandwidth-utilization", "inbound", indicator, probe),
-        series.SeriesSpec(connection, "bandwidth-utilization", "outbound", indicator, probe),
+        series.SeriesSpec(connection, ies.Metric.TRAFFIC_RATE, ies.Direction.INBOUND, indicator, timedim),
+        series.SeriesSpec(connection, ies.Metric.TRAFFIC_RATE, ies.Direction.OUTBOUND, indicator, timedim),
+        series.SeriesSpec(connection, ies.Metric.BANDWIDTH_UTILIZATION, ies.Direction.INBOUND, indicator, probe),
+        series.SeriesSpec(connection, ies.Metric.BANDWIDTH_UTILIZATION, ies.Direction.OUTBOUND, indicator, probe),
     ]
 
     # The operation log and the definition's bounds are read while the traffic calls run.
@@ -178,16 +182,16 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
         minimum = maximum = step = None
 
     # When the bandwidth changed comes from the operation log, what it was from rate ÷ utilisation
-    # (see bandwidth.py for why both); without a log, both come from the data.
-    changes = bandwidth.change_times(operations) if operations else None
-    steps = bandwidth.steps(
+    # (see bandwidth_in_force.py for why both); without a log, both come from the data.
+    changes = bandwidth_in_force.change_times(operations) if operations else None
+    steps = bandwidth_in_force.steps(
         start=trange.start, end=trange.end, probe_times=util_in.times, probe_interval=INTERVALS[probe],
         rate_in=probe_in, rate_out=probe_out, util_in=util_in.values,
         util_out=util_out.values, changes=changes, current_kbps=service.bandwidth_kbps,
         live=service.gone_at is None, step_kbps=step or stats.BANDWIDTH_STEP_KBPS,
     )
     times = rate_in.times
-    bw_bps = bandwidth.at_times(steps, times, trange.interval)
+    bw_bps = bandwidth_in_force.at_times(steps, times, trange.interval)
     figs = stats.figures(times, rate_in.values, rate_out.values, bw_bps, trange.interval)
     suggestion = None
     if service.gone_at is None:
@@ -207,7 +211,7 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
     return Chart(
         service=service, trange=trange, width=width, times=times, rate_in=rate_in.values,
         rate_out=rate_out.values, steps=steps, figures=figs, suggestion=suggestion, shown_times=shown_t,
-        shown_in=shown_in, shown_out=shown_out, shown_bandwidth=bandwidth.at_times(steps, shown_t, trange.interval),
+        shown_in=shown_in, shown_out=shown_out, shown_bandwidth=bandwidth_in_force.at_times(steps, shown_t, trange.interval),
         downsampled=downsampled, unit=unit, unit_factor=factor, not_found=not_found, notes=notes,
         fetch=fetch_stats,
     )
@@ -271,7 +275,7 @@ class Overview:
 def overview_for_tenant(*, tenant: Tenant, services: list[Service], preset: str, indicator: str, now: int,
                         client_factory: Callable[[], IESClient] | None = None) -> Overview:
     """One small utilisation chart per connection, busiest first (by IES's peak utilisation)."""
-    from portal.core.ies_errors import describe
+    from portal.tenants.ies_errors import describe
 
     if client_factory is None:
         def client_factory() -> IESClient:
@@ -282,8 +286,8 @@ def overview_for_tenant(*, tenant: Tenant, services: list[Service], preset: str,
     iv = INTERVALS[timedim]
     start, end = (now - span) // iv * iv, -(-now // iv) * iv
     connections = [s for s in services if s.cloud_vpn_name][:OVERVIEW_LIMIT]
-    specs = [series.SeriesSpec(s.cloud_vpn_name, "bandwidth-utilization", d, indicator, timedim)
-             for s in connections for d in ("inbound", "outbound")]
+    specs = [series.SeriesSpec(s.cloud_vpn_name, ies.Metric.BANDWIDTH_UTILIZATION, d, indicator, timedim)
+             for s in connections for d in (ies.Direction.INBOUND, ies.Direction.OUTBOUND)]
     overview = Overview(cards=[], preset=preset, timedim=timedim, start=start, end=end,
                         total=len([s for s in services if s.cloud_vpn_name]))
     try:
@@ -314,12 +318,6 @@ def overview_for_tenant(*, tenant: Tenant, services: list[Service], preset: str,
         overview.cards.append(card)
     overview.cards.sort(key=lambda c: (c.peak_util is None, -(c.peak_util or 0), c.service.name))
     return overview
-
-
-def gone_services_for_tenant(*, tenant: Tenant) -> list[Service]:
-    """The tenant's deleted services that had a connection: their history stays viewable."""
-    return list(Service.objects.filter(tenant=tenant, gone_at__isnull=False).exclude(cloud_vpn_name="")
-                .order_by("-gone_at")[:20])
 
 
 def _json_floats(values: np.ndarray, digits: int = 2) -> list[float | None]:

@@ -23,14 +23,18 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.core.cache import cache
 
+from ies_client import models as ies
 from ies_client.client import IESClient
 from ies_client.errors import IESError, IESNotFound
-from ies_client.models import TrafficSeries
 from portal.traffic.ranges import INTERVALS, MAX_BUCKETS_PER_CALL
+
+if TYPE_CHECKING:
+    from portal.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +54,8 @@ class SeriesSpec:
     """One IES series: a connection's metric in one direction, one indicator, one timedim."""
 
     connection: str
-    metric: str  # "traffic-rate" | "bandwidth-utilization"
-    direction: str  # "inbound" | "outbound"
+    metric: ies.Metric
+    direction: ies.Direction
     indicator: str
     timedim: str
 
@@ -88,12 +92,12 @@ class FetchStats:
 # -- the seam every IES traffic call goes through (tests and benchmarks wrap it) ----------------
 
 
-def ies_get_traffic(client: IESClient, spec: SeriesSpec, start: int, end: int) -> TrafficSeries:
-    return client.get_traffic(spec.connection, metric=spec.metric, start=start, end=end,  # type: ignore[arg-type]
+def ies_get_traffic(client: IESClient, spec: SeriesSpec, start: int, end: int) -> ies.TrafficSeries:
+    return client.get_traffic(spec.connection, metric=spec.metric, start=start, end=end,
                               timedim=spec.timedim, direction=spec.direction, indicator=spec.indicator)
 
 
-def _points(answer: TrafficSeries) -> np.ndarray:
+def _points(answer: ies.TrafficSeries) -> np.ndarray:
     """The answer's points as an (n, 2) array, made on the worker thread: while it runs, the other
     calls of the chart are still on the wire."""
     if not answer.points:
@@ -133,7 +137,7 @@ def run_parallel(jobs: Sequence[Callable[[], object]]) -> list[object]:
 # -- cache keys and blocks ------------------------------------------------------------------------
 
 
-def tenant_cache_key(tenant) -> str:
+def tenant_cache_key(tenant: Tenant) -> str:
     """The tenant's part of a cache key: its id, and a digest of the IES it talks to and its name,
     so that pointing a tenant at another IES (or a reused id in a fresh database) starts afresh."""
     digest = hashlib.blake2b(f"{tenant.base_url}\0{tenant.name}".encode(), digest_size=6).hexdigest()
@@ -160,7 +164,7 @@ class _Plan:
     # block start -> (covered until, cached values of [block start, until))
     cached: dict[int, tuple[int, np.ndarray]]
     pieces: list[tuple[int, int]]  # [lo, hi) to ask IES, bucket-aligned
-    results: list[TrafficSeries | Exception] | None = None
+    results: list[ies.TrafficSeries | Exception] | None = None
 
 
 def _plan(spec: SeriesSpec, start: int, end: int, now: int, tenant_key: str,
@@ -242,7 +246,10 @@ def fetch(
         client = client_factory()
         for plan in plans:
             for lo, hi in plan.pieces:
-                jobs.append(lambda plan=plan, lo=lo, hi=hi: _points(ies_get_traffic(client, plan.spec, lo, hi)))
+                def job(plan: _Plan = plan, lo: int = lo, hi: int = hi) -> object:
+                    return _points(ies_get_traffic(client, plan.spec, lo, hi))
+
+                jobs.append(job)
                 owners.append(plan)
                 stats.ies_calls += 1
                 stats.ies_buckets += (hi - lo) // plan.spec.interval

@@ -13,6 +13,7 @@ import numpy as np
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ies_client import models as ies
 from portal.core.units import format_bits_per_second, format_kbps
 
 BUSY_UTILISATION = 80.0  # percent: above this, a line is busy (and bursts get dropped)
@@ -52,10 +53,10 @@ class Figures:
         return max(values) if values else None
 
     @property
-    def busier(self) -> str:
+    def busier(self) -> ies.Direction:
         if (self.inbound.p95_bps or 0) > (self.outbound.p95_bps or 0):
-            return "inbound"
-        return "outbound"
+            return ies.Direction.INBOUND
+        return ies.Direction.OUTBOUND
 
 
 def percentile_nearest_rank(values: np.ndarray, q: float) -> float | None:
@@ -130,7 +131,7 @@ def suggest_bandwidth(figs: Figures, *, current_kbps: int | None, minimum: int |
     # Rounded to a millionth of a kbit/s first: 42 Mbit/s ÷ 0.7 is 60 Mbit/s, not 60.000…01.
     kbps = math.ceil(round(needed_kbps, 6) / step) * step
     kbps = min(max(kbps, minimum), maximum)
-    direction_name = _("inbound") if figs.busier == "inbound" else _("outbound")
+    direction_name = _("inbound") if figs.busier == ies.Direction.INBOUND else _("outbound")
     parts = [
         _("95 %% of the time shown, %(direction)s traffic ran at or below %(p95)s.")
         % {"direction": direction_name, "p95": format_bits_per_second(p95)},

@@ -2,13 +2,15 @@
 
 The chart page is a shell; its data comes from ``data.json`` (the browser sends the chart's width,
 so the server can downsample to it). Every connection is looked up through
-``portal.core.access.get_connection_for_tenant``: another tenant's connection is a 404.
+``portal.services.queries.service_or_404`` (the access chokepoint, with the mirror's catch-up on a
+miss): another tenant's connection is a 404.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -19,11 +21,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from ies_client.errors import IESError
-from portal.core.access import current_membership, get_connection_for_tenant
-from portal.core.ies_errors import describe
-from portal.services.selectors import service_list_for_tenant
+from portal.services.queries import service_or_404
+from portal.services.selectors import (
+    gone_services_for_tenant,
+    service_list_for_tenant,
+    service_lookup_by_connection,
+)
+from portal.tenants.access import current_membership
 from portal.tenants.ies import TenantNotConfigured
+from portal.tenants.ies_errors import describe
 from portal.traffic import export, ranges, selectors
+
+if TYPE_CHECKING:
+    from portal.services.models import Service
+    from portal.tenants.models import Membership
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +43,7 @@ def _now() -> int:
     return int(time.time())
 
 
-def _anchor(service) -> int | None:
+def _anchor(service: Service) -> int | None:
     """A deleted service's history ends at its deletion: presets count back from there."""
     if service.gone_at is None:
         return None
@@ -43,17 +54,22 @@ def _params(request: HttpRequest) -> dict[str, str]:
     return {k: request.GET.get(k, "") for k in ("range", "start", "end", "timedim", "indicator")}
 
 
-def scale_url(service, kbps: int, trange: ranges.TimeRange | None = None) -> str:
-    # The bandwidth editor is another app's; its path is part of the issue's contract. The exact
-    # window goes along, so that the editor shows the figures the suggestion was made from.
+def scale_url(service: Service, kbps: int, trange: ranges.TimeRange | None = None) -> str:
+    # The bandwidth editor is another app's (named, not imported). The exact window goes along,
+    # so that the editor shows the figures the suggestion was made from.
     query = dict(trange.query(exact=True)) if trange else {}
     query["suggested_kbps"] = str(int(kbps))
-    return f"/services/{service.ies_service_id}/bandwidth/?{urlencode(query)}"
+    return f"{reverse('services:bandwidth', args=[service.ies_service_id])}?{urlencode(query)}"
+
+
+def _connection_or_404(request: HttpRequest, cloud_vpn_name: str) -> tuple[Membership, Service]:
+    """The tenant's service with this CloudVpnName; a deleted one too (its history stays readable)."""
+    return service_or_404(request, service_lookup_by_connection(include_gone=True), cloud_vpn_name=cloud_vpn_name)
 
 
 @require_GET
 def connection(request: HttpRequest, cloud_vpn_name: str) -> HttpResponse:
-    membership, service = get_connection_for_tenant(request, cloud_vpn_name)
+    membership, service = _connection_or_404(request, cloud_vpn_name)
     now = _now()
     params = _params(request)
     error = None
@@ -94,7 +110,7 @@ def connection(request: HttpRequest, cloud_vpn_name: str) -> HttpResponse:
 
 @require_GET
 def data(request: HttpRequest, cloud_vpn_name: str) -> JsonResponse:
-    membership, service = get_connection_for_tenant(request, cloud_vpn_name)
+    membership, service = _connection_or_404(request, cloud_vpn_name)
     now = _now()
     try:
         trange = ranges.parse(_params(request), now=now, anchor=_anchor(service))
@@ -125,7 +141,7 @@ def data(request: HttpRequest, cloud_vpn_name: str) -> JsonResponse:
 
 @require_GET
 def csv_export(request: HttpRequest, cloud_vpn_name: str) -> HttpResponse:
-    membership, service = get_connection_for_tenant(request, cloud_vpn_name)
+    membership, service = _connection_or_404(request, cloud_vpn_name)
     now = _now()
     try:
         trange = ranges.parse(_params(request), now=now, anchor=_anchor(service))
@@ -160,7 +176,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                                            indicator=indicator, now=_now())
     return render(request, "traffic/overview.html", {
         "overview": result,
-        "gone": selectors.gone_services_for_tenant(tenant=membership.tenant),
+        "gone": gone_services_for_tenant(tenant=membership.tenant),
         "presets": [(key, ranges.PRESET_LABELS[key]) for key in ranges.PRESETS],
         "indicator": indicator,
         "zone_label": ranges.zone_label(),
@@ -180,7 +196,7 @@ def _preset_links(trange: ranges.TimeRange, valid: bool) -> list[tuple[str, str,
     return links
 
 
-def _js_texts() -> dict[str, str]:
+def _js_texts() -> dict[str, str | dict[str, str]]:
     """Every sentence traffic.js shows, translated here (the script itself has no text)."""
     return {
         "loading": _("Loading traffic…"),

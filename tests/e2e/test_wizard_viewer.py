@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from portal.catalog.models import Order
+from portal.staff.services import membership_set_role
 from portal.tenants.models import Membership, Role
-from portal.tenants.services import membership_set_role
 from tests.e2e.test_login_and_services import log_in
 from tests.e2e.test_order_flow import fill_form, open_site2dc_form, order_values
 

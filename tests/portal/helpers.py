@@ -2,7 +2,6 @@
 
 import io
 import re
-import time
 import uuid
 
 from openpyxl import Workbook
@@ -23,16 +22,6 @@ def post(client, url: str, data: dict | None = None, **extra):
     data = dict(data or {})
     data["csrfmiddlewaretoken"] = csrf(client)
     return client.post(url, data, **extra)
-
-
-def wait_until(condition, timeout: float = 30.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    return condition()
 
 
 def unique(prefix: str) -> str:

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import path
 from django.utils import translation
 
-from portal.services.services import service_mirror_sync
+from portal.services.mirror import service_mirror_sync
 from portal.tenants.models import Membership, Role, Tenant
 from tests.portal.conftest import DEMO_PASSWORD
 from tests.portal.helpers import SITE2DC, csrf, post

@@ -2,8 +2,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from portal.staff.presets import PRESET_TENANTS
 from portal.tenants.models import Membership, Tenant
-from portal.tenants.presets import PRESET_TENANTS
 from tests.portal.conftest import DEMO_PASSWORD, simulator_credentials
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def test_it_loads_the_decks_tenants_and_users(presets, simulator):
 
 
 def test_it_is_rerunnable_without_duplicates(presets, simulator):
-    from portal.tenants.services import presets_load
+    from portal.staff.services import presets_load
 
     again = presets_load(password=DEMO_PASSWORD, credentials=simulator_credentials(simulator))
     assert (again.tenants_created, again.users_created, again.memberships_created) == (0, 0, 0)

@@ -3,6 +3,7 @@
 from django import template
 
 from portal.audit import presenters
+from portal.audit.models import AuditEvent
 
 register = template.Library()
 
@@ -13,5 +14,5 @@ def action_label(code: str) -> str:
 
 
 @register.filter
-def audit_changes(event) -> list[str]:
+def audit_changes(event: AuditEvent) -> list[str]:
     return presenters.event_changes(event)

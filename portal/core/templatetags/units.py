@@ -6,10 +6,10 @@ register = template.Library()
 
 
 @register.filter
-def kbps(value):
+def kbps(value: int | str | None) -> str:
     return format_kbps(value)
 
 
 @register.filter
-def bps(value):
+def bps(value: float | int | str | None) -> str:
     return format_bits_per_second(value)

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from portal.core.bandwidth import BandwidthField, read_amount, read_for_display, to_kbps
+from portal.core.bandwidth_input import BandwidthField, read_amount, read_for_display, to_kbps
 
 
 @pytest.fixture(params=["en", "zh-hans"])

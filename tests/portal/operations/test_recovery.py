@@ -7,8 +7,9 @@ import pytest
 from portal.operations.models import Operation, OperationState
 from portal.tenants.models import Membership, Tenant
 from tests.fixtures_simulator import start_simulator
-from tests.portal.helpers import post, wait_until
+from tests.portal.helpers import post
 from tests.portal.operations.test_tracking import final, ies_services_named, place_order
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -1,4 +1,8 @@
-"""Orders tracked to their end by a real Celery worker, over a real Redis, against the live simulator."""
+"""Orders tracked to their end against the live simulator, over a real Redis.
+
+One order goes through a real Celery worker process (`slow`); the others are driven by the same
+messages run in the test's own process (`inline_worker`), which is all their state changes need.
+"""
 
 import pytest
 import requests
@@ -6,9 +10,8 @@ import requests
 from portal.audit.models import AuditEvent
 from portal.operations.models import Operation, OperationState
 from portal.services.models import Service
-from tests.portal.helpers import post, site2dc_form, start_wizard, wait_until
-
-pytestmark = pytest.mark.django_db(transaction=True)
+from tests.portal.helpers import post, site2dc_form, start_wizard
+from tests.waiting import wait_until
 
 
 def place_order(client, **overrides) -> tuple[Operation, dict]:
@@ -33,6 +36,15 @@ def final(op: Operation, timeout: float = 30.0) -> Operation:
     return Operation.objects.get(pk=op.pk)
 
 
+def run_to_end(inline_worker, op: Operation, timeout: float = 30.0) -> Operation:
+    """Run the operation's tasks in this process until it leaves Queued and Processing."""
+    inline_worker.run_until(
+        lambda: Operation.objects.get(pk=op.pk).state not in (OperationState.QUEUED, OperationState.PROCESSING),
+        timeout, what=f"operation {op.pk} to end")
+    return Operation.objects.get(pk=op.pk)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_order_is_created_tracked_and_confirmed(login, celery_worker, simulator):
     client = login("user16")
     op, form = place_order(client)
@@ -50,9 +62,10 @@ def test_an_order_is_created_tracked_and_confirmed(login, celery_worker, simulat
     assert "hx-trigger" not in page.text, "a finished operation's fragment stops the polling"
 
 
+@pytest.mark.django_db
 def test_a_running_operation_fragment_keeps_polling(login, simulator):
     client = login("user16")
-    op, _ = place_order(client)  # no worker: it stays queued
+    op, _ = place_order(client)  # nothing runs its tasks: it stays queued
     page = client.get(f"/operations/{op.pk}/", headers={"HX-Request": "true"})
     assert page.status_code == 200
     assert 'hx-trigger="every 2s' in page.text, "a queued operation is far from its end: every 2 s"
@@ -63,22 +76,28 @@ def test_a_running_operation_fragment_keeps_polling(login, simulator):
     assert "1 running" in full.text, "the header badge counts operations in flight"
 
 
-def test_a_lost_answer_is_reconciled_without_a_second_create(login, start_worker, simulator, sim):
+@pytest.mark.django_db
+def test_a_lost_answer_is_reconciled_without_a_second_create(login, inline_worker, simulator, sim, settings):
     # IES takes the POST but answers after the client gave up: the portal must not order twice.
     sim.add_fault(kind="hang", seconds=2.5, prefix="/rest/servicemanager/v1/services", methods=["POST"], count=1)
-    worker = start_worker(env={"IES_READ_TIMEOUT": "1", "OPERATION_SUBMIT_RETRY_SECONDS": "3"})
+    settings.IES_READ_TIMEOUT = 1
+    settings.OPERATION_SUBMIT_RETRY_SECONDS = 3
     client = login("user16")
-    op, form = place_order(client)
-    done = final(op, timeout=40)
-    assert done.state == OperationState.SUCCEEDED, (done.message, worker.output()[-3000:])
+    with inline_worker.sends():
+        op, form = place_order(client)
+    done = run_to_end(inline_worker, op, timeout=40)
+    assert done.state == OperationState.SUCCEEDED, (done.message, inline_worker.ran)
+    assert inline_worker.ran.count("operations.submit") >= 2, "the first send timed out: a second attempt reconciled"
     assert len(ies_services_named(simulator, "nbitest_16", form["service_name"])) == 1
 
 
-def test_a_failed_create_is_rolled_back_and_explained(login, celery_worker, simulator, sim):
+@pytest.mark.django_db
+def test_a_failed_create_is_rolled_back_and_explained(login, inline_worker, simulator, sim):
     sim.add_fault(kind="fail_operations", count=1, reason="no free VNI on the POP")
     client = login("user16")
-    op, form = place_order(client)
-    done = final(op)
+    with inline_worker.sends():
+        op, form = place_order(client)
+    done = run_to_end(inline_worker, op)
     assert done.state == OperationState.ROLLED_BACK, done.message
     assert "no free VNI" in done.message
     assert ies_services_named(simulator, "nbitest_16", form["service_name"]) == []
@@ -88,15 +107,18 @@ def test_a_failed_create_is_rolled_back_and_explained(login, celery_worker, simu
     assert list(AuditEvent.objects.filter(operation=done).values_list("outcome", flat=True)) == ["failed", "requested"]
 
 
-def test_values_ies_rejects_come_back_on_the_field_it_named(login, celery_worker, simulator):
+@pytest.mark.django_db
+def test_values_ies_rejects_come_back_on_the_field_it_named(login, inline_worker, simulator):
     # The portal's own checks pass, but IES knows the name: it is another tenant's? No: an order
     # racing another one of the same name, simulated by creating it at IES first.
     client = login("user16")
-    op1, form = place_order(client)
-    assert final(op1).state == OperationState.SUCCEEDED
+    with inline_worker.sends():
+        op1, form = place_order(client)
+    assert run_to_end(inline_worker, op1).state == OperationState.SUCCEEDED
     Service.objects.filter(name=form["service_name"]).delete()  # the mirror forgets, IES does not
-    op2, _ = place_order(client, CloudVpnName=form["CloudVpnName"])
-    done = final(op2)
+    with inline_worker.sends():
+        op2, _ = place_order(client, CloudVpnName=form["CloudVpnName"])
+    done = run_to_end(inline_worker, op2)
     assert done.state == OperationState.FAILED
     assert "CloudVpnName" in done.order.field_errors
     assert "CloudVpnName" in client.get(f"/operations/{done.pk}/").text
@@ -106,17 +128,19 @@ def test_values_ies_rejects_come_back_on_the_field_it_named(login, celery_worker
     assert "IES rejected this value" in section
 
 
-def test_an_expired_token_stops_tracking_and_says_so(login, start_worker, simulator, sim):
+@pytest.mark.django_db
+def test_an_expired_token_stops_tracking_and_says_so(login, inline_worker, simulator, sim):
     client = login("user16")
-    op, _ = place_order(client)
+    with inline_worker.sends():
+        op, _ = place_order(client)
     sim.add_fault(kind="expire_token", tenant="nbitest_16")
-    start_worker()
-    done = final(op)
+    done = run_to_end(inline_worker, op)
     assert done.state == OperationState.NEEDS_ATTENTION
     assert "token" in done.message
     page = client.get(f"/operations/{op.pk}/")
     assert "Check again" in page.text
     # Once the token works again, "check again" sends the order and it completes.
     sim.clear_faults()
-    post(client, f"/operations/{op.pk}/recheck/")
-    assert final(op).state == OperationState.SUCCEEDED
+    with inline_worker.sends():
+        post(client, f"/operations/{op.pk}/recheck/")
+    assert run_to_end(inline_worker, op).state == OperationState.SUCCEEDED

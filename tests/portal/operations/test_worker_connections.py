@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 
 from portal.operations.models import Operation, OperationState
-from tests.portal.helpers import wait_until
 from tests.portal.operations.test_recovery import slow_tenant  # noqa: F401 - a fixture
 from tests.portal.operations.test_tracking import final, place_order
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

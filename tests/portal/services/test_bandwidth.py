@@ -5,7 +5,7 @@ import pytest
 from portal.audit.models import AuditEvent
 from portal.operations.models import Operation, OperationState
 from portal.services.models import Service
-from tests.portal.helpers import post, wait_until
+from tests.portal.helpers import post
 
 
 def review(client, service_id, amount, unit="Mbit/s", **extra):
@@ -71,15 +71,16 @@ def test_the_editor_previews_the_change_and_the_utilisation(login):
     assert "Last 7 days: peak" in fragment.text
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_change_is_tracked_and_confirmed_by_ies(own, celery_worker):
+@pytest.mark.django_db
+def test_a_change_is_tracked_and_confirmed_by_ies(own, inline_worker):
     client = own.client
     before = own.service().bandwidth_kbps
     new = before + 20000
-    answer = change(client, own.service_id, str(new // 1000))
+    with inline_worker.sends():
+        answer = change(client, own.service_id, str(new // 1000))
     assert answer.status_code == 302
     op = Operation.objects.get()
-    assert wait_until(lambda: Operation.objects.get(pk=op.pk).finished_at, timeout=30), celery_worker.output()[-2000:]
+    inline_worker.run_until(lambda: Operation.objects.get(pk=op.pk).finished_at, 30, what="the change to end")
     op.refresh_from_db()
     assert op.state == OperationState.SUCCEEDED, op.message
     assert own.service().bandwidth_kbps == new
@@ -105,18 +106,19 @@ def test_two_tabs_changing_at_once_one_wins_the_other_is_told_why(own):
     assert Operation.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 @pytest.mark.parametrize("fault", [
     {"kind": "error", "status": 503, "methods": ["PUT"], "count": 1},
     {"kind": "drop", "methods": ["PUT"], "count": 1},
 ])
-def test_a_failing_ies_loses_nothing_and_makes_no_duplicate(own, start_worker, sim, fault):
+def test_a_failing_ies_loses_nothing_and_makes_no_duplicate(own, inline_worker, sim, fault, settings):
     sim.add_fault(prefix="/rest/servicemanager/v1/services", **fault)
-    worker = start_worker(env={"OPERATION_SUBMIT_RETRY_SECONDS": "1"})
+    settings.OPERATION_SUBMIT_RETRY_SECONDS = 1
     before = own.service().bandwidth_kbps
-    assert change(own.client, own.service_id, str(before // 1000 + 10)).status_code == 302
+    with inline_worker.sends():
+        assert change(own.client, own.service_id, str(before // 1000 + 10)).status_code == 302
     op = Operation.objects.get()
-    assert wait_until(lambda: Operation.objects.get(pk=op.pk).finished_at, timeout=40), worker.output()[-3000:]
+    inline_worker.run_until(lambda: Operation.objects.get(pk=op.pk).finished_at, 40, what="the change to end")
     op.refresh_from_db()
     assert op.state == OperationState.SUCCEEDED, op.message
     log = sim.call("GET", f"/servicemanager/v1/services/{own.service_id}/operations", tenant=own.name).json()
@@ -124,14 +126,15 @@ def test_a_failing_ies_loses_nothing_and_makes_no_duplicate(own, start_worker, s
     assert len(updates) == 1, updates
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_change_ies_fails_leaves_the_old_bandwidth_with_the_reason(own, celery_worker, sim):
+@pytest.mark.django_db
+def test_a_change_ies_fails_leaves_the_old_bandwidth_with_the_reason(own, inline_worker, sim):
     client = own.client
     before = own.service().bandwidth_kbps
     sim.add_fault(kind="fail_operations", count=1, reason="the POP has no spare capacity")
-    change(client, own.service_id, str(before // 1000 + 30))
+    with inline_worker.sends():
+        change(client, own.service_id, str(before // 1000 + 30))
     op = Operation.objects.get()
-    wait_until(lambda: Operation.objects.get(pk=op.pk).finished_at, timeout=30)
+    inline_worker.run_until(lambda: Operation.objects.get(pk=op.pk).finished_at, 30, what="the change to end")
     op.refresh_from_db()
     assert op.state == OperationState.FAILED
     assert "no spare capacity" in op.message

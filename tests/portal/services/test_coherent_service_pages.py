@@ -11,12 +11,12 @@ from django.utils import timezone
 from ies_client.models import Service as IESService
 from ies_client.simulator.openapi import ACTIVE_STATUSES, STATUSES
 from portal.core.natural import natural_key
+from portal.services.mirror import service_mirror_replace
 from portal.services.models import Service
 from portal.services.queries import filtered_services
-from portal.services.services import service_mirror_replace
 from portal.services.status_words import SERVICE_STATUS, status_label
 from portal.tenants.models import Tenant
-from tests.portal.helpers import wait_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ import requests
 
 from portal.operations.models import Operation, OperationState
 from portal.services.models import Service
-from tests.portal.helpers import post, wait_until
+from tests.portal.helpers import post
+from tests.waiting import wait_until
 
 DC13 = "FLAUUc8NT0qN-mNTM_lcfw"  # nbitest_13, users 5-7
 URL = f"/services/{DC13}/delete/"
@@ -23,23 +24,24 @@ def test_the_confirmation_names_the_service_and_wants_its_name(login):
     assert not Operation.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_failed_delete_leaves_the_service_with_the_reason(own_tenant, celery_worker, sim):
+@pytest.mark.django_db
+def test_a_failed_delete_leaves_the_service_with_the_reason(own_tenant, inline_worker, sim):
     client = own_tenant.login()
     client.get("/services/")
     sim.add_fault(kind="fail_operations", count=1, reason="the CPE did not answer")
-    answer = post(client, f"/services/{own_tenant.service_id}/delete/", {"confirm_name": own_tenant.service_name})
+    with inline_worker.sends():
+        answer = post(client, f"/services/{own_tenant.service_id}/delete/", {"confirm_name": own_tenant.service_name})
     assert answer.status_code == 302
     op = Operation.objects.get()
-    wait_until(lambda: Operation.objects.get(pk=op.pk).finished_at, timeout=30)
+    inline_worker.run_until(lambda: Operation.objects.get(pk=op.pk).finished_at, 30, what="the delete to end")
     op.refresh_from_db()
     assert op.state == OperationState.FAILED and "did not answer" in op.message
     assert Service.objects.get(ies_service_id=own_tenant.service_id).gone_at is None
     assert own_tenant.service_name in client.get("/services/?refresh=1", follow=True).text
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_service_leaves_the_list_when_ies_confirms(login, celery_worker, simulator):
+@pytest.mark.django_db
+def test_the_service_leaves_the_list_when_ies_confirms(login, inline_worker, simulator):
     # Deleting a preset would change the shared simulator for later tests: use a fresh copy.
     from tests.portal.helpers import site2dc_form
 
@@ -55,9 +57,10 @@ def test_the_service_leaves_the_list_when_ies_confirms(login, celery_worker, sim
     wait_until(lambda: requests.get(simulator.base_url + f"/servicemanager/v1/services/{service_id}",
                                     headers=headers).json()["service"]["status"] == "Completed", timeout=20)
     assert form["service_name"] in client.get("/services/?refresh=1", follow=True).text  # made outside the portal: it appears
-    assert post(client, f"/services/{service_id}/delete/", {"confirm_name": form["service_name"]}).status_code == 302
+    with inline_worker.sends():
+        assert post(client, f"/services/{service_id}/delete/", {"confirm_name": form["service_name"]}).status_code == 302
     op = Operation.objects.get()
-    wait_until(lambda: Operation.objects.get(pk=op.pk).finished_at, timeout=30)
+    inline_worker.run_until(lambda: Operation.objects.get(pk=op.pk).finished_at, 30, what="the delete to end")
     op.refresh_from_db()
     assert op.state == OperationState.SUCCEEDED, op.message
     assert Service.objects.get(ies_service_id=service_id).gone_at is not None

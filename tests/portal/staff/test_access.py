@@ -51,7 +51,7 @@ ADMIN_URLS = [(url, name) for url, name in protected_urls() if url.startswith("/
 def test_the_walk_finds_every_staff_page():
     names = {name for _, name in STAFF_URLS}
     assert len(STAFF_URLS) >= 26
-    assert {"tenants:tenant_list", "tenants:import_apply", "tenants:see_as_stop", "audit:list",
+    assert {"staff:tenant_list", "staff:import_apply", "staff:see_as_stop", "audit:list",
             "audit:export"} <= names
     for url, _name in protected_urls():
         resolve(url)  # every filled-in URL really reaches its view

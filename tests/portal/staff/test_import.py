@@ -11,9 +11,11 @@ from django.test import Client
 from openpyxl import Workbook, load_workbook
 
 from portal.audit.models import AuditEvent, Outcome
-from portal.tenants import importing
+from portal.staff import services
+from portal.staff.importing.parse import parse_table
+from portal.staff.importing.read import read_upload
+from portal.staff.views import SESSION_IMPORT_KEY
 from portal.tenants.models import Membership, Role, Tenant
-from portal.tenants.views import SESSION_IMPORT_KEY
 from tests.portal.staff.conftest import post
 
 pytestmark = pytest.mark.django_db
@@ -194,11 +196,11 @@ def test_fifty_thousand_rows_are_refused_quickly(staff):
 
 
 def test_apply_is_all_or_nothing(staff, monkeypatch):
-    rows = importing.parse_table(importing.read_upload(name="x.csv", data=(
+    rows = parse_table(read_upload(name="x.csv", data=(
         b"Users,Tenant\nnew1~new3,fresh_1\nnew4,fresh_2\n"))).rows
     before = state()
     calls = {"n": 0}
-    real = importing.services.membership_add
+    real = services.membership_add
 
     def failing(**kwargs):
         calls["n"] += 1
@@ -206,9 +208,9 @@ def test_apply_is_all_or_nothing(staff, monkeypatch):
             raise RuntimeError("database went away")
         return real(**kwargs)
 
-    monkeypatch.setattr(importing.services, "membership_add", failing)
+    monkeypatch.setattr(services, "membership_add", failing)
     with pytest.raises(RuntimeError):
-        importing.apply_rows(rows=rows, actor=User.objects.get(username="admin"), filename="x.csv")
+        services.import_apply(rows=rows, actor=User.objects.get(username="admin"), filename="x.csv")
     assert state() == before
     failed = AuditEvent.objects.get(action="import.apply")
     assert failed.outcome == Outcome.FAILED and "nothing was changed" in failed.message

@@ -4,17 +4,11 @@ plan that says which working tokens an import would replace."""
 
 import pytest
 
-from portal.tenants import importing
-from portal.tenants.importing import (
-    SheetError,
-    build_plan,
-    map_headers,
-    parse_scenarios,
-    parse_table,
-    quote_value,
-    read_pasted,
-    read_upload,
-)
+from portal.staff import services
+from portal.staff.importing.errors import SheetError, quote_value
+from portal.staff.importing.parse import map_headers, parse_scenarios, parse_table
+from portal.staff.importing.plan import build_plan
+from portal.staff.importing.read import read_pasted, read_upload
 from portal.tenants.models import Tenant
 from tests.portal.helpers import xlsx_bytes
 from tests.portal.staff.deck_table import BOTH, HEADER, ROWS, SCALE, TOKENS, pasted
@@ -139,7 +133,7 @@ def test_a_tenant_without_a_stored_token_is_not_marked(db):
 def test_apply_keeps_working_tokens_unless_allowed(presets):
     before = {t.name: t.credentials() for t in Tenant.objects.all()}
     rows = parse_table(read_pasted(pasted())).rows
-    importing.apply_rows(rows=rows, actor=None, replace_credentials_of=["nbitest_12"])
+    services.import_apply(rows=rows, actor=None, replace_credentials_of=["nbitest_12"])
     after = {t.name: t.credentials() for t in Tenant.objects.all()}
     assert after["nbitest_12"][0] == TOKENS["nbitest_12"]
     assert after["nbitest_12"][1] == before["nbitest_12"][1]  # the deck has no bearer: it stays

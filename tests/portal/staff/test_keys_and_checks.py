@@ -12,8 +12,8 @@ from django.core import checks
 from django.core.management import CommandError, call_command
 
 from portal.audit.models import AuditEvent
+from portal.staff.services import tenant_set_credentials
 from portal.tenants.models import Tenant
-from portal.tenants.services import tenant_set_credentials
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[3]
@@ -99,6 +99,7 @@ def _check_deploy(tmp_path, **env):
                           cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow  # a `manage.py check --deploy` process
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
     done = _check_deploy(tmp_path, DEBUG="0", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="portal.example",
                          TOKEN_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}")
@@ -106,6 +107,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     assert "System check identified no issues (0 silenced)." in done.stdout
 
 
+@pytest.mark.slow  # a `manage.py check --deploy` process
 def test_check_deploy_reports_a_missing_or_broken_key_ring(tmp_path):
     base = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "portal.example"}
     missing = _check_deploy(tmp_path, **base)

@@ -3,7 +3,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from portal.tenants import importing, selectors
+from portal.staff import selectors
+from portal.staff.importing.export import export_table
 from portal.tenants.models import Membership, Role, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ def test_members_of_a_tenant_come_in_natural_order(nine):
 
 
 def test_the_export_lists_tenants_in_natural_order(nine):
-    tenants = [row[1] for row in importing.export_table()[1:]]
+    tenants = [row[1] for row in export_table()[1:]]
     assert tenants[:2] == ["nbitest_9", "nbitest_11"]
 
 

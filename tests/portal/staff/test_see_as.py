@@ -3,7 +3,7 @@
 import pytest
 
 from portal.audit.models import AuditEvent
-from portal.core.access import SESSION_SEE_AS_KEY
+from portal.tenants.access import SESSION_SEE_AS_KEY
 from portal.tenants.models import Tenant
 from tests.portal.staff.conftest import post
 

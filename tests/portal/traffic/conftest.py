@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import cache
 
-from portal.services.services import service_mirror_sync
+from portal.services.mirror import service_mirror_sync
 from portal.tenants.models import Tenant
 from portal.traffic import series
 
@@ -69,8 +69,8 @@ class TrafficTenant:
 
         from ies_client.client import IESClient
         from ies_client.models import IESCredentials
+        from portal.staff.services import tenant_set_credentials
         from portal.tenants.models import Membership, Role
-        from portal.tenants.services import tenant_set_credentials
         from tests.portal.conftest import DEMO_PASSWORD
 
         creds = sim.new_tenant(name)

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ies_client.models import Operation
-from portal.traffic import bandwidth
-from portal.traffic.bandwidth import Step
+from portal.traffic import bandwidth_in_force as bandwidth
+from portal.traffic.bandwidth_in_force import Step
 
 HOUR = 3600
 

@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from portal.tenants import views
+from portal.staff import views
 
-app_name = "tenants"
+app_name = "staff"
 urlpatterns = [
     path("", views.staff_home, name="home"),
     path("tenants/", views.tenant_list, name="tenant_list"),

@@ -1,10 +1,11 @@
 import secrets
+from typing import Any
 
 import requests
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.tenants.services import SimulatorCredentials, presets_load
+from portal.staff.services import SimulatorCredentials, presets_load
 
 
 def fetch_simulator_credentials(base_url: str) -> dict[str, SimulatorCredentials]:
@@ -20,14 +21,14 @@ def fetch_simulator_credentials(base_url: str) -> dict[str, SimulatorCredentials
 class Command(BaseCommand):
     help = "Load the deck's preset tenants (nbitest_11…16), users user1…user16 and the staff user admin."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-simulator-tokens", action="store_true",
                             help="Do not fetch tokens from the simulator (for a real IES; enter them in the admin).")
         parser.add_argument("--reset-passwords", action="store_true",
                             help="Set the demo password on existing users too.")
         parser.add_argument("--password-file", help="Where a generated demo password is kept between runs.")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         password = settings.PORTAL_DEMO_PASSWORD or self._generated_password(options.get("password_file"))
         credentials = None
         if not options["no_simulator_tokens"]:

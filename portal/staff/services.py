@@ -1,4 +1,4 @@
-"""State changes of tenants, users and memberships.
+"""State changes of tenants, users and memberships, and the spreadsheet import's apply step.
 
 Every change made by a person is recorded in the audit trail here, not in the views, so that a
 page, a management command and the spreadsheet import leave the same trace. Secrets never enter
@@ -6,19 +6,30 @@ an audit event: a token appears as its last four characters at most.
 """
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record
 from portal.core import crypto
+from portal.staff.importing.parse import SheetRow
+from portal.staff.importing.plan import (
+    CREATE,
+    UNCHANGED,
+    UPDATE,
+    Plan,
+    PlanChanged,
+    build_plan,
+    tenant_values,
+)
+from portal.staff.presets import ADMIN_USERNAME, PRESET_TENANTS, preset_username
 from portal.tenants.models import Membership, Role, Tenant
-from portal.tenants.presets import ADMIN_USERNAME, PRESET_TENANTS, preset_username
 
 # The fields of a tenant an admin edits on its page (the secrets have their own form).
 TENANT_FIELDS = ("name", "ies_base_url", "ies_tenant_id", "scenarios", "is_active",
@@ -62,7 +73,7 @@ def tenant_set_credentials(*, tenant: Tenant, token: str, bearer: str, tenant_id
 
 
 @transaction.atomic
-def tenant_create(*, actor: AbstractBaseUser | None, request: HttpRequest | None = None, token: str = "",
+def tenant_create(*, actor: User | None, request: HttpRequest | None = None, token: str = "",
                   bearer: str = "", **values: Any) -> Tenant:
     """A new tenant; the token and bearer, when given, are stored encrypted right away."""
     unknown = set(values) - set(TENANT_FIELDS)
@@ -82,7 +93,7 @@ def tenant_create(*, actor: AbstractBaseUser | None, request: HttpRequest | None
 
 
 @transaction.atomic
-def tenant_update(*, tenant: Tenant, actor: AbstractBaseUser | None, request: HttpRequest | None = None,
+def tenant_update(*, tenant: Tenant, actor: User | None, request: HttpRequest | None = None,
                   **values: Any) -> Tenant:
     """Change a tenant's plain fields; records what changed (nothing is recorded for no change)."""
     unknown = set(values) - set(TENANT_FIELDS)
@@ -103,7 +114,7 @@ def tenant_update(*, tenant: Tenant, actor: AbstractBaseUser | None, request: Ht
 
 
 @transaction.atomic
-def tenant_credentials_replace(*, tenant: Tenant, actor: AbstractBaseUser | None,
+def tenant_credentials_replace(*, tenant: Tenant, actor: User | None,
                                request: HttpRequest | None = None, token: str = "", bearer: str = "") -> Tenant:
     """Replace the X-Auth-Token and/or the bearer (an empty value keeps the stored one)."""
     if not token and not bearer:
@@ -135,7 +146,7 @@ class ConnectionCheck:
         return self.outcome == "ok"
 
 
-def tenant_connection_check(*, tenant: Tenant, actor: AbstractBaseUser | None,
+def tenant_connection_check(*, tenant: Tenant, actor: User | None,
                             request: HttpRequest | None = None) -> ConnectionCheck:
     """List the tenant's services with its own token: the cheapest call that proves the token works."""
     from ies_client.errors import IESAuthError, IESError, IESUnavailable
@@ -163,7 +174,7 @@ def tenant_connection_check(*, tenant: Tenant, actor: AbstractBaseUser | None,
     return result
 
 
-def tenant_keys_rotate(*, actor: AbstractBaseUser | None = None) -> int:
+def tenant_keys_rotate(*, actor: User | None = None) -> int:
     """Re-encrypt every stored token and bearer with the newest key of TOKEN_ENCRYPTION_KEYS.
 
     All or nothing: if one secret cannot be decrypted (its key was removed too early), nothing is
@@ -196,8 +207,8 @@ def tenant_keys_rotate(*, actor: AbstractBaseUser | None = None) -> int:
 
 
 def see_as_start(*, request: HttpRequest, tenant: Tenant) -> None:
-    """Let a staff user look at `tenant`'s pages, read-only (portal.core.access does the rest)."""
-    from portal.core.access import SESSION_SEE_AS_KEY
+    """Let a staff user look at `tenant`'s pages, read-only (portal.tenants.access does the rest)."""
+    from portal.tenants.access import SESSION_SEE_AS_KEY
 
     if not request.user.is_staff:
         raise PermissionError("staff only")
@@ -207,7 +218,7 @@ def see_as_start(*, request: HttpRequest, tenant: Tenant) -> None:
 
 
 def see_as_stop(*, request: HttpRequest) -> Tenant | None:
-    from portal.core.access import SESSION_SEE_AS_KEY
+    from portal.tenants.access import SESSION_SEE_AS_KEY
 
     tenant_id = request.session.pop(SESSION_SEE_AS_KEY, None)
     request.__dict__.pop("_portal_membership", None)
@@ -227,8 +238,8 @@ def generate_password() -> str:
 
 
 @transaction.atomic
-def user_create(*, actor: AbstractBaseUser | None, request: HttpRequest | None = None, username: str,
-                email: str = "", is_staff: bool = False, password: str | None = None):
+def user_create(*, actor: User | None, request: HttpRequest | None = None, username: str,
+                email: str = "", is_staff: bool = False, password: str | None = None) -> User:
     """A portal user. Without a password the account has an unusable one until an admin sets it."""
     user = get_user_model()(username=username, email=email, is_staff=is_staff, is_active=True)
     if password:
@@ -244,7 +255,7 @@ def user_create(*, actor: AbstractBaseUser | None, request: HttpRequest | None =
 
 
 @transaction.atomic
-def user_set_active(*, user, active: bool, actor: AbstractBaseUser | None, request: HttpRequest | None = None):
+def user_set_active(*, user: User, active: bool, actor: User | None, request: HttpRequest | None = None) -> User:
     """Enable or disable a login. A disabled user's open sessions stop working at once (Django
     refuses inactive users when it loads the session's user)."""
     if actor is not None and user.pk == actor.pk and not active:
@@ -259,7 +270,7 @@ def user_set_active(*, user, active: bool, actor: AbstractBaseUser | None, reque
 
 
 @transaction.atomic
-def user_password_reset(*, user, actor: AbstractBaseUser | None, request: HttpRequest | None = None,
+def user_password_reset(*, user: User, actor: User | None, request: HttpRequest | None = None,
                         password: str | None = None) -> str:
     """Set `password`, or a generated one, and return it (the caller shows it once, never stores it).
 
@@ -275,7 +286,7 @@ def user_password_reset(*, user, actor: AbstractBaseUser | None, request: HttpRe
 
 
 @transaction.atomic
-def membership_add(*, user, tenant: Tenant, role: str, actor: AbstractBaseUser | None,
+def membership_add(*, user: User, tenant: Tenant, role: str, actor: User | None,
                    request: HttpRequest | None = None) -> Membership:
     """Add `user` to `tenant` with `role`; an existing membership gets the role instead."""
     membership, created = Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
@@ -287,7 +298,7 @@ def membership_add(*, user, tenant: Tenant, role: str, actor: AbstractBaseUser |
 
 
 @transaction.atomic
-def membership_set_role(*, membership: Membership, role: str, actor: AbstractBaseUser | None,
+def membership_set_role(*, membership: Membership, role: str, actor: User | None,
                         request: HttpRequest | None = None) -> Membership:
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}")
@@ -302,7 +313,7 @@ def membership_set_role(*, membership: Membership, role: str, actor: AbstractBas
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor: AbstractBaseUser | None,
+def membership_remove(*, membership: Membership, actor: User | None,
                       request: HttpRequest | None = None) -> None:
     label, tenant = str(membership), membership.tenant
     object_id = str(membership.pk)
@@ -326,7 +337,7 @@ def presets_load(*, password: str, credentials: dict[str, SimulatorCredentials] 
     result = PresetResult()
     user_model = get_user_model()
 
-    def ensure_user(username: str, *, staff: bool = False):
+    def ensure_user(username: str, *, staff: bool = False) -> User:
         user, created = user_model.objects.get_or_create(username=username)
         if created or reset_passwords:
             user.set_password(password)
@@ -363,3 +374,61 @@ def presets_load(*, password: str, credentials: dict[str, SimulatorCredentials] 
                           f"{result.memberships_created} memberships created; tokens set for "
                           f"{result.credentials_set} tenants"))
     return result
+
+
+# -- the spreadsheet import -----------------------------------------------------------------------
+
+
+def import_apply(*, rows: list[SheetRow], actor: User | None, request: HttpRequest | None = None,
+                 filename: str = "", expected_digest: str | None = None, new_user_password: str | None = None,
+                 replace_credentials_of: Iterable[str] = ()) -> Plan:
+    """Apply every row in one transaction: all of it, or (on any error) nothing.
+
+    `replace_credentials_of`: the tenants whose stored token or bearer the admin agreed to replace;
+    every other tenant keeps its stored ones (the rest of its row is applied).
+    `expected_digest`: the previewed plan's `digest`; if the plan computed now differs (someone
+    changed a tenant meanwhile), nothing is applied and PlanChanged is raised.
+    `new_user_password`: the first password of every user the import creates (the admin hands it
+    out; each user can be given their own later), so that an imported portal can be logged into.
+    """
+    user_model = get_user_model()
+    try:
+        with transaction.atomic():
+            plan = build_plan(rows)
+            if expected_digest is not None and plan.digest != expected_digest:
+                raise PlanChanged()
+            plan = plan.without_replacements(allowed=replace_credentials_of)
+            by_number = {row.number: row for row in rows}
+            tenants: dict[str, Tenant] = {t.name: t for t in Tenant.objects.select_for_update().filter(
+                name__in={r.tenant for r in rows})}
+            for step in plan.rows:
+                row = by_number[step.number]
+                tenant = tenants.get(row.tenant)
+                if step.tenant_action == CREATE:
+                    tenant = tenant_create(actor=actor, request=request, name=row.tenant, **tenant_values(row))
+                    tenants[row.tenant] = tenant
+                elif step.tenant_action == UPDATE:
+                    assert tenant is not None
+                    tenant_update(tenant=tenant, actor=actor, request=request,
+                                  **{name: tenant_values(row)[name] for name in step.tenant_fields})
+                assert tenant is not None
+                if step.secrets:
+                    tenant_credentials_replace(tenant=tenant, actor=actor, request=request,
+                                               **{key: getattr(row, key) for key in step.secrets})
+                for change in step.users:
+                    if change.user == CREATE:
+                        user = user_create(actor=actor, request=request, username=change.username,
+                                           password=new_user_password)
+                    else:
+                        user = user_model.objects.get(username=change.username)
+                    if change.membership != UNCHANGED:
+                        membership_add(user=user, tenant=tenant, role=change.role, actor=actor, request=request)
+            summary = plan.summary
+            audit_record(action="import.apply", actor=actor, request=request, outcome=Outcome.SUCCEEDED,
+                         object_label=filename[:255], after=summary,
+                         message=f"{len(rows)} rows from {filename}"[:1000])
+    except Exception as exc:
+        audit_record(action="import.apply", actor=actor, request=request, outcome=Outcome.FAILED,
+                     object_label=filename[:255], message=f"{type(exc).__name__}: nothing was changed")
+        raise
+    return plan

@@ -1,14 +1,16 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.core.crypto import TokenDecryptionError
-from portal.tenants.services import tenant_keys_rotate
+from portal.staff.services import tenant_keys_rotate
 
 
 class Command(BaseCommand):
     help = ("Re-encrypt every stored IES token and bearer with the newest key of TOKEN_ENCRYPTION_KEYS. "
             "Add the new key first in the list, keep the old ones, run this, then remove the old keys.")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             count = tenant_keys_rotate()
         except TokenDecryptionError as exc:

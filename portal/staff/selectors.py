@@ -1,6 +1,6 @@
 """Reads for the staff pages: tenants, users and their memberships.
 
-Staff see every tenant, so these do not go through portal.core.access (which scopes a *tenant
+Staff see every tenant, so these do not go through portal.tenants.access (which scopes a *tenant
 user* to their own tenant); the views that call them are all behind `staff_required`.
 
 Lists come in natural order, the way people count: user2 before user10, nbitest_9 before nbitest_11
@@ -9,6 +9,7 @@ sorting happens here, in Python.
 """
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -28,7 +29,7 @@ def tenant_memberships(*, tenant: Tenant) -> list[Membership]:
     return natural_sorted(tenant.memberships.select_related("user"), key=lambda m: m.user.get_username())
 
 
-def user_list(*, query: str = "", status: str = "") -> list:
+def user_list(*, query: str = "", status: str = "") -> list[User]:
     """Users matching `query` and `status`, each with `tenant_memberships` in natural order."""
     users = get_user_model().objects.order_by("username").prefetch_related(
         Prefetch("memberships", queryset=Membership.objects.select_related("tenant").order_by("tenant__name"))
@@ -44,15 +45,16 @@ def user_list(*, query: str = "", status: str = "") -> list:
         users = users.filter(is_staff=True)
     listed = natural_sorted(users, key=lambda u: u.get_username())
     for user in listed:
-        user.tenant_memberships = natural_sorted(user.memberships.all(), key=lambda m: m.tenant.name)
+        # For the template, beside the user: not an attribute the model declares.
+        user.tenant_memberships = natural_sorted(user.memberships.all(), key=lambda m: m.tenant.name)  # type: ignore[attr-defined]
     return listed
 
 
-def user_get(*, pk: int):
+def user_get(*, pk: int) -> User:
     return get_object_or_404(get_user_model(), pk=pk)
 
 
-def user_memberships(*, user) -> list[Membership]:
+def user_memberships(*, user: User) -> list[Membership]:
     return natural_sorted(user.memberships.select_related("tenant"), key=lambda m: m.tenant.name)
 
 
@@ -60,7 +62,7 @@ def membership_get(*, pk: int) -> Membership:
     return get_object_or_404(Membership.objects.select_related("user", "tenant"), pk=pk)
 
 
-def tenants_without(*, user) -> QuerySet[Tenant]:
+def tenants_without(*, user: User) -> QuerySet[Tenant]:
     """Tenants `user` does not belong to yet (the choices of "add to tenant"; a queryset, which the
     form validates against; the form lists them in natural order)."""
     return Tenant.objects.exclude(memberships__user=user).order_by("name")

@@ -1,17 +1,28 @@
 """Forms of the staff pages. Secrets are write-only: PasswordInput(render_value=False) everywhere, so
 that not even a form shown again after a validation error carries a token back to the browser."""
 
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from ies_client.client import normalise_base_url
 from portal.core.natural import natural_sorted
-from portal.tenants.importing import KINDS, MAX_UPLOAD_BYTES, check_cell
+from portal.staff.importing.columns import KINDS
+from portal.staff.importing.parse import check_cell
+from portal.staff.importing.read import MAX_UPLOAD_BYTES
 from portal.tenants.models import Role, Scenario, Tenant
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 MAX_SECRET_CHARS = 8192
 _ONE_WORD = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no space: what goes into an HTTP header
@@ -19,7 +30,7 @@ _ONE_WORD = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no space: what goe
 CHECKBOX_ATTRS = {"style": "width:auto;margin:0 8px 0 0;vertical-align:middle"}
 
 
-def _secret_field(label, help_text=""):
+def _secret_field(label: StrOrPromise, help_text: StrOrPromise = "") -> forms.CharField:
     return forms.CharField(label=label, required=False, max_length=MAX_SECRET_CHARS, help_text=help_text,
                            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
 
@@ -46,7 +57,7 @@ class TenantForm(forms.ModelForm):
         help_texts = {"ies_tenant_id": _("Optional: sent as X-Tenant-Id when IES needs it.")}
         widgets = {"is_active": forms.CheckboxInput(attrs=CHECKBOX_ATTRS)}
 
-    def __init__(self, *args, with_secrets: bool = False, **kwargs):
+    def __init__(self, *args: Any, with_secrets: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["ies_base_url"].help_text = _("Empty: the portal's default IES (%(url)s).") % {
             "url": settings.IES_BASE_URL}
@@ -55,13 +66,13 @@ class TenantForm(forms.ModelForm):
                                                                       "characters only."))
             self.fields["bearer"] = _secret_field(_("Bearer"))
 
-    def clean_name(self):
+    def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", name):
             raise forms.ValidationError(_("Letters, digits, _ . - only, starting with a letter or digit."))
         return name
 
-    def clean_ies_base_url(self):
+    def clean_ies_base_url(self) -> str:
         url = self.cleaned_data["ies_base_url"].strip()
         if not url:
             return ""
@@ -71,10 +82,10 @@ class TenantForm(forms.ModelForm):
             raise forms.ValidationError(_("The IES base URL starts with http:// or https:// and ends in /rest "
                                           "(e.g. https://ies.example:17100/rest).")) from None
 
-    def clean_token(self):
+    def clean_token(self) -> str:
         return _clean_secret(self.cleaned_data.get("token", ""))
 
-    def clean_bearer(self):
+    def clean_bearer(self) -> str:
         return _clean_secret(self.cleaned_data.get("bearer", ""))
 
     def _clean_reference(self, name: str, column: str) -> str:
@@ -86,22 +97,23 @@ class TenantForm(forms.ModelForm):
             raise forms.ValidationError(problem)
         return value
 
-    def clean_ref_service_id(self):
+    def clean_ref_service_id(self) -> str:
         return self._clean_reference("ref_service_id", "service_id")
 
-    def clean_ref_service_name(self):
+    def clean_ref_service_name(self) -> str:
         return self._clean_reference("ref_service_name", "service_name")
 
-    def clean_ref_cloud_vpn_name(self):
+    def clean_ref_cloud_vpn_name(self) -> str:
         return self._clean_reference("ref_cloud_vpn_name", "cloud_vpn_name")
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if "token" in self.fields and bool(data.get("token")) != bool(data.get("bearer")):
             raise forms.ValidationError(_("Enter both the token and the bearer, or neither (add them later)."))
         return data
 
-    def tenant_values(self) -> dict:
+    def tenant_values(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
@@ -111,18 +123,19 @@ class CredentialsForm(forms.Form):
     token = _secret_field(_("New X-Auth-Token"), _("Leave empty to keep the current token."))
     bearer = _secret_field(_("New bearer"), _("Leave empty to keep the current bearer."))
 
-    def __init__(self, *args, tenant: Tenant, **kwargs):
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tenant = tenant
 
-    def clean_token(self):
+    def clean_token(self) -> str:
         return _clean_secret(self.cleaned_data.get("token", ""))
 
-    def clean_bearer(self):
+    def clean_bearer(self) -> str:
         return _clean_secret(self.cleaned_data.get("bearer", ""))
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         token, bearer = data.get("token"), data.get("bearer")
         if not token and not bearer and not self.errors:
             raise forms.ValidationError(_("Enter a new token, a new bearer, or both."))
@@ -143,10 +156,11 @@ class PasswordChoiceMixin(forms.Form):
     password2 = forms.CharField(label=_("New password again"), required=False, strip=False,
                                 widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}))
 
-    password_user = None  # the user the password is for (similarity check)
+    password_user: User | None = None  # the user the password is for (similarity check)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("generate"):
             data["password"] = None
             return data
@@ -165,7 +179,7 @@ class PasswordChoiceMixin(forms.Form):
 
 
 class PasswordResetForm(PasswordChoiceMixin):
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.password_user = user
 
@@ -181,7 +195,7 @@ class UserCreateForm(PasswordChoiceMixin):
 
     field_order = ["username", "email", "is_staff", "tenant", "role", "generate", "password1", "password2"]
 
-    def clean_username(self):
+    def clean_username(self) -> str:
         username = self.cleaned_data["username"].strip()
         user_model = get_user_model()
         user_model.username_validator(username)
@@ -189,7 +203,7 @@ class UserCreateForm(PasswordChoiceMixin):
             raise forms.ValidationError(_("A user with this name exists already."))
         return username
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         self.password_user = get_user_model()(username=self.cleaned_data.get("username", ""),
                                               email=self.cleaned_data.get("email", ""))
         return super().clean()
@@ -201,9 +215,9 @@ class MembershipForUserForm(forms.Form):
     tenant = forms.ModelChoiceField(label=_("Tenant"), queryset=Tenant.objects.none())
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
 
-    def __init__(self, *args, tenants, **kwargs):
+    def __init__(self, *args: Any, tenants: QuerySet[Tenant], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["tenant"]
+        field = cast("forms.ModelChoiceField[Tenant]", self.fields["tenant"])
         field.queryset = tenants
         # The queryset validates; the menu lists the tenants the way people count (nbitest_9, nbitest_11).
         field.choices = [("", field.empty_label), *((t.pk, str(t)) for t in natural_sorted(tenants, key=str))]
@@ -215,7 +229,7 @@ class MembershipForTenantForm(forms.Form):
     username = forms.CharField(label=_("User name"), max_length=150)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
 
-    def clean_username(self):
+    def clean_username(self) -> str:
         username = self.cleaned_data["username"].strip()
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
@@ -229,7 +243,7 @@ class RoleForm(forms.Form):
 
 
 class _WriteOnlyTextarea(forms.Textarea):
-    def format_value(self, value):
+    def format_value(self, value: Any) -> None:
         return None
 
 
@@ -243,7 +257,7 @@ class ImportForm(forms.Form):
                     "paste it here."),
         widget=_WriteOnlyTextarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}))
 
-    def clean_file(self):
+    def clean_file(self) -> UploadedFile | None:
         upload = self.cleaned_data["file"]
         if not upload:
             return upload
@@ -254,8 +268,9 @@ class ImportForm(forms.Form):
             raise forms.ValidationError(_("Upload an .xlsx or a .csv file."))
         return upload
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         has_file, has_text = bool(cleaned.get("file")), bool((cleaned.get("text") or "").strip())
         if not self.errors and has_file == has_text:
             raise forms.ValidationError(

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ies_client.models import Operation
+from ies_client import models as ies
 
 UTIL_QUANTUM = 0.02  # percent: IES's two decimals, rounded or truncated, with room for averaging
 MIN_UTIL = 0.5  # percent: below this a bucket says too little about the bandwidth
@@ -55,17 +55,18 @@ class Step:
     kbps: int | None
 
 
-def change_times(operations: Sequence[Operation]) -> list[int]:
+def change_times(operations: Sequence[ies.Operation]) -> list[int]:
     """When successful updates took effect, ascending (all of them: a stretch that begins before
     the range still tells which coarse buckets before the range are clean)."""
     times = set()
     for op in operations:
-        if op.kind == "Update" and op.succeeded and op.finished_at is not None:
+        if op.kind == ies.OperationKind.UPDATE and op.succeeded and op.finished_at is not None:
             times.add(int(op.finished_at.timestamp()))
     return sorted(times)
 
 
-def _bucket_bounds(rate_in, rate_out, util_in, util_out) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _bucket_bounds(rate_in: np.ndarray, rate_out: np.ndarray, util_in: np.ndarray,
+                   util_out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per bucket, the interval of bandwidths (kbit/s) its rate and utilisation allow (NaN if none),
     and the rate and utilisation it was read from.
 
@@ -204,7 +205,8 @@ def _agree(lo: np.ndarray, hi: np.ndarray, first: np.ndarray, second: np.ndarray
     return float(max(lo[first].max(), lo[second].max())) <= float(min(hi[first].min(), hi[second].min()))
 
 
-def _changes_from_estimates(t, lo, hi, step, *, start, end) -> list[int]:
+def _changes_from_estimates(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, step: int, *, start: int,
+                            end: int) -> list[int]:
     """Without a log: where the buckets stop agreeing with the stretch so far, and the next ones
     agree among themselves (``PERSIST`` in a row): a change at the first of those.
 

@@ -1,22 +1,32 @@
-"""THE tenant checks. Every lookup of tenant data starts here.
+"""THE tenant checks: every tenant-owned object a view touches is fetched here.
 
 A portal user acts for one tenant at a time (the one chosen in the session, else their first).
 Another tenant's object is a 404, never a 403, so that its existence is not revealed; a viewer's
-attempt to change something is a 403.
+attempt to change something is a 403 that says why.
+
+These functions only read. A caller that knows a miss may just mean a stale copy (the service
+mirror) refreshes it itself and asks again.
 """
 
-from django.core.exceptions import PermissionDenied
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
+from portal.core.exceptions import AccessRefused
 from portal.tenants.models import Membership, Role, Tenant
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 SESSION_TENANT_KEY = "portal_tenant_id"
 # A staff user looking at a tenant's pages ("see as tenant"): always read-only.
 SESSION_SEE_AS_KEY = "portal_see_as_tenant_id"
 
-
-def memberships_of(user) -> list[Membership]:
+def memberships_of(user: User | AnonymousUser) -> list[Membership]:
     if not user.is_authenticated:
         return []
     return list(
@@ -28,9 +38,10 @@ def memberships_of(user) -> list[Membership]:
 
 def request_memberships(request: HttpRequest) -> list[Membership]:
     """The user's memberships, read once per request (the page and its header both need them)."""
+    # Cached as attributes of the request object, which HttpRequest does not declare (hence the ignores).
     if not hasattr(request, "_portal_memberships"):
-        request._portal_memberships = memberships_of(request.user)
-    return request._portal_memberships
+        request._portal_memberships = memberships_of(request.user)  # type: ignore[attr-defined]
+    return request._portal_memberships  # type: ignore[attr-defined]
 
 
 def current_membership(request: HttpRequest) -> Membership | None:
@@ -41,15 +52,16 @@ def current_membership(request: HttpRequest) -> Membership | None:
     if see_as and request.user.is_authenticated and request.user.is_staff:
         tenant = Tenant.objects.filter(pk=see_as).first()
         if tenant is not None:
-            # Never saved: a viewer membership that exists only for this request.
-            membership = Membership(user=request.user, tenant=tenant, role=Role.VIEWER)
-            membership.impersonated = True
-            request._portal_membership = membership
-            return membership
+            # Never saved: a viewer membership that exists only for this request, marked as such
+            # by an attribute the model does not declare.
+            viewer = Membership(user=request.user, tenant=tenant, role=Role.VIEWER)
+            viewer.impersonated = True  # type: ignore[attr-defined]
+            request._portal_membership = viewer  # type: ignore[attr-defined]
+            return viewer
     memberships = request_memberships(request)
     chosen = request.session.get(SESSION_TENANT_KEY) if hasattr(request, "session") else None
     membership = next((m for m in memberships if m.tenant_id == chosen), memberships[0] if memberships else None)
-    request._portal_membership = membership
+    request._portal_membership = membership  # type: ignore[attr-defined]
     return membership
 
 
@@ -59,16 +71,6 @@ def require_membership(request: HttpRequest) -> Membership:
     if membership is None:
         raise Http404("no tenant")
     return membership
-
-
-class AccessRefused(PermissionDenied):
-    """A 403 whose message is meant for the person refused: the 403 page shows it as the reason
-    (other PermissionDenied messages are for logs and stay off the page)."""
-
-    def __init__(self, reason: str, *, tenant: Tenant | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.tenant = tenant
 
 
 def require_writer(request: HttpRequest) -> Membership:
@@ -93,52 +95,32 @@ def switch_tenant(request: HttpRequest, tenant_id: int) -> Membership:
     for membership in memberships_of(request.user):
         if membership.tenant_id == tenant_id:
             request.session[SESSION_TENANT_KEY] = tenant_id
-            request._portal_membership = membership
+            request._portal_membership = membership  # type: ignore[attr-defined]
             return membership
     raise Http404("no such tenant")
 
 
-def get_service_for_tenant(request: HttpRequest, ies_service_id: str, *, include_gone: bool = False):
-    """The request's tenant's service with this IES id, or 404 (another tenant's looks absent)."""
-    from portal.services.selectors import service_for_tenant
-
+def tenant_object_or_404[M: Model](request: HttpRequest, objects: type[M] | QuerySet[M],
+                                    /, **lookup: Any) -> tuple[Membership, M]:
+    """The request's membership and the first object of `objects` (a tenant-owned model, or a
+    queryset of one: which rows count, in which order) that matches `lookup` and belongs to the
+    request's tenant. Anything else is a 404, so another tenant's object looks exactly like a
+    missing one."""
     membership = require_membership(request)
-    service = service_for_tenant(tenant=membership.tenant, ies_service_id=ies_service_id, include_gone=include_gone)
-    if service is None and _refresh_mirror(membership.tenant):
-        service = service_for_tenant(tenant=membership.tenant, ies_service_id=ies_service_id, include_gone=include_gone)
-    if service is None:
-        raise Http404("no such service")
-    return membership, service
+    return membership, _owned_by(membership, objects, lookup)
 
 
-def get_connection_for_tenant(request: HttpRequest, cloud_vpn_name: str, *, include_gone: bool = True):
-    """The request's tenant's service whose CloudVpnName this is (deleted ones too, for history), or 404."""
-    from portal.services.selectors import service_for_tenant_by_connection
-
-    membership = require_membership(request)
-    service = service_for_tenant_by_connection(tenant=membership.tenant, cloud_vpn_name=cloud_vpn_name,
-                                               include_gone=include_gone)
-    if service is None and _refresh_mirror(membership.tenant):
-        service = service_for_tenant_by_connection(tenant=membership.tenant, cloud_vpn_name=cloud_vpn_name,
-                                                   include_gone=include_gone)
-    if service is None:
-        raise Http404("no such connection")
-    return membership, service
+def tenant_object_for_writer_or_404[M: Model](request: HttpRequest, objects: type[M] | QuerySet[M],
+                                               /, **lookup: Any) -> tuple[Membership, M]:
+    """As tenant_object_or_404 for a change: a viewer is refused (403, with the reason) before
+    anything is looked up, so the refusal says nothing about which objects exist."""
+    membership = require_writer(request)
+    return membership, _owned_by(membership, objects, lookup)
 
 
-def _refresh_mirror(tenant: Tenant) -> bool:
-    """The mirror may simply not know a service yet (made elsewhere, first visit): ask IES once,
-    at most every 30 s per tenant, with the tenant's own token. True when the mirror was refreshed."""
-    from django.core.cache import cache
-
-    from ies_client.errors import IESError
-    from portal.services.services import service_mirror_sync
-    from portal.tenants.ies import TenantNotConfigured
-
-    if not cache.add(f"mirror-refresh:{tenant.pk}", 1, 30):
-        return False
-    try:
-        service_mirror_sync(tenant=tenant, for_page=True)
-    except (IESError, TenantNotConfigured):
-        return False
-    return True
+def _owned_by[M: Model](membership: Membership, objects: type[M] | QuerySet[M], lookup: dict[str, Any]) -> M:
+    queryset = objects if isinstance(objects, QuerySet) else objects._default_manager.all()
+    found = queryset.filter(tenant=membership.tenant, **lookup).first()
+    if found is None:
+        raise Http404(f"no such {queryset.model._meta.model_name}")
+    return found

@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -15,6 +16,9 @@ from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from portal.core.units import format_kbps
+
+if TYPE_CHECKING:
+    from django.forms import BoundField
 
 UNITS = {"kbit/s": 1, "Mbit/s": 1000, "Gbit/s": 1_000_000}
 UNIT_CHOICES = [(unit, unit) for unit in UNITS]
@@ -124,8 +128,8 @@ def read_amount(amount: str, unit: str, *, maximum: int | None = None) -> Amount
         raise ValidationError(_("Type the digits 0–9: “%(char)s” is not one of them."), code="digits",
                               params={"char": foreign})
     written = _NUMBER_AND_UNIT.match(text)
-    unit_typed = bool(written and written.group("number").strip())
-    if unit_typed:
+    unit_typed = written is not None and bool(written.group("number").strip())
+    if written is not None and unit_typed:
         text, unit = written.group("number").strip(), _unit_of(written.group("unit"), amount)
     elif unit not in UNITS:
         raise ValidationError(_("Choose a unit: kbit/s, Mbit/s or Gbit/s."), code="unit")
@@ -219,7 +223,7 @@ def read_for_display(amount: str, unit: str, *, minimum: int | None = None, maxi
     return Reading(ok=True, text=format_kbps(kbps))
 
 
-def _whole(value) -> int | None:
+def _whole(value: object) -> int | None:
     return int(Decimal(str(value))) if value not in (None, "") else None
 
 
@@ -229,17 +233,17 @@ class BandwidthWidget(forms.MultiWidget):
 
     template_name = "core/bandwidth_widget.html"
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__([forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "bw-amount"}),
                           forms.Select(choices=UNIT_CHOICES, attrs={"class": "bw-unit", "aria-label": _("Unit")})],
                          attrs)
         self.bounds: tuple[int | None, int | None, int | None] = (None, None, None)
 
-    def id_for_label(self, id_):
+    def id_for_label(self, id_: str) -> str:
         # MultiWidget labels nothing (for=""): the "Bandwidth" label belongs to the amount box.
         return f"{id_}_0" if id_ else id_
 
-    def decompress(self, value):
+    def decompress(self, value: Any) -> list[str]:
         if value in (None, ""):
             return ["", "Mbit/s"]
         try:
@@ -247,7 +251,7 @@ class BandwidthWidget(forms.MultiWidget):
         except (TypeError, ValueError):
             return [str(value), "kbit/s"]
 
-    def get_context(self, name, value, attrs):
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         minimum, maximum, step = self.bounds
         values = list(value) if isinstance(value, list | tuple) else self.decompress(value)
@@ -267,13 +271,13 @@ class BandwidthField(forms.MultiValueField):
 
     widget = BandwidthWidget
 
-    def __init__(self, *, minimum=None, maximum=None, step=None, **kwargs):
+    def __init__(self, *, minimum: object = None, maximum: object = None, step: object = None, **kwargs: Any) -> None:
         self.minimum, self.maximum, self.step = _whole(minimum), _whole(maximum), _whole(step)
         fields = (forms.CharField(required=False), forms.CharField(required=False))
         super().__init__(fields=fields, require_all_fields=False, **kwargs)
         self.widget.bounds = (self.minimum, self.maximum, self.step)
 
-    def compress(self, data_list):
+    def compress(self, data_list: list[str]) -> int | None:
         if not data_list or not (data_list[0] or "").strip():
             if self.required:
                 raise ValidationError(_("Enter a bandwidth."), code="required")
@@ -291,11 +295,16 @@ class DescribedAmountMixin:
     templates give the help (<auto_id>_helptext) and the errors (<auto_id>_error).
     """
 
+    if TYPE_CHECKING:  # what the mixin uses of the form it is mixed into
+        fields: dict[str, forms.Field]
+
+        def __getitem__(self, name: str) -> BoundField: ...
+
     def describe_multi_part_fields(self) -> None:
-        for name, field in self.fields.items():  # type: ignore[attr-defined]
+        for name, field in self.fields.items():
             if not isinstance(field.widget, forms.MultiWidget):
                 continue
-            bound = self[name]  # type: ignore[index]
+            bound = self[name]
             ids = ([f"{bound.auto_id}_helptext"] if field.help_text else []) + (
                 [f"{bound.auto_id}_error"] if bound.errors else [])
             if ids:

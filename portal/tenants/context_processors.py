@@ -1,0 +1,15 @@
+from django.http import HttpRequest
+
+from portal.tenants.access import current_membership, request_memberships
+
+
+def tenancy(request: HttpRequest) -> dict:
+    """Which tenant the page acts for, and the others the user may switch to (the header's menu)."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    membership = current_membership(request)
+    return {
+        "current_membership": membership,
+        "current_tenant": membership.tenant if membership else None,
+        "all_memberships": request_memberships(request),
+    }
