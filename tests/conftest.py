@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from celery.signals import after_task_publish
 
 pytest_plugins = ["tests.fixtures_simulator", "tests.fixtures_portal"]
 
@@ -212,6 +213,107 @@ def start_worker(transactional_db, redis_server, simulator, tmp_path):
 def celery_worker(start_worker):
     """A plain worker with the test defaults."""
     return start_worker()
+
+
+class InlineWorker:
+    """This session's Celery messages, as published to the real Redis broker, run in the test's own
+    process, thread and transaction: the operation state machine driven as a worker drives it (the
+    same task names, arguments and countdowns), without starting a worker process.
+
+    Each message is taken as it is published (Celery's `after_task_publish`: the very headers and
+    body that went to Redis), not read back from the queue: what is under test here is the state
+    machine, and a read-back made these tests depend on the broker's timing on a busy machine. The
+    queue itself is emptied before and after. What a worker process adds (taking messages from
+    Redis, being killed, losing Redis, running in parallel, its launcher) is for the `slow` tests
+    with `start_worker`.
+    """
+
+    def __init__(self, capture_on_commit) -> None:
+        from portal.celery import app
+
+        self.app = app
+        self.capture_on_commit = capture_on_commit
+        self.ran: list[str] = []
+        self.sent: list[str] = []  # what this process published, and where to
+        self._due: list[tuple[float, int, str, list, dict]] = []
+        self._sequence = 0
+        app.loader.import_default_modules()  # the tasks a worker would register
+        self.clear()
+        after_task_publish.connect(self._published)
+
+    @property
+    def published(self) -> int:
+        return len(self.sent)
+
+    def _published(self, sender=None, body=None, headers=None, exchange=None, routing_key=None,
+                   **_ignored) -> None:
+        from datetime import datetime
+
+        self.sent.append(f"{sender} to {exchange or '(default exchange)'}/{routing_key}")
+        if routing_key != TEST_QUEUE or headers is None or body is None:
+            return
+        args, kwargs, _embed = body
+        eta = headers.get("eta")
+        at = datetime.fromisoformat(eta).timestamp() if eta else time.time()
+        self._sequence += 1
+        self._due.append((at, self._sequence, headers["task"], list(args), dict(kwargs)))
+
+    def close(self) -> None:
+        after_task_publish.disconnect(self._published)
+        self.clear()
+
+    def clear(self) -> None:
+        """Drop what is queued: earlier tests' messages are no business of this test."""
+        with self.app.connection_for_write() as conn, conn.SimpleQueue(TEST_QUEUE) as queue:
+            queue.clear()
+        self._due.clear()
+
+    def sends(self):
+        """Around a request of a `db` test: what it sends after its commit is sent at the block's end."""
+        return self.capture_on_commit(execute=True)
+
+    def run_until(self, predicate, timeout: float = 30.0, what: str | None = None):
+        """Run due tasks (waiting out their countdowns) until ``predicate()`` is truthy; return it.
+
+        Raises, naming what was awaited, when it is not by ``timeout``, or when nothing is left to run.
+        """
+        from tests.waiting import WaitTimeout
+
+        deadline = time.monotonic() + timeout
+        while not (value := predicate()):
+            if not self._due:
+                raise WaitTimeout(f"nothing left to run, and not yet: {what or 'the condition'} "
+                                  f"(last value {value!r}; tasks run: {self.ran}; "
+                                  f"sent {self.published}: {self.sent})")
+            self._due.sort()
+            eta, _, name, args, kwargs = self._due[0]
+            if time.monotonic() + max(0.0, eta - time.time()) > deadline:
+                raise WaitTimeout(f"waited {timeout:g} s for {what or 'the condition'} "
+                                  f"(last value {value!r}; tasks run: {self.ran})")
+            time.sleep(max(0.0, eta - time.time()))
+            self._due.pop(0)
+            self.ran.append(name)
+            with self.capture_on_commit(execute=True):
+                self.app.tasks[name](*args, **kwargs)
+        return value
+
+
+@pytest.fixture
+def inline_worker(db, django_capture_on_commit_callbacks, _portal_test_settings):
+    """An InlineWorker for a `db` test: views' and tasks' on-commit sends are run at once."""
+    worker = InlineWorker(django_capture_on_commit_callbacks)
+    yield worker
+    worker.close()
+
+
+# Fixtures that start processes of their own: a test using one is `slow` (left out of `make test-fast`).
+SLOW_FIXTURES = frozenset({"start_worker", "celery_worker"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,13 @@
 """Portal fixtures shared by the Django tests and the browser tests: the deck's presets, logins."""
 
+import copy
+
 import pytest
+from django.contrib.auth import get_user_model
+from django.db.models.base import ModelState
 from django.test import Client
 
-from portal.tenants.services import SimulatorCredentials, presets_load
+from portal.staff.services import SimulatorCredentials, presets_load
 
 DEMO_PASSWORD = "demo-pass-for-tests"
 
@@ -17,8 +21,74 @@ def simulator_credentials(simulator) -> dict[str, SimulatorCredentials]:
 
 @pytest.fixture
 def presets(db, simulator):
-    """The deck's tenants and users, with the live simulator's tokens."""
-    return presets_load(password=DEMO_PASSWORD, credentials=simulator_credentials(simulator))
+    """The deck's tenants and users, with the live simulator's tokens.
+
+    `presets_load` (what `make run` does) runs in the first test of the session that needs them;
+    its rows are kept, and a later test on a database without tenants or users gets copies of
+    them (a few INSERTs instead of some hundred queries). Otherwise `presets_load` runs again.
+    """
+    from portal.tenants.models import Tenant
+
+    user_model = get_user_model()
+    rows = _preset_rows.get(simulator.base_url)
+    if rows is not None and not Tenant.objects.exists() and not user_model.objects.exists():
+        rows.insert()
+        return
+    empty = not Tenant.objects.exists() and not user_model.objects.exists()
+    audit_before = _last_audit_id()
+    presets_load(password=DEMO_PASSWORD, credentials=simulator_credentials(simulator))
+    if empty:
+        _preset_rows[simulator.base_url] = PresetRows.snapshot(audit_after=audit_before)
+
+
+def _last_audit_id() -> int:
+    from portal.audit.models import AuditEvent
+
+    return AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+# The rows presets_load made on an empty database, per simulator (its tokens): per process, so per
+# xdist worker.
+_preset_rows: dict[str, "PresetRows"] = {}
+
+
+class PresetRows:
+    """The tenants, users, memberships and audit events presets_load wrote, to write again."""
+
+    def __init__(self, tenants, users, memberships, events) -> None:
+        self.tenants, self.users, self.memberships, self.events = tenants, users, memberships, events
+
+    @classmethod
+    def snapshot(cls, *, audit_after: int) -> "PresetRows":
+        from portal.audit.models import AuditEvent
+        from portal.tenants.models import Membership, Tenant
+
+        return cls(list(Tenant.objects.all()), list(get_user_model().objects.all()), list(Membership.objects.all()),
+                   list(AuditEvent.objects.filter(pk__gt=audit_after)))
+
+    def insert(self) -> None:
+        from portal.audit.models import AuditEvent
+        from portal.tenants.models import Membership, Tenant
+
+        tenant_ids = _copy_in(Tenant, self.tenants, {})
+        user_ids = _copy_in(get_user_model(), self.users, {})
+        _copy_in(Membership, self.memberships, {"user_id": user_ids, "tenant_id": tenant_ids})
+        _copy_in(AuditEvent, self.events, {"actor_id": user_ids, "tenant_id": tenant_ids})
+
+
+def _copy_in(model, originals, remap: dict[str, dict[int, int]]) -> dict[int, int]:
+    """Insert copies of ``originals`` with new primary keys and foreign keys mapped; old pk -> new pk."""
+    copies = []
+    for original in originals:
+        row = copy.copy(original)
+        row.pk = None
+        row._state = ModelState()
+        for field, ids in remap.items():
+            if getattr(row, field) is not None:
+                setattr(row, field, ids[getattr(row, field)])
+        copies.append(row)
+    made = model.objects.bulk_create(copies)
+    return {original.pk: row.pk for original, row in zip(originals, made, strict=True)}
 
 
 @pytest.fixture

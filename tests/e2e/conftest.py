@@ -10,6 +10,7 @@ violations found on the way.
 import functools
 import os
 import shutil
+import weakref
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,44 @@ _AXE_RUN = """async () => {
 }"""
 
 
+E2E_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test in this directory drives a browser: `browser` without each module saying so."""
+    for item in items:
+        if E2E_DIR in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+# What axe's answer depends on: the address, the document, the viewport, the focus and the
+# colour preferences. Two checks of the same state (the check after each load, then a test's own
+# check of a page that drew nothing more) give the same answer: the second is not run.
+_AXE_STATE = """() => {
+  const s = [location.href, innerWidth, innerHeight, devicePixelRatio,
+             matchMedia('(prefers-color-scheme: dark)').matches, matchMedia('(forced-colors: active)').matches,
+             document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : '',
+             document.documentElement.outerHTML].join('\\n');
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return s.length + ':' + h;
+}"""
+
+_axe_answers: "weakref.WeakKeyDictionary[object, dict[str, list[dict]]]" = weakref.WeakKeyDictionary()
+
+
 def axe_violations(page) -> list[dict]:
     """axe-core's violations (any impact) on the page's current document."""
+    state = page.evaluate(_AXE_STATE)
+    answers = _axe_answers.setdefault(page, {})
+    if state in answers:
+        return answers[state]
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         # Checked again inside the page: two overlapping checks must not load axe twice.
         page.evaluate("source => { if (typeof window.axe === 'undefined') (0, eval)(source); }", _axe_source())
-    return page.evaluate(_AXE_RUN)
+    violations = page.evaluate(_AXE_RUN)
+    answers[state] = violations
+    return violations
 
 
 @functools.cache
@@ -66,7 +99,9 @@ def axe_on_every_page() -> bool:
 
 
 def chromium_path() -> str | None:
-    for name in ("chromium", "chromium-browser"):
+    # Debian's headless shell first: the same Blink and V8 as its chromium without the browser's
+    # own user interface, which is what Playwright itself runs for headless tests (and cheaper).
+    for name in ("chromium-headless-shell", "chromium", "chromium-browser"):
         found = shutil.which(name)
         if found:
             return found

@@ -20,6 +20,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from ies_client.simulator.openapi import document
 from tests.fixtures_simulator import SimulatorHandle, start_simulator
 
+# Its own simulator and some hundred requests: `slow`, left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 TENANT = "nbitest_12"
 CONFLICTS = {"servicemgr.service.status_inprogress", "servicemgr.service.create_failed"}
 

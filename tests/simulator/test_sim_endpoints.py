@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import requests
@@ -41,17 +40,15 @@ def test_it_makes_a_new_tenant_idempotently(sim: SimulatorHandle) -> None:
     assert_ies_error(answer, 400, "servicemgr.bad_param", "name")
 
 
-def test_it_bulk_creates_a_thousand_services_and_lists_them_fast(sim: SimulatorHandle) -> None:
+def test_it_bulk_creates_a_thousand_services_and_lists_them(sim: SimulatorHandle) -> None:
+    # How fast the list answers is benchmarks/pages.py's "bare" figure, not a test's bound.
     tenant = unique("bulk_")
     sim.new_tenant(tenant)
     assert sim.bulk_services(tenant, 1000) == 1000
-    started = time.perf_counter()
     answer = sim.call("GET", SERVICES, tenant)
-    elapsed = time.perf_counter() - started
     services = answer.json()["services"]
     assert len(services) == 1000 and len({s["service_id"] for s in services}) == 1000
     assert all(s["status"] == "Completed" and s["active_status"] == "Active" for s in services)
-    assert elapsed < 1.0
     assert sim.bulk_services(tenant, 2, kind="Site2Site") == 2
 
 

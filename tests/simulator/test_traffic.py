@@ -42,9 +42,8 @@ def bandwidth_at(ts: int) -> int:
 
 
 def test_it_answers_the_decks_query(sim: SimulatorHandle) -> None:
-    started = time.perf_counter()
+    # How fast: benchmarks/traffic.py holds the target (150 ms p50), not a test's bound.
     answer = traffic(sim)
-    elapsed = time.perf_counter() - started
     assert answer.status_code == 200
     data = answer.json()
     assert {k: data[k] for k in DECK} == DECK
@@ -55,7 +54,6 @@ def test_it_answers_the_decks_query(sim: SimulatorHandle) -> None:
     assert stamps[-1] < DECK["endtime"] and DECK["endtime"] - stamps[-1] <= 60
     assert all(b - a == 60 for a, b in zip(stamps, stamps[1:], strict=False))
     assert len(stamps) > 16_000
-    assert elapsed < 2.0  # the benchmark holds the real target (150 ms p50)
 
 
 def test_it_answers_the_same_every_time(sim: SimulatorHandle) -> None:
