@@ -212,11 +212,12 @@ def _send(op: Operation, client: IESClient) -> SubmitResult | None:
     elif op.kind == OperationKind.MODIFY:
         # The client addresses the connection from the service's kind (an operation started before
         # the kind was enough kept the list key it was sent with).
+        # The mirror row may be gone meanwhile (SET_NULL): the operation's own copy of the name
+        # still addresses the service, and the client's default list key applies.
         service, after = op.service, op.after or {}
-        assert service is not None, "a change is always started on a service"
-        target = ies.Service(service_id=op.ies_service_id, name=service.name,
-                             kind=ies.ServiceKind.parse(service.kind), cloud_vpn_name=after["cloud_vpn_name"],
-                             list_key=after.get("list_key"))
+        target = ies.Service(service_id=op.ies_service_id, name=service.name if service else op.service_name,
+                             kind=ies.ServiceKind.parse(service.kind) if service else None,
+                             cloud_vpn_name=after["cloud_vpn_name"], list_key=after.get("list_key"))
         ref = client.change_bandwidth(target, int(after["bandwidth_kbps"]))
     else:
         ref = client.delete_service(op.ies_service_id)

@@ -199,7 +199,10 @@ def service_bandwidth(request: SignedInRequest, service_id: str) -> HttpResponse
                 context["refused"], status = str(exc), 409
             else:
                 if request.htmx:
-                    return HttpResponseClientRedirect(reverse("operations:detail", kwargs={"pk": op.pk}))
+                    # 204 as before django-htmx (whose class answers 200): nothing to swap, only go.
+                    response = HttpResponseClientRedirect(reverse("operations:detail", kwargs={"pk": op.pk}))
+                    response.status_code = 204
+                    return response
                 return redirect("operations:detail", pk=op.pk)
         elif request.POST.get("edit") != "1":
             new_kbps = form.cleaned_data["bandwidth"]

@@ -1,11 +1,13 @@
 """The bandwidth editor: every bad input refused, one change at a time, confirmed by IES."""
 
 import pytest
+from django.db import connection
 
 from portal.audit.models import AuditEvent
 from portal.operations.models import Operation, OperationState
 from portal.services.models import Service
 from tests.portal.helpers import post
+from tests.waiting import wait_until
 
 
 def review(client, service_id, amount, unit="Mbit/s", **extra):
@@ -78,6 +80,7 @@ def test_a_change_is_tracked_and_confirmed_by_ies(own, inline_worker):
     new = before + 20000
     with inline_worker.sends():
         answer = change(client, own.service_id, str(new // 1000))
+        assert inline_worker.published == 0 and connection.run_on_commit, "sent only once the change is committed"
     assert answer.status_code == 302
     op = Operation.objects.get()
     inline_worker.run_until(lambda: Operation.objects.get(pk=op.pk).finished_at, 30, what="the change to end")
@@ -92,6 +95,21 @@ def test_a_change_is_tracked_and_confirmed_by_ies(own, inline_worker):
     assert event.actor_name == "own1" and event.client_address == "127.0.0.1"
     detail = client.get(f"/services/{own.service_id}/")
     assert "Update" in detail.text and "own1" in detail.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_is_tracked_to_the_end_by_a_real_worker(own, celery_worker):
+    """The same change through the deployed worker process and the Redis broker, end to end."""
+    before = own.service().bandwidth_kbps
+    new = before + 20000
+    assert change(own.client, own.service_id, str(new // 1000)).status_code == 302
+    op = Operation.objects.get()
+    wait_until(lambda: Operation.objects.get(pk=op.pk).finished_at, 60, what="the change to end",
+               detail=celery_worker.output)
+    op.refresh_from_db()
+    assert op.state == OperationState.SUCCEEDED, op.message
+    assert own.service().bandwidth_kbps == new
+    assert AuditEvent.objects.filter(operation=op, outcome="succeeded").exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -293,3 +311,30 @@ def test_a_refused_amount_is_described_by_its_error_for_screen_readers(own):
     described = re.search(r'aria-describedby="([^"]+)"', amount).group(1).split()
     assert 'aria-invalid="true"' in amount
     assert described and all(f'id="{ident}"' in answer.text for ident in described)
+
+
+@pytest.mark.django_db
+def test_an_htmx_confirmation_sends_the_browser_to_the_operation_without_a_body(own, inline_worker):
+    before = own.service().bandwidth_kbps
+    with inline_worker.sends():
+        answer = change(own.client, own.service_id, str(before // 1000 + 5), HTTP_HX_REQUEST="true")
+    op = Operation.objects.get()
+    assert answer.status_code == 204
+    assert answer["HX-Redirect"] == f"/operations/{op.pk}/"
+    assert not answer.content and "Location" not in answer
+    assert "HX-Request" in answer["Vary"]
+
+
+@pytest.mark.django_db
+def test_a_change_whose_service_row_is_gone_is_still_sent_to_ies(own, inline_worker, sim):
+    """The operation keeps what IES needs: a mirror row deleted meanwhile (SET_NULL) stops nothing."""
+    before = own.service().bandwidth_kbps
+    with inline_worker.sends():
+        change(own.client, own.service_id, str(before // 1000 + 7))
+    op = Operation.objects.get()
+    Service.objects.filter(pk=op.service_id).delete()
+    inline_worker.run_until(lambda: Operation.objects.get(pk=op.pk).finished_at, 30, what="the change to end")
+    op.refresh_from_db()
+    assert op.state == OperationState.SUCCEEDED, op.message
+    remote = sim.call("GET", f"/servicemanager/v1/services/{own.service_id}", tenant=own.name).json()
+    assert str(before + 7000) in str(remote)
