@@ -80,7 +80,7 @@ def _copy_in(model, originals, remap: dict[str, dict[int, int]]) -> dict[int, in
     """Insert copies of ``originals`` with new primary keys and foreign keys mapped; old pk -> new pk."""
     copies = []
     for original in originals:
-        row = copy.copy(original)
+        row = copy.deepcopy(original)  # JSON values too: no copy may share them with the snapshot
         row.pk = None
         row._state = ModelState()
         for field, ids in remap.items():

@@ -17,20 +17,41 @@ import pytest
 
 AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 
-# What axe reports, reduced to what a reader needs to find and fix each violation.
-# Runs queue up: the check after each load and a test's own check may overlap, and axe refuses a
-# second run while one is going.
+# What axe's answer depends on: the address, the document, the viewport, the focus and the
+# colour preferences, hashed. Two checks of the same state (the check after each load, then a test's
+# own check of a page that drew nothing more) give the same answer: the second is not run.
+_AXE_STATE = """() => {
+  const s = [location.href, innerWidth, innerHeight, devicePixelRatio,
+             matchMedia('(prefers-color-scheme: dark)').matches, matchMedia('(forced-colors: active)').matches,
+             document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : '',
+             document.documentElement.outerHTML].join('\\n');
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return s.length + ':' + h;
+}"""
+
+# What axe reports, reduced to what a reader needs to find and fix each violation, with the page
+# state just before and just after the run. Runs queue up (the check after each load and a test's
+# own check may overlap, and axe refuses a second run while one is going), and HTMX may poll or swap
+# while a run waits or goes: only a run whose state did not change describes one state, so only
+# that answer may be remembered under it.
 _AXE_RUN = """async () => {
+  const state = STATE;
   const previous = window.__portalAxeRun || Promise.resolve();
-  const run = previous.catch(() => null).then(() => axe.run(document, {resultTypes: ['violations']}));
+  const run = previous.catch(() => null).then(async () => {
+    const before = state();
+    const result = await axe.run(document, {resultTypes: ['violations']});
+    return {before, after: state(), result};
+  });
   window.__portalAxeRun = run;
-  const result = await run;
-  return result.violations.map(v => ({
+  const {before, after, result} = await run;
+  const violations = result.violations.map(v => ({
     id: v.id, impact: v.impact, help: v.help,
     nodes: v.nodes.slice(0, 6).map(n => ({target: n.target.join(' '), summary: n.failureSummary || ''})),
     count: v.nodes.length,
   }));
-}"""
+  return {before, after, violations};
+}""".replace("STATE", _AXE_STATE, 1)
 
 
 E2E_DIR = Path(__file__).parent
@@ -43,24 +64,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-# What axe's answer depends on: the address, the document, the viewport, the focus and the
-# colour preferences. Two checks of the same state (the check after each load, then a test's own
-# check of a page that drew nothing more) give the same answer: the second is not run.
-_AXE_STATE = """() => {
-  const s = [location.href, innerWidth, innerHeight, devicePixelRatio,
-             matchMedia('(prefers-color-scheme: dark)').matches, matchMedia('(forced-colors: active)').matches,
-             document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : '',
-             document.documentElement.outerHTML].join('\\n');
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
-  return s.length + ':' + h;
-}"""
-
 _axe_answers: "weakref.WeakKeyDictionary[object, dict[str, list[dict]]]" = weakref.WeakKeyDictionary()
 
 
 def axe_violations(page) -> list[dict]:
     """axe-core's violations (any impact) on the page's current document."""
+    # A remembered answer is one axe gave for exactly this state, so reading the state apart from
+    # a run is safe here.
     state = page.evaluate(_AXE_STATE)
     answers = _axe_answers.setdefault(page, {})
     if state in answers:
@@ -68,9 +78,10 @@ def axe_violations(page) -> list[dict]:
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         # Checked again inside the page: two overlapping checks must not load axe twice.
         page.evaluate("source => { if (typeof window.axe === 'undefined') (0, eval)(source); }", _axe_source())
-    violations = page.evaluate(_AXE_RUN)
-    answers[state] = violations
-    return violations
+    run = page.evaluate(_AXE_RUN)
+    if run["before"] == run["after"]:
+        answers[run["before"]] = run["violations"]
+    return run["violations"]
 
 
 @functools.cache

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -11,6 +13,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow  # a simulator or Python process of its own
 def test_the_client_modules_import_no_django():
     result = _python(
         "import sys\n"
@@ -21,6 +24,7 @@ def test_the_client_modules_import_no_django():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow  # a simulator or Python process of its own
 def test_importing_the_package_is_lazy_and_the_names_resolve():
     result = _python(
         "import sys, ies_client\n"

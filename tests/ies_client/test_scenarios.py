@@ -12,6 +12,9 @@ from tests.fixtures_simulator import start_simulator
 
 from .conftest import PRESET_SERVICES, credentials_of, site2dc_parameters, wait_done
 
+# Every test here shares a simulator process of this module's own.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def deck_sim(tmp_path_factory):

@@ -136,6 +136,7 @@ def test_rate_zero_never_fires(sim: SimulatorHandle) -> None:
     assert all(sim.call("GET", CATALOG, "nbitest_12").status_code == 200 for _ in range(5))
 
 
+@pytest.mark.slow  # a simulator or Python process of its own
 def test_environment_switches_latency_failures_and_missing_operations(tmp_path: Path) -> None:
     env = {"IES_SIM_LATENCY_MS": "200", "IES_SIM_FAIL_RATE": "1", "IES_SIM_NO_OPERATIONS_ENDPOINT": "1"}
     with start_simulator(tmp_path, env=env) as own:
@@ -152,6 +153,7 @@ def test_environment_switches_latency_failures_and_missing_operations(tmp_path: 
         assert op["result"] == "failed" and "rolled back" in op["reason"]
 
 
+@pytest.mark.slow  # a simulator or Python process of its own
 def test_environment_error_rate(tmp_path: Path) -> None:
     with start_simulator(tmp_path, env={"IES_SIM_ERROR_RATE": "1"}) as own:
         assert_ies_error(own.call("GET", SERVICES, "nbitest_12"), 503, "servicemgr.service_unavailable")

@@ -14,6 +14,9 @@ from tests.fixtures_simulator import SimulatorHandle, start_simulator
 
 from .helpers import assert_empty_404, site2dc_entry, unique
 
+# Every test here shares a simulator process of this module's own.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorHandle]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.fixtures_simulator import SimulatorHandle, start_simulator
@@ -61,6 +62,7 @@ def test_it_refuses_bad_bulk_requests(sim: SimulatorHandle) -> None:
         assert_ies_error(answer, 400, "servicemgr.bad_param", field)
 
 
+@pytest.mark.slow  # a simulator or Python process of its own
 def test_it_guards_sim_endpoints_with_a_key_when_loopback_is_not_trusted(tmp_path: Path) -> None:
     env = {"IES_SIM_ADMIN_KEY": "s3cret-key", "IES_SIM_TRUST_LOOPBACK": "0"}
     with start_simulator(tmp_path, env=env) as own:

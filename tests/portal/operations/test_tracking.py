@@ -6,6 +6,7 @@ messages run in the test's own process (`inline_worker`), which is all their sta
 
 import pytest
 import requests
+from django.db import connection
 
 from portal.audit.models import AuditEvent
 from portal.operations.models import Operation, OperationState
@@ -85,6 +86,7 @@ def test_a_lost_answer_is_reconciled_without_a_second_create(login, inline_worke
     client = login("user16")
     with inline_worker.sends():
         op, form = place_order(client)
+        assert inline_worker.published == 0 and connection.run_on_commit, "sent only once the order is committed"
     done = run_to_end(inline_worker, op, timeout=40)
     assert done.state == OperationState.SUCCEEDED, (done.message, inline_worker.ran)
     assert inline_worker.ran.count("operations.submit") >= 2, "the first send timed out: a second attempt reconciled"

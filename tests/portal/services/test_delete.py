@@ -2,6 +2,7 @@
 
 import pytest
 import requests
+from django.db import connection
 
 from portal.operations.models import Operation, OperationState
 from portal.services.models import Service
@@ -31,6 +32,7 @@ def test_a_failed_delete_leaves_the_service_with_the_reason(own_tenant, inline_w
     sim.add_fault(kind="fail_operations", count=1, reason="the CPE did not answer")
     with inline_worker.sends():
         answer = post(client, f"/services/{own_tenant.service_id}/delete/", {"confirm_name": own_tenant.service_name})
+        assert inline_worker.published == 0 and connection.run_on_commit, "sent only once the delete is committed"
     assert answer.status_code == 302
     op = Operation.objects.get()
     inline_worker.run_until(lambda: Operation.objects.get(pk=op.pk).finished_at, 30, what="the delete to end")

@@ -1,7 +1,7 @@
 """The spreadsheet reader and validator, without the web: headers, ranges, limits, formulas."""
 
-import inspect
 import io
+import zipfile
 
 import pytest
 
@@ -158,24 +158,61 @@ def test_reading_stops_at_the_first_row_past_the_limit(row, limit):
     assert pulled[0] == limit
 
 
+def _sheet_edited(data: bytes, *edits: tuple[bytes, bytes]) -> bytes:
+    """The same .xlsx with its sheet's XML edited (each edit: old bytes, new bytes)."""
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                for old, new in edits:
+                    content = content.replace(old, new)
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+# XML no parser accepts, after the last row: only a reader that gets there fails on it.
+BROKEN_AT_THE_END = (b"</sheetData>", b"<row r='999999'><c></row></sheetData>")
+# What Excel and LibreOffice write before the rows (openpyxl's write-only mode does not).
+WITH_DIMENSION = (b"<sheetViews>", b"<dimension ref='A1:H6002'/><sheetViews>")
+
+
 def test_a_spreadsheet_is_read_row_by_row_and_not_past_the_limit():
-    data = xlsx_bytes(_data_rows(read.MAX_ROWS + 1000))
-    assert inspect.isgeneratorfunction(read._xlsx_rows), "rows are read lazily, not all at once"
+    data = xlsx_bytes(_data_rows(read.MAX_ROWS + 4000))
     pulled = [0]
     with pytest.raises(SheetError, match="more than 2,000 rows"):
         read._collect(_counted(read._xlsx_rows(data), pulled))
     assert pulled[0] == read.MAX_ROWS + 2
 
 
-def test_a_csv_is_not_read_past_the_limit():
-    # Past the limit, a line the csv module refuses (a NUL byte): read, it would be another error.
-    good = [",".join(r) for r in _data_rows(read.MAX_ROWS + 1)]
-    data = _csv(*good, "user9\x00,nbitest_11", *good[1:50])
+def test_a_spreadsheet_as_excel_saves_it_is_not_parsed_past_the_limit():
+    # Rows far past the limit, then broken XML: a reader that took in the whole sheet first would
+    # stop at the break instead of at the limit.
+    data = _sheet_edited(xlsx_bytes(_data_rows(read.MAX_ROWS + 4000)), WITH_DIMENSION, BROKEN_AT_THE_END)
     with pytest.raises(SheetError, match="more than 2,000 rows"):
-        read_upload(name="big.csv", data=data)
-    with pytest.raises(SheetError) as refused:
-        read_upload(name="short.csv", data=_csv(*good[:10], "user9\x00,nbitest_11"))
-    assert "more than 2,000 rows" not in str(refused.value), "the NUL line is an error when it is read"
+        read_upload(name="big.xlsx", data=data)
+    # The control: the same break within the limit is read, and refused.
+    short = _sheet_edited(xlsx_bytes(_data_rows(10)), WITH_DIMENSION, BROKEN_AT_THE_END)
+    with pytest.raises(SheetError, match="not a readable .xlsx"):
+        read_upload(name="short.xlsx", data=short)
+
+
+@pytest.mark.xfail(strict=True, reason="openpyxl's read-only mode looks for the sheet's size before the "
+                   "first row and, when the file names none, parses the whole sheet (bounded by "
+                   "MAX_UNPACKED_BYTES): the import limits of issue 13")
+def test_a_spreadsheet_without_its_size_is_not_parsed_past_the_limit():
+    data = _sheet_edited(xlsx_bytes(_data_rows(read.MAX_ROWS + 4000)), BROKEN_AT_THE_END)
+    with pytest.raises(SheetError, match="more than 2,000 rows"):
+        read_upload(name="big.xlsx", data=data)
+
+
+def test_a_csv_is_not_read_past_the_limit():
+    rows = _data_rows(read.MAX_ROWS + 4000)
+    data = _csv(*(",".join(r) for r in rows))
+    pulled = [0]
+    with pytest.raises(SheetError, match="more than 2,000 rows"):
+        read._collect(_counted(read._csv_rows(data), pulled))
+    assert pulled[0] == read.MAX_ROWS + 2
 
 
 def test_it_refuses_a_file_over_the_size_limit():
