@@ -90,6 +90,7 @@ def test_the_progress_bar_moves_by_itself_until_the_outcome(page, live_server, s
     expect(bar).to_have_count(0)
     assert page.evaluate("window.__untouched") == 1, "the page was reloaded"
     swaps = page.evaluate("window.__swaps")
+    assert all(s["date"] for s in swaps[1:]), f"an answer without the server's Date: {swaps}"
     op.refresh_from_db()
     assert op.state == OperationState.SUCCEEDED and op.finished_at is not None
 
