@@ -222,8 +222,9 @@ class InlineWorker:
 
     Each message is taken as it is published (Celery's `after_task_publish`: the very headers and
     body that went to Redis), not read back from the queue: what is under test here is the state
-    machine, and a read-back made these tests depend on the broker's timing on a busy machine. The
-    queue itself is emptied before and after. What a worker process adds (taking messages from
+    machine, so these tests do not also depend on what else shares the broker. The queue itself is
+    emptied before and after; reading messages back from Redis is what the worker does in the
+    `slow` tests. What a worker process adds (taking messages from
     Redis, being killed, losing Redis, running in parallel, its launcher) is for the `slow` tests
     with `start_worker`.
     """
@@ -316,13 +317,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache(_portal_test_settings):
-    """Each test starts with an empty cache: ids repeat across tests, cached reads must not."""
+def clear_session_cache() -> None:
+    """Empty this test process's part of the cache. Never `cache.clear()`: on a shared Redis (CI's)
+    that is FLUSHDB, which also throws away the other test processes' queued Celery messages."""
     from django.core.cache import cache
 
     client = cache._cache.get_client(write=True)
     keys = list(client.scan_iter(match=f"{CACHE_PREFIX}:*", count=1000))
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(_portal_test_settings):
+    """Each test starts with an empty cache: ids repeat across tests, cached reads must not."""
+    clear_session_cache()
     yield

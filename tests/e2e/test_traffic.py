@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import clear_session_cache
 from tests.e2e.test_login_and_services import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,9 +18,7 @@ CONNECTION = "VPNS2S201705061433"  # user1's preset connection (nbitest_11)
 
 @pytest.fixture(autouse=True)
 def _cold_cache():
-    from django.core.cache import cache
-
-    cache.clear()
+    clear_session_cache()
 
 
 def open_chart(page, base: str, query: str = "range=24h"):

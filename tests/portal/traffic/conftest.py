@@ -1,9 +1,9 @@
 import pytest
-from django.core.cache import cache
 
 from portal.services.mirror import service_mirror_sync
 from portal.tenants.models import Tenant
 from portal.traffic import series
+from tests.conftest import clear_session_cache
 
 # The preset connections (docs/ies-simulator.md): user1 is in nbitest_11, user2 in nbitest_12.
 USER1_CONNECTION = "VPNS2S201705061433"
@@ -13,9 +13,9 @@ USER2_CONNECTION = "0S2DC201705071132"
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Every test starts cold: the block cache, the operation log and the mirror-refresh guard."""
-    cache.clear()
+    clear_session_cache()
     yield
-    cache.clear()
+    clear_session_cache()
 
 
 @pytest.fixture
