@@ -100,10 +100,18 @@ def tenant_update(*, tenant: Tenant, actor: User | None, request: HttpRequest | 
     if unknown:
         raise TypeError(f"unknown tenant fields: {sorted(unknown)}")
     before = _snapshot(tenant, tuple(values))
+    address_before = tenant.base_url
     for name, value in values.items():
         setattr(tenant, name, value)
     old, new = _diff(before, values)
     if new:
+        if tenant.base_url != address_before and (tenant.token_encrypted or tenant.bearer_encrypted):
+            # The token and bearer were issued by the IES at the old address: the next call ("check
+            # connection", any page) would hand them to whoever answers at the new one. They are
+            # asked for again instead.
+            old.update(token=tenant.token_masked, bearer=tenant.bearer_masked)
+            tenant.clear_credentials()
+            new.update(token="", bearer="")
         tenant.save()
         action = "tenant.update"
         if set(new) == {"is_active"}:

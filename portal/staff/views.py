@@ -98,7 +98,14 @@ def tenant_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     # for tenant_update to compare with).
     form = TenantForm(request.POST if request.method == "POST" else None, instance=selectors.tenant_get(pk=pk))
     if request.method == "POST" and form.is_valid():
+        had_credentials = bool(tenant.token_encrypted or tenant.bearer_encrypted)
         services.tenant_update(tenant=tenant, actor=request.user, request=request, **form.tenant_values())
+        if had_credentials and not (tenant.token_encrypted or tenant.bearer_encrypted):
+            messages.warning(request, _(
+                "Tenant %(name)s saved. Its IES address changed, so its stored token and bearer were "
+                "cleared (they belong to the old address): enter the ones for the new address.")
+                % {"name": tenant.name})
+            return redirect("staff:tenant_credentials", pk=tenant.pk)
         messages.success(request, _("Tenant %(name)s saved.") % {"name": tenant.name})
         return redirect("staff:tenant_detail", pk=tenant.pk)
     return render(request, "staff/tenant_form.html", {"form": form, "tenant": tenant},

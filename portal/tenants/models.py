@@ -86,6 +86,11 @@ class Tenant(models.Model):
         self.bearer_last4 = bearer[-4:]
         self.credentials_changed_at = timezone.now()
 
+    def clear_credentials(self) -> None:
+        self.token_encrypted = self.bearer_encrypted = ""
+        self.token_last4 = self.bearer_last4 = ""
+        self.credentials_changed_at = timezone.now()
+
     def credentials(self) -> tuple[str, str]:
         token, bearer = crypto.decrypt(self.token_encrypted), crypto.decrypt(self.bearer_encrypted)
         register_secret(token)

@@ -76,13 +76,46 @@ def test_it_edits_a_tenant_and_records_what_changed(staff):
     data = {"name": "nbitest_12", "ies_base_url": "http://ies.example:17100/rest/", "ies_tenant_id": tenant.ies_tenant_id,
             "scenarios": ["scale"], "ref_kind": "Site2DC", "ref_service_id": tenant.ref_service_id,
             "ref_service_name": tenant.ref_service_name, "ref_cloud_vpn_name": tenant.ref_cloud_vpn_name}
+    token, bearer = tenant.token_masked, tenant.bearer_masked
+    assert token and bearer
     answer = post(staff, f"/staff/tenants/{tenant.pk}/edit/", data)  # is_active unticked: deactivated
-    assert answer.status_code == 302
+    # A new IES address: the old address's token and bearer are cleared and asked for again.
+    assert answer.status_code == 302 and answer["Location"] == f"/staff/tenants/{tenant.pk}/credentials/"
     tenant.refresh_from_db()
     assert tenant.ies_base_url == "http://ies.example:17100/rest" and tenant.is_active is False
+    assert not tenant.has_credentials and not tenant.token_masked and not tenant.bearer_masked
     event = AuditEvent.objects.get(action="tenant.update")
-    assert event.before == {"ies_base_url": "", "is_active": True}
-    assert event.after == {"ies_base_url": "http://ies.example:17100/rest", "is_active": False}
+    assert event.before == {"ies_base_url": "", "is_active": True, "token": token, "bearer": bearer}
+    assert event.after == {"ies_base_url": "http://ies.example:17100/rest", "is_active": False, "token": "",
+                           "bearer": ""}
+    page = staff.get(answer["Location"])
+    assert "its stored token and bearer were cleared" in page.text
+
+
+def test_a_new_ies_address_never_receives_the_old_token(staff, simulator):
+    tenant = Tenant.objects.get(name="nbitest_12")
+    token, bearer = tenant.credentials()
+    data = {"name": "nbitest_12", "ies_base_url": simulator.base_url.replace("127.0.0.1", "localhost"),
+            "ies_tenant_id": tenant.ies_tenant_id, "scenarios": ["scale"], "is_active": "on", "ref_kind": "Site2DC",
+            "ref_service_id": tenant.ref_service_id, "ref_service_name": tenant.ref_service_name,
+            "ref_cloud_vpn_name": tenant.ref_cloud_vpn_name}
+    assert post(staff, f"/staff/tenants/{tenant.pk}/edit/", data).status_code == 302
+    tenant.refresh_from_db()
+    assert not tenant.has_credentials
+    # "Check connection" at the new address has nothing to send: the old token never leaves.
+    check = post(staff, f"/staff/tenants/{tenant.pk}/check/", follow=True)
+    assert "no complete IES credentials" in check.text
+    assert token not in check.text and bearer not in check.text
+
+
+def test_other_changes_keep_the_credentials(staff):
+    tenant = Tenant.objects.get(name="nbitest_12")
+    data = {"name": "nbitest_12", "ies_base_url": tenant.ies_base_url, "ies_tenant_id": tenant.ies_tenant_id,
+            "scenarios": ["scale"], "ref_kind": "Site2DC", "ref_service_id": tenant.ref_service_id,
+            "ref_service_name": tenant.ref_service_name, "ref_cloud_vpn_name": tenant.ref_cloud_vpn_name}
+    assert post(staff, f"/staff/tenants/{tenant.pk}/edit/", data).status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.has_credentials and tenant.is_active is False
 
 
 def test_an_inactive_tenant_disappears_for_its_users(staff, login):
