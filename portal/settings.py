@@ -178,6 +178,9 @@ CELERY_TIMEZONE = "UTC"
 # IES
 IES_BASE_URL = os.environ.get("IES_BASE_URL", "http://127.0.0.1:17100/rest")
 IES_VERIFY_TLS = env_bool("IES_VERIFY_TLS", True)
+# A tenant's own IES address, typed by staff, must be https in production: every call carries the
+# tenant's token. (IES_BASE_URL, the operator's default, is set by whoever deploys.)
+IES_REQUIRE_HTTPS = env_bool("IES_REQUIRE_HTTPS", not DEBUG)
 IES_CONNECT_TIMEOUT = float(os.environ.get("IES_CONNECT_TIMEOUT", "3.05"))
 IES_READ_TIMEOUT = float(os.environ.get("IES_READ_TIMEOUT", "10"))
 # Reads made inside a web request must stay cheap: a slow IES must not hold a page for long.

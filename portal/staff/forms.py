@@ -77,10 +77,14 @@ class TenantForm(forms.ModelForm):
         if not url:
             return ""
         try:
-            return normalise_base_url(url)
+            url = normalise_base_url(url)
         except ValueError:
             raise forms.ValidationError(_("The IES base URL starts with http:// or https:// and ends in /rest "
                                           "(e.g. https://ies.example:17100/rest).")) from None
+        if settings.IES_REQUIRE_HTTPS and not url.lower().startswith("https://"):
+            raise forms.ValidationError(_("Only an https:// address is accepted: every call to IES carries the "
+                                          "tenant's token (e.g. https://ies.example:17100/rest)."))
+        return url
 
     def clean_token(self) -> str:
         return _clean_secret(self.cleaned_data.get("token", ""))

@@ -173,3 +173,19 @@ def test_the_staff_pages_reject_a_post_without_csrf_token(staff):
     tenant = Tenant.objects.get(name="nbitest_16")
     assert staff.post(f"/staff/tenants/{tenant.pk}/check/").status_code == 403
     assert staff.post("/staff/tenants/new/", {"name": "x"}).status_code == 403
+
+
+def test_in_production_a_tenant_address_must_be_https(staff, settings):
+    settings.IES_REQUIRE_HTTPS = True  # what DEBUG off (production) sets by default
+    tenant = Tenant.objects.get(name="nbitest_12")
+    data = {"name": "nbitest_12", "ies_base_url": "http://ies.example:17100/rest", "ies_tenant_id": tenant.ies_tenant_id,
+            "scenarios": ["scale"], "is_active": "on", "ref_kind": "Site2DC", "ref_service_id": tenant.ref_service_id,
+            "ref_service_name": tenant.ref_service_name, "ref_cloud_vpn_name": tenant.ref_cloud_vpn_name}
+    refused = post(staff, f"/staff/tenants/{tenant.pk}/edit/", data)
+    assert refused.status_code == 400 and "Only an https:// address is accepted" in refused.text
+    tenant.refresh_from_db()
+    assert tenant.ies_base_url == "" and tenant.has_credentials
+    assert post(staff, f"/staff/tenants/{tenant.pk}/edit/",
+                data | {"ies_base_url": "https://ies.example:17100/rest"}).status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.ies_base_url == "https://ies.example:17100/rest"
