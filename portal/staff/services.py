@@ -105,7 +105,7 @@ def tenant_update(*, tenant: Tenant, actor: User | None, request: HttpRequest | 
         setattr(tenant, name, value)
     old, new = _diff(before, values)
     if new:
-        if tenant.base_url != address_before and (tenant.token_encrypted or tenant.bearer_encrypted):
+        if tenant.base_url != address_before and tenant.holds_any_credential:
             # The token and bearer were issued by the IES at the old address: the next call ("check
             # connection", any page) would hand them to whoever answers at the new one. They are
             # asked for again instead.

@@ -98,9 +98,9 @@ def tenant_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     # for tenant_update to compare with).
     form = TenantForm(request.POST if request.method == "POST" else None, instance=selectors.tenant_get(pk=pk))
     if request.method == "POST" and form.is_valid():
-        had_credentials = bool(tenant.token_encrypted or tenant.bearer_encrypted)
+        had_credentials = tenant.holds_any_credential
         services.tenant_update(tenant=tenant, actor=request.user, request=request, **form.tenant_values())
-        if had_credentials and not (tenant.token_encrypted or tenant.bearer_encrypted):
+        if had_credentials and not tenant.holds_any_credential:
             messages.warning(request, _(
                 "Tenant %(name)s saved. Its IES address changed, so its stored token and bearer were "
                 "cleared (they belong to the old address): enter the ones for the new address.")

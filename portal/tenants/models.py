@@ -57,6 +57,11 @@ class Tenant(models.Model):
         return bool(self.token_encrypted and self.bearer_encrypted)
 
     @property
+    def holds_any_credential(self) -> bool:
+        """A token or a bearer is stored (has_credentials needs both)."""
+        return bool(self.token_encrypted or self.bearer_encrypted)
+
+    @property
     def token_masked(self) -> str:
         return "…" + self.token_last4 if self.token_last4 else ""
 
