@@ -9,4 +9,5 @@ RUN DEBUG=0 SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=build python manage.p
 RUN useradd --system --home /app portal && mkdir -p /app/.run /data && chown portal /app/.run /data
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+# gthread workers (see gunicorn.conf.py for why): a request waiting on IES does not hold the others.
+CMD ["gunicorn", "portal.wsgi:application", "--config", "gunicorn.conf.py"]

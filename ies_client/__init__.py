@@ -36,6 +36,7 @@ _EXPORTS = {
     "IESConflict": "ies_client.errors",
     "IESServerError": "ies_client.errors",
     "IESUnavailable": "ies_client.errors",
+    "IESCircuitOpen": "ies_client.errors",
     "IESProtocolError": "ies_client.errors",
     "RedactSecretsFilter": "ies_client.redact",
     "register_secret": "ies_client.redact",
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ies_client.client import IESClient, client_for  # noqa: F401
     from ies_client.errors import (  # noqa: F401
         IESAuthError,
+        IESCircuitOpen,
         IESConflict,
         IESError,
         IESNotFound,

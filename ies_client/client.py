@@ -25,6 +25,7 @@ from urllib.parse import quote
 import requests
 
 from ies_client import tracking, wire
+from ies_client.breaker import DEFAULT_FAILURES, DEFAULT_RESET_S, BreakerConfig, BreakerStore
 from ies_client.errors import IESNotFound, IESProtocolError
 from ies_client.models import (
     Direction,
@@ -47,6 +48,11 @@ METRICS: tuple[str, ...] = tuple(Metric)
 
 _SERVICES = "/servicemanager/v1/services"
 _SERVICEDEFS = "/catalog/v1/servicedefs"
+# Path templates: the circuit breakers' keys and the metrics' labels (one per kind of call, no ids).
+_SERVICE = _SERVICES + "/{id}"
+_OPERATIONS = _SERVICE + "/operations"
+_OPERATION = _OPERATIONS + "/{id}"
+_TRAFFIC = "/cloudvpnwatch/v1/traffic/connections/{name}/{metric}"
 
 
 def _seg(value: str) -> str:
@@ -83,6 +89,11 @@ class IESClient:
         use_operations_endpoint: False on an IES known to lack ``…/operations``: tracking then
             reads the service's status instead.
         session: a ``requests.Session`` to share; by default the client makes and owns one.
+        breaker_failures: consecutive failures (timeouts, lost connections, 5xx, 429) of one
+            endpoint that open its circuit breaker (see :mod:`ies_client.breaker`).
+        breaker_reset: seconds an open breaker refuses calls before one trial request may go.
+        breaker_store: where breakers keep their state; None: the process's
+            (:func:`ies_client.breaker.configure`, in memory unless configured).
     """
 
     def __init__(
@@ -97,6 +108,9 @@ class IESClient:
         backoff: float = 0.2,
         use_operations_endpoint: bool = True,
         session: requests.Session | None = None,
+        breaker_failures: int = DEFAULT_FAILURES,
+        breaker_reset: float = DEFAULT_RESET_S,
+        breaker_store: BreakerStore | None = None,
     ) -> None:
         if not isinstance(credentials, IESCredentials):
             raise TypeError("credentials must be an IESCredentials")
@@ -113,6 +127,9 @@ class IESClient:
             "retries": retries,
             "backoff": backoff,
             "use_operations_endpoint": use_operations_endpoint,
+            "breaker_failures": breaker_failures,
+            "breaker_reset": breaker_reset,
+            "breaker_store": breaker_store,
         }
         self.use_operations_endpoint = use_operations_endpoint
         self._owns_session = session is None
@@ -120,6 +137,8 @@ class IESClient:
         self._transport = Transport(
             self.base_url, credentials, session=self.session, connect_timeout=connect_timeout,
             read_timeout=read_timeout, retries=retries, backoff=backoff, verify_tls=verify_tls,
+            breaker=BreakerConfig(failure_threshold=max(1, int(breaker_failures)), reset_timeout=breaker_reset),
+            breaker_store=breaker_store,
         )
         # OPEN-O serves a definition's detail at /detail, the deck at /details: remember which works.
         self._detail_suffix = "details"
@@ -151,7 +170,7 @@ class IESClient:
 
     def list_service_definitions(self) -> list[ServiceDefinition]:
         """The definitions the tenant may see (check ``.orderable`` before offering one)."""
-        answer = self._transport.request("GET", _SERVICEDEFS, empty_404_ok=True)
+        answer = self._transport.request("GET", _SERVICEDEFS, empty_404_ok=True, endpoint=_SERVICEDEFS)
         if answer.status == 404:  # the same quirk as the service list: "none" is a bare 404
             return []
         return wire.parse_definitions(self._require(answer.body, "service definitions"))
@@ -166,7 +185,8 @@ class IESClient:
         base = f"{_SERVICEDEFS}/{_seg(definition_id)}/"
         suffixes = [self._detail_suffix, "detail" if self._detail_suffix == "details" else "details"]
         for suffix in suffixes:
-            answer = self._transport.request("GET", base + suffix, empty_404_ok=True)
+            answer = self._transport.request("GET", base + suffix, empty_404_ok=True,
+                                             endpoint=f"{_SERVICEDEFS}/{{id}}/{suffix}")
             if answer.status != 404:
                 self._detail_suffix = suffix
                 return wire.parse_definition_detail(self._require(answer.body, "a service definition"))
@@ -176,14 +196,14 @@ class IESClient:
 
     def list_services(self) -> list[Service]:
         """The tenant's services. IES answers "none" with a 404 and an empty body: that is []."""
-        answer = self._transport.request("GET", _SERVICES, empty_404_ok=True)
+        answer = self._transport.request("GET", _SERVICES, empty_404_ok=True, endpoint=_SERVICES)
         if answer.status == 404:
             return []
         return wire.parse_services(self._require(answer.body, "services"))
 
     def get_service(self, service_id: str) -> Service:
         """One service, with its parameters. Unknown (or another tenant's): :class:`IESNotFound`."""
-        answer = self._transport.request("GET", f"{_SERVICES}/{_seg(service_id)}")
+        answer = self._transport.request("GET", f"{_SERVICES}/{_seg(service_id)}", endpoint=_SERVICE)
         return wire.parse_service_detail(self._require(answer.body, "a service"))
 
     def find_services_by_name(self, name: str) -> list[Service]:
@@ -219,7 +239,7 @@ class IESClient:
             name=name, description=description, definition_id=def_id, template_id=template_id,
             list_key=list_key, parameters=parameters, rollback_on_failure=rollback_on_failure,
         )
-        answer = self._transport.request("POST", _SERVICES, json_body=body)
+        answer = self._transport.request("POST", _SERVICES, json_body=body, endpoint=_SERVICES)
         return wire.parse_operation_ref(answer.body, location=answer.location, service_id=None)
 
     def modify_service(
@@ -246,7 +266,7 @@ class IESClient:
             list_key=list_key, cloud_vpn_name=cloud_vpn_name, bandwidth_kbps=bandwidth_kbps,
             name=name, description=description, extra=extra,
         )
-        answer = self._transport.request("PUT", f"{_SERVICES}/{_seg(service_id)}", json_body=body)
+        answer = self._transport.request("PUT", f"{_SERVICES}/{_seg(service_id)}", json_body=body, endpoint=_SERVICE)
         return wire.parse_operation_ref(answer.body, location=answer.location, service_id=service_id)
 
     def change_bandwidth(self, service: Service, kbps: int) -> OperationRef:
@@ -267,7 +287,7 @@ class IESClient:
     def delete_service(self, service_id: str) -> OperationRef | None:
         """Delete a service: the operation to track, or None when IES deleted it at once (it answers
         200 for a CreateFailed service; whatever the body names is already over)."""
-        answer = self._transport.request("DELETE", f"{_SERVICES}/{_seg(service_id)}")
+        answer = self._transport.request("DELETE", f"{_SERVICES}/{_seg(service_id)}", endpoint=_SERVICE)
         if answer.status != 202:
             return None
         return wire.parse_operation_ref(answer.body, location=answer.location, service_id=service_id)
@@ -280,20 +300,20 @@ class IESClient:
 
     def _activation(self, service_id: str, *, activate: bool) -> OperationRef:
         path = wire.build_activation_path(_seg(service_id), activate)
-        answer = self._transport.request("POST", path)
+        answer = self._transport.request("POST", path, endpoint=wire.build_activation_path("{id}", activate))
         return wire.parse_operation_ref(answer.body, location=answer.location, service_id=service_id)
 
     # -- operations ---------------------------------------------------------------------------
 
     def list_operations(self, service_id: str) -> list[Operation]:
         """The service's operation log. An IES without the endpoint answers 404: IESNotFound."""
-        answer = self._transport.request("GET", f"{_SERVICES}/{_seg(service_id)}/operations")
+        answer = self._transport.request("GET", f"{_SERVICES}/{_seg(service_id)}/operations", endpoint=_OPERATIONS)
         return wire.parse_operations(self._require(answer.body, "operations"), service_id=service_id)
 
     def get_operation(self, service_id: str, operation_id: str) -> Operation | None:
         """One operation; None when IES does not know the id (it answers 200 ``operation: null``)."""
         path = f"{_SERVICES}/{_seg(service_id)}/operations/{_seg(operation_id)}"
-        answer = self._transport.request("GET", path)
+        answer = self._transport.request("GET", path, endpoint=_OPERATION)
         return wire.parse_operation(self._require(answer.body, "an operation"), service_id=service_id)
 
     def operation_status(
@@ -314,7 +334,7 @@ class IESClient:
         """
         if self.use_operations_endpoint:
             path = f"{_SERVICES}/{_seg(service_id)}/operations/{_seg(operation_id)}"
-            answer = self._transport.request("GET", path, empty_404_ok=True)
+            answer = self._transport.request("GET", path, empty_404_ok=True, endpoint=_OPERATION)
             if answer.body is not None:
                 op = wire.parse_operation(answer.body, service_id=service_id)
                 if op is not None:
@@ -352,7 +372,7 @@ class IESClient:
         path = f"/cloudvpnwatch/v1/traffic/connections/{_seg(cloud_vpn_name)}/{metric}"
         params = {"starttime": t0, "endtime": t1, "timedim": timedim, "direction": direction,
                   "indicator": indicator}
-        answer = self._transport.request("GET", path, params=params)
+        answer = self._transport.request("GET", path, params=params, endpoint=_TRAFFIC)
         return wire.parse_traffic(
             self._require(answer.body, "traffic"), connection=cloud_vpn_name, metric=metric, start=t0, end=t1
         )

@@ -12,6 +12,8 @@ IESConflict            an operation is in flight, or CreateFailed    "try again 
 IESServerError         any other 5xx                                  "IES failed", keeps state
 IESUnavailable         timeout, refused/dropped connection,           retries later; reconciles
                        502/503/504 (after retries for reads)          when ``maybe_applied``
+IESCircuitOpen         (an IESUnavailable) the endpoint failed N      "last known"; nothing
+                       times in a row: not asked for a while          was sent
 IESProtocolError       an answer that is not the JSON IES sends       reports a fault
 =====================  ===========================================  ===========================
 
@@ -28,6 +30,7 @@ from ies_client.redact import redact
 
 __all__ = [
     "IESAuthError",
+    "IESCircuitOpen",
     "IESConflict",
     "IESError",
     "IESNotFound",
@@ -143,6 +146,22 @@ class IESUnavailable(IESError):
     """IES could not be reached or did not answer in time (after retries, for reads)."""
 
     default_message = "IES is not reachable at the moment."
+
+
+class IESCircuitOpen(IESUnavailable):
+    """Not sent: this IES endpoint failed (timeouts, refused connections, 5xx) too many times in a
+    row, so the client stopped asking it for a while (see :mod:`ies_client.breaker`).
+
+    Attributes:
+        retry_after: seconds until a trial request may go again.
+    """
+
+    default_message = "IES is not answering, so the portal stopped asking it for a short while."
+
+    def __init__(self, message: str | None = None, *, retry_after: float = 0.0, **kwargs: Any) -> None:
+        kwargs["maybe_applied"] = False  # refused before anything left this process
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 class IESProtocolError(IESError):

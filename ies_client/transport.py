@@ -10,6 +10,15 @@ be established (refused, or connect timeout). Any other failure of a write raise
 :class:`~ies_client.errors.IESUnavailable` with ``maybe_applied=True``: IES may have acted on it,
 so the caller reconciles by reading IES instead of ordering a second service.
 
+Circuit breaker. Every attempt first asks the endpoint's breaker (:mod:`ies_client.breaker`): while
+it is open the call fails at once with :class:`~ies_client.errors.IESCircuitOpen` and nothing is
+sent; a retry is not attempted into a breaker that opened meanwhile (the backoff is not slept).
+Timeouts, lost connections, 5xx (but a conflict) and 429 count as failures; 4xx answers as success.
+
+Listeners. ``add_request_listener(fn)`` has ``fn(RequestEvent)`` called after each attempt (and
+for each call a breaker refused: ``status=None``, ``error="IESCircuitOpen"``, ``seconds=0``), for
+metrics. A listener that raises is logged at debug level and ignored: it never breaks a request.
+
 Secrets. The token and bearer go only into headers, set by an ``AuthBase`` hook (so a ``~/.netrc``
 entry for the IES host cannot replace them, which a session-level header would allow); redirects
 are not followed (a redirect to another host would carry ``X-Auth-Token`` along); logs name the
@@ -21,8 +30,9 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,10 +42,11 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from ies_client import wire
-from ies_client.errors import IESError, IESProtocolError, IESUnavailable
+from ies_client.breaker import BreakerConfig, BreakerStore, Circuit, endpoint_template
+from ies_client.errors import IESCircuitOpen, IESConflict, IESError, IESProtocolError, IESUnavailable
 from ies_client.models import IESCredentials
 
-__all__ = ["Answer", "Transport"]
+__all__ = ["Answer", "RequestEvent", "Transport", "add_request_listener", "remove_request_listener"]
 
 logger = logging.getLogger("ies_client")
 
@@ -43,6 +54,52 @@ _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_BACKOFF_S = 5.0  # no single wait longer than this, whatever Retry-After or the exponent say
 POOL_SIZE = 10  # connections kept per host: a portal worker rarely has more threads talking to IES
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEvent:
+    """One attempt at an IES call, for metrics: never a header, an id or a query string.
+
+    ``endpoint`` is the path template (``/servicemanager/v1/services/{id}``); ``status`` is None
+    when no answer came; ``error`` the exception's class name (``ReadTimeout``, ``IESCircuitOpen``).
+    """
+
+    method: str
+    endpoint: str
+    status: int | None
+    seconds: float
+    error: str | None
+
+
+RequestListener = Callable[[RequestEvent], object]
+_listeners: tuple[RequestListener, ...] = ()
+_listeners_lock = threading.Lock()
+
+
+def add_request_listener(fn: RequestListener) -> None:
+    """Call ``fn(event)`` after every attempt of every client of this process (once per fn)."""
+    global _listeners
+    with _listeners_lock:
+        if fn not in _listeners:
+            _listeners = (*_listeners, fn)
+
+
+def remove_request_listener(fn: RequestListener) -> None:
+    global _listeners
+    with _listeners_lock:
+        _listeners = tuple(f for f in _listeners if f is not fn)
+
+
+def _emit(method: str, endpoint: str, status: int | None, seconds: float, error: str | None) -> None:
+    listeners = _listeners  # a tuple swapped whole: no lock on the request path
+    if not listeners:
+        return
+    event = RequestEvent(method, endpoint, status, seconds, error)
+    for fn in listeners:
+        try:
+            fn(event)
+        except Exception:  # noqa: BLE001 - metrics must never break a call to IES
+            logger.debug("IES request listener %r failed", fn, exc_info=True)
 
 
 class _IESAuth(AuthBase):
@@ -117,6 +174,8 @@ class Transport:
         retries: int,
         backoff: float,
         verify_tls: bool | str = True,
+        breaker: BreakerConfig | None = None,
+        breaker_store: BreakerStore | None = None,
     ) -> None:
         self.base_url = base_url
         self.session = session
@@ -125,6 +184,8 @@ class Transport:
         self.backoff = max(0.0, float(backoff))
         self.verify_tls = verify_tls
         self._auth = _IESAuth(credentials)
+        self.breaker = breaker or BreakerConfig()
+        self._breaker_store = breaker_store  # None: the process's store (ies_client.breaker.configure)
 
     def _delay(self, attempt: int, response: requests.Response | None) -> float:
         """Full jitter (AWS's "Exponential Backoff And Jitter"): uniform in [0, backoff·2^attempt],
@@ -134,6 +195,9 @@ class Transport:
             delay = max(delay, min(after, MAX_BACKOFF_S))
         return delay
 
+    def circuit(self, method: str, endpoint: str) -> Circuit:
+        return Circuit(self.base_url, method, endpoint, self.breaker, self._breaker_store)
+
     def request(
         self,
         method: str,
@@ -142,14 +206,18 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         empty_404_ok: bool = False,
+        endpoint: str | None = None,
     ) -> Answer:
         """Send one call; return its answer or raise an :class:`~ies_client.errors.IESError`.
 
         ``path`` is relative to the base URL and already quoted. ``empty_404_ok`` returns a 404
         with an empty body as ``Answer(404, None)`` instead of raising: IES uses it for "none"
-        (a tenant without services) and on endpoints it lacks.
+        (a tenant without services) and on endpoints it lacks. ``endpoint`` is the path's template
+        (ids as ``{id}``): the breaker's key and the metrics' label; guessed from ``path`` if absent.
         """
         url = self.base_url + path
+        endpoint = endpoint or endpoint_template(path)
+        circuit = self.circuit(method, endpoint)
         idempotent = method in _IDEMPOTENT
         data = None
         headers = None
@@ -158,6 +226,11 @@ class Transport:
             headers = {"Content-Type": "application/json"}
         attempt = 0
         while True:
+            try:
+                ticket = circuit.admit()
+            except IESCircuitOpen:
+                _emit(method, endpoint, None, 0.0, IESCircuitOpen.__name__)
+                raise
             started = time.perf_counter()
             try:
                 response = self.session.request(
@@ -166,10 +239,17 @@ class Transport:
                 )
                 content = response.content  # read the body inside the try: it can be cut off too
             except requests.RequestException as exc:
-                ms = (time.perf_counter() - started) * 1000
-                logger.debug("IES %s %s failed after %.1f ms: %s", method, path, ms, type(exc).__name__)
+                seconds = time.perf_counter() - started
+                logger.debug("IES %s %s failed after %.1f ms: %s", method, path, seconds * 1000, type(exc).__name__)
+                ssl_error = isinstance(exc, requests.exceptions.SSLError)
+                if ssl_error:  # our trust store's verdict, not IES's health
+                    circuit.release(ticket)
+                else:
+                    circuit.failure(ticket)
+                _emit(method, endpoint, None, seconds, type(exc).__name__)
                 retriable = idempotent or _never_sent(exc)
-                if retriable and attempt < self.retries and not isinstance(exc, requests.exceptions.SSLError):
+                if retriable and attempt < self.retries and not ssl_error:
+                    self._refuse_retry_if_open(circuit, exc, method, endpoint)
                     delay = self._delay(attempt, None)
                     attempt += 1
                     logger.debug("IES %s %s: retry %d in %.2f s", method, path, attempt, delay)
@@ -178,15 +258,21 @@ class Transport:
                 raise self._unavailable(exc, method, path, maybe_applied=not retriable) from exc
 
             status = response.status_code
-            ms = (time.perf_counter() - started) * 1000
-            logger.debug("IES %s %s -> %d in %.1f ms", method, path, status, ms)
+            seconds = time.perf_counter() - started
+            logger.debug("IES %s %s -> %d in %.1f ms", method, path, status, seconds * 1000)
+            _emit(method, endpoint, status, seconds, None)
 
-            if status in _RETRY_STATUSES and idempotent and attempt < self.retries:
-                delay = self._delay(attempt, response)
-                attempt += 1
-                logger.debug("IES %s %s: retry %d in %.2f s", method, path, attempt, delay)
-                time.sleep(delay)
-                continue
+            if status in _RETRY_STATUSES:
+                circuit.failure(ticket)
+                if idempotent and attempt < self.retries:
+                    self._refuse_retry_if_open(circuit, None, method, endpoint)
+                    delay = self._delay(attempt, response)
+                    attempt += 1
+                    logger.debug("IES %s %s: retry %d in %.2f s", method, path, attempt, delay)
+                    time.sleep(delay)
+                    continue
+            elif status < 500:
+                circuit.success(ticket)  # 2xx, and 4xx too: IES answered
 
             body = self._parse(content, status, method, path)
             if 200 <= status < 300:
@@ -195,7 +281,21 @@ class Transport:
             # or the portal would mark every service of the tenant gone.
             if status == 404 and empty_404_ok and not content.strip():
                 return Answer(404, None)
-            raise wire.error_for(status, body, method=method, path=path, is_write=not idempotent)
+            error = wire.error_for(status, body, method=method, path=path, is_write=not idempotent)
+            if status >= 500 and status not in _RETRY_STATUSES:
+                # OPEN-O's 500 "an operation is in flight" is an answer; any other 5xx is IES failing.
+                if isinstance(error, IESConflict):
+                    circuit.success(ticket)
+                else:
+                    circuit.failure(ticket)
+            raise error
+
+    @staticmethod
+    def _refuse_retry_if_open(circuit: Circuit, exc: Exception | None, method: str, endpoint: str) -> None:
+        """Do not sleep and retry into a breaker that this failure (or another caller's) opened."""
+        if circuit.is_open():
+            _emit(method, endpoint, None, 0.0, IESCircuitOpen.__name__)
+            raise IESCircuitOpen(method=method, path=endpoint, retry_after=circuit.config.reset_timeout) from exc
 
     @staticmethod
     def _parse(content: bytes, status: int, method: str, path: str) -> Any:

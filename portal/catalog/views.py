@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import messages
@@ -11,7 +13,12 @@ from ies_client.errors import IESError, IESNotFound
 from portal.catalog import wizard
 from portal.catalog.forms import OrderForm, allowed_values, field_help, field_label, review_rows
 from portal.catalog.models import Order
-from portal.catalog.selectors import definition_detail_for_tenant, definition_list_for_tenant, order_for_key
+from portal.catalog.selectors import (
+    LastKnown,
+    definition_detail_or_last_known,
+    definition_list_or_last_known,
+    order_for_key,
+)
 from portal.catalog.services import order_place
 from portal.core.exceptions import AccessRefused
 from portal.core.http import SignedInRequest
@@ -29,36 +36,58 @@ from portal.tenants.models import Membership, Tenant
 IES_FAILURES = (IESError, TenantNotConfigured)
 
 
+@dataclass(frozen=True)
+class Stale:
+    """IES did not answer: the page shows what it last sent, read at ``saved_at``."""
+
+    problem: str
+    advice: str
+    saved_at: datetime
+
+
+def _stale(known: LastKnown[Any]) -> Stale:
+    trouble = describe(known.error)
+    return Stale(trouble.problem, trouble.advice, datetime.fromtimestamp(known.saved_at, tz=UTC))
+
+
 @require_GET
 def catalog_list(request: HttpRequest) -> HttpResponse:
     membership = require_membership(request)
-    context = {"membership": membership, "definitions": [], "trouble": None}
+    context: dict[str, Any] = {"membership": membership, "definitions": [], "trouble": None, "stale": None}
     try:
-        context["definitions"] = definition_list_for_tenant(tenant=membership.tenant,
-                                                            refresh=request.GET.get("refresh") == "1")
+        definitions = definition_list_or_last_known(tenant=membership.tenant,
+                                                    refresh=request.GET.get("refresh") == "1")
     except IES_FAILURES as exc:
         context["trouble"] = describe(exc)
+    else:
+        if isinstance(definitions, LastKnown):
+            context["stale"], definitions = _stale(definitions), definitions.value
+        context["definitions"] = definitions
     return render(request, "catalog/catalog_list.html", context)
 
 
-def _detail_or_trouble(request: HttpRequest, membership: Membership,
-                       definition_id: str) -> tuple[ies.ServiceDefinitionDetail | None, Trouble | None]:
+def _detail_or_trouble(request: HttpRequest, membership: Membership, definition_id: str
+                       ) -> tuple[ies.ServiceDefinitionDetail | None, Trouble | None, Stale | None]:
+    """The definition (or its last known detail, ``Stale`` saying so), or what kept IES from answering."""
     try:
-        return definition_detail_for_tenant(tenant=membership.tenant, definition_id=definition_id), None
+        detail = definition_detail_or_last_known(tenant=membership.tenant, definition_id=definition_id)
     except IESNotFound:
         raise Http404("no such definition") from None
     except IES_FAILURES as exc:
-        return None, describe(exc)
+        return None, describe(exc), None
+    if isinstance(detail, LastKnown):
+        return detail.value, None, _stale(detail)
+    return detail, None, None
 
 
 @require_GET
 def catalog_detail(request: HttpRequest, definition_id: str) -> HttpResponse:
     membership = require_membership(request)
-    detail, trouble = _detail_or_trouble(request, membership, definition_id)
+    detail, trouble, stale = _detail_or_trouble(request, membership, definition_id)
     fields = [(spec, field_label(spec), allowed_values(spec), field_help(spec, with_bounds=False))
               for spec in (detail.fields if detail else ())]
     return render(request, "catalog/catalog_detail.html",
-                  {"detail": detail, "fields": fields, "trouble": trouble, "membership": membership})
+                  {"detail": detail, "fields": fields, "trouble": trouble, "stale": stale, "membership": membership})
 
 
 def _require_writer_keeping_draft(request: HttpRequest, key: str, *, keep_post: bool = False) -> Membership:
@@ -122,7 +151,7 @@ def _apply_ies_errors(form: OrderForm, field_errors: dict[str, list[str]] | None
 def order_parameters(request: HttpRequest, key: str) -> HttpResponse:
     membership = _require_writer_keeping_draft(request, key, keep_post=True)
     state = wizard.wizard_get(request, key, tenant_id=membership.tenant_id)
-    detail, trouble = _detail_or_trouble(request, membership, state["definition_id"])
+    detail, trouble, stale = _detail_or_trouble(request, membership, state["definition_id"])
     if detail is None:
         return render(request, "catalog/order_parameters.html", {"trouble": trouble, "key": key}, status=503)
     if not detail.definition.orderable:
@@ -146,7 +175,8 @@ def order_parameters(request: HttpRequest, key: str) -> HttpResponse:
             _apply_ies_errors(form, state.get("field_errors"))
     form.describe_multi_part_fields()
     focus = form.autofocus()
-    return render(request, "catalog/order_parameters.html", {"form": form, "detail": detail, "key": key, "focus": focus})
+    return render(request, "catalog/order_parameters.html",
+                  {"form": form, "detail": detail, "key": key, "focus": focus, "stale": stale})
 
 
 @require_http_methods(["GET", "POST"])
@@ -157,7 +187,7 @@ def order_review(request: SignedInRequest, key: str) -> HttpResponse:
     if existing is not None and existing.operation is not None:
         # Submitted already (double click, reload after submit): show that order, never a second.
         return redirect("operations:detail", pk=existing.operation.pk)
-    detail, trouble = _detail_or_trouble(request, membership, state["definition_id"])
+    detail, trouble, stale = _detail_or_trouble(request, membership, state["definition_id"])
     if detail is None:
         return render(request, "catalog/order_review.html", {"trouble": trouble, "key": key}, status=503)
     form = _bound_form(request, state, detail, membership.tenant)
@@ -171,7 +201,7 @@ def order_review(request: SignedInRequest, key: str) -> HttpResponse:
         )
         return redirect("operations:detail", pk=op.pk)
     return render(request, "catalog/order_review.html",
-                  {"form": form, "detail": detail, "key": key, "rows": review_rows(form)})
+                  {"form": form, "detail": detail, "key": key, "rows": review_rows(form), "stale": stale})
 
 
 @require_POST

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from ies_client.errors import (
     IESAuthError,
+    IESCircuitOpen,
     IESConflict,
     IESError,
     IESNotFound,
@@ -29,6 +30,10 @@ def describe(exc: Exception) -> Trouble:
     if isinstance(exc, IESAuthError):
         return Trouble(_("IES refused the tenant's token (it may have expired)."),
                        _("Ask a portal administrator to enter a new IES token for this tenant."))
+    if isinstance(exc, IESCircuitOpen):
+        # Pages that have a last known state say so themselves: not every page has one.
+        return Trouble(_("IES is not answering, so the portal has stopped asking it for a short while."),
+                       _("Try again in a minute."))
     if isinstance(exc, IESUnavailable):
         return Trouble(_("IES is not answering right now."), _("Try again in a minute."))
     if isinstance(exc, IESNotFound):

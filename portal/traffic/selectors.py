@@ -7,9 +7,11 @@ changes IES or the database.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,7 +25,7 @@ from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
 from portal.tenants.models import Tenant
 from portal.traffic import bandwidth_in_force, series, stats
 from portal.traffic.downsample import minmax_downsample
-from portal.traffic.ranges import INTERVALS, PRESETS, TimeRange, auto_timedim
+from portal.traffic.ranges import INTERVALS, PRESETS, TimeRange, auto_timedim, zone
 
 if TYPE_CHECKING:
     # The services app sits above this one: its rows are handed in, never queried here.
@@ -40,6 +42,9 @@ UNITS = ((1e9, "Gbit/s"), (1e6, "Mbit/s"), (1e3, "kbit/s"))
 # The utilisation used to read the bandwidth, one timedim coarser than the chart's (see bandwidth_in_force.py).
 PROBE_TIMEDIM = {"minute": "hour", "hour": "hour", "day": "day"}
 PROBE_LEAD = 2  # coarse buckets read before the range
+SIDE_READS_GRACE_S = 0.5  # how long the chart waits for the operation log and the bounds after its series
+SIDE_WORKERS = 4
+OPERATIONS_READ_GUARD_S = 30  # at most this long one chart's read of the log keeps the others from reading it
 
 
 def clamp_width(raw: str | int | None) -> int:
@@ -56,6 +61,23 @@ def display_unit(max_bps: float | None) -> tuple[str, float]:
         if max_bps is not None and max_bps >= factor:
             return name, factor
     return "kbit/s", 1e3
+
+
+def epoch_label(epoch: int) -> str:
+    """1495058150 → '2017-05-18 05:55 CST' (the portal's zone, with its abbreviation)."""
+    moment = datetime.fromtimestamp(int(epoch), zone())
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
+
+
+@dataclass(frozen=True)
+class Stale:
+    """IES failed while the chart was read: it shows the cached values, up to ``until``."""
+
+    error: IESError
+    until: int  # Unix time: the end of the last bucket known
+    problem: str
+    advice: str
+    label: str
 
 
 @dataclass
@@ -83,6 +105,7 @@ class Chart:
     not_found: bool = False
     notes: list[str] = field(default_factory=list)
     fetch: series.FetchStats = field(default_factory=series.FetchStats)
+    stale: Stale | None = None  # IES failed: the values are the cache's, up to stale.until
 
     @property
     def empty(self) -> bool:
@@ -96,6 +119,18 @@ class Chart:
         return max(self.trange.interval, self.trange.span // self.width)
 
 
+_side_pool: ThreadPoolExecutor | None = None
+_side_pool_lock = threading.Lock()
+
+
+def _side_executor() -> ThreadPoolExecutor:
+    global _side_pool
+    with _side_pool_lock:
+        if _side_pool is None:
+            _side_pool = ThreadPoolExecutor(max_workers=SIDE_WORKERS, thread_name_prefix="ies-traffic-side")
+        return _side_pool
+
+
 def _operations(tenant: Tenant, service: Service, client_factory: Callable[[], IESClient]) -> list[ies.Operation] | None:
     """The service's operation log (cached a minute), or None when IES cannot give it."""
     if not service.ies_service_id:
@@ -104,6 +139,10 @@ def _operations(tenant: Tenant, service: Service, client_factory: Callable[[], I
     cached = cache.get(key)
     if cached is not None:
         return cached or None
+    # One reader at a time per service: when the cached log expires, the charts open at that
+    # moment do not all ask IES (and, if it hangs, all wait) for the same log.
+    if not cache.add(key + ":reading", 1, OPERATIONS_READ_GUARD_S):
+        return None
     try:
         ops = client_factory().list_operations(service.ies_service_id)
     except IESError as exc:
@@ -111,6 +150,8 @@ def _operations(tenant: Tenant, service: Service, client_factory: Callable[[], I
         log.info("no operation log for %s: %s", service.ies_service_id, type(exc).__name__)
         cache.set(key, [], OPERATIONS_TTL)
         return None
+    finally:
+        cache.delete(key + ":reading")
     cache.set(key, ops, OPERATIONS_TTL)
     return ops
 
@@ -119,12 +160,13 @@ def _bandwidth_bounds(tenant: Tenant, service: Service) -> tuple[int | None, int
     """(min, max, step) of the bandwidth field of the service's definition; None where unknown."""
     if not service.service_definition_id:
         return None, None, None
-    from portal.catalog.selectors import definition_detail_for_tenant
+    from portal.catalog.selectors import LastKnown, definition_detail_or_last_known
 
     try:
-        detail = definition_detail_for_tenant(tenant=tenant, definition_id=service.service_definition_id)
+        known = definition_detail_or_last_known(tenant=tenant, definition_id=service.service_definition_id)
     except (IESError, TenantNotConfigured):
         return None, None, None
+    detail = known.value if isinstance(known, LastKnown) else known
     spec = detail.field_with_role(ies.ParameterRole.BANDWIDTH)
     if spec is None:
         return None, None, None
@@ -139,7 +181,8 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
                          client_factory: Callable[[], IESClient] | None = None) -> Chart:
     """The chart of ``service``'s connection: rate in and out, the bandwidth in force, the figures.
 
-    Raises the client's IESError (or TenantNotConfigured) when IES cannot answer the rate.
+    Raises the client's IESError (or TenantNotConfigured) when IES cannot answer the rate and the
+    cache holds none of it; when the cache holds some, the chart is drawn from it (``stale``).
     """
     if client_factory is None:
         def client_factory() -> IESClient:
@@ -161,23 +204,28 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
         series.SeriesSpec(connection, ies.Metric.BANDWIDTH_UTILIZATION, ies.Direction.OUTBOUND, indicator, probe),
     ]
 
-    # The operation log and the definition's bounds are read while the traffic calls run.
-    pool = series.executor()
+    # The operation log and the definition's bounds are read while the traffic calls run, in a
+    # pool of their own: a side read that waits on a slow IES never holds up a chart's series.
+    pool = _side_executor()
     ops_future: Future = pool.submit(_operations, tenant, service, client_factory)
     bounds_future: Future = pool.submit(_bandwidth_bounds, tenant, service)
     fetch_stats = series.FetchStats()
     fetched = series.fetch(client_factory, tenant_key=series.tenant_cache_key(tenant), specs=specs,
-                           start=lead_start, end=trange.end, now=now, stats=fetch_stats)
+                           start=lead_start, end=trange.end, now=now, stats=fetch_stats, raise_errors=False)
+    stale = _last_known(fetched)
     lead_in, lead_out, util_in, util_out = fetched
     probe_in = _aggregate(lead_in, util_in, indicator)
     probe_out = _aggregate(lead_out, util_out, indicator)
     rate_in, rate_out = _from(lead_in, trange.start), _from(lead_out, trange.start)
+    # The log and the bounds only refine the chart: it does not wait long for them once its own
+    # series are in. A slow or hanging IES (before its breaker opens) then costs the chart nothing
+    # more; the read goes on in the pool and caches its answer for the next load.
     try:
-        operations = ops_future.result()
-    except Exception:  # noqa: BLE001 - the log only refines the steps
+        operations = ops_future.result(timeout=SIDE_READS_GRACE_S)
+    except Exception:  # noqa: BLE001 - the log only refines the steps (a TimeoutError too)
         operations = None
     try:
-        minimum, maximum, step = bounds_future.result()
+        minimum, maximum, step = bounds_future.result(timeout=SIDE_READS_GRACE_S)
     except Exception:  # noqa: BLE001
         minimum = maximum = step = None
 
@@ -205,6 +253,8 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
                       *[s.kbps * 1000 for s in steps if s.kbps]])
     unit, factor = display_unit(float(peak) if peak else None)
     notes = list(trange.notes)
+    if stale is not None:
+        notes.insert(0, stale.label)
     not_found = rate_in.not_found or rate_out.not_found
     if not_found:
         notes.append(_("IES does not know this connection yet: it reports traffic once the connection is up."))
@@ -213,8 +263,33 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
         rate_out=rate_out.values, steps=steps, figures=figs, suggestion=suggestion, shown_times=shown_t,
         shown_in=shown_in, shown_out=shown_out, shown_bandwidth=bandwidth_in_force.at_times(steps, shown_t, trange.interval),
         downsampled=downsampled, unit=unit, unit_factor=factor, not_found=not_found, notes=notes,
-        fetch=fetch_stats,
+        fetch=fetch_stats, stale=stale,
     )
+
+
+def _last_known(fetched: list[series.Series]) -> Stale | None:
+    """When IES failed: what the cache still holds, or the failure raised when it holds nothing.
+
+    Closed buckets are kept in Redis (series.py), so a chart seen before can still be drawn up to
+    where it was last read, with a note saying so, instead of an error after IES's timeout.
+    """
+    errors = [s.error for s in fetched if s.error is not None]
+    if not errors:
+        return None
+    error = next((e for e in errors if isinstance(e, IESError)), errors[0])
+    if not isinstance(error, IESError):
+        raise error  # a bug of ours, not IES's trouble: never hide it behind "last known"
+    rates = [s for s in fetched[:2] if s.error is not None or not s.not_found]
+    known = [s.times[~np.isnan(s.values)] for s in rates]
+    until = max((int(t[-1]) + s.spec.interval for t, s in zip(known, rates, strict=True) if len(t)), default=None)
+    if until is None:
+        raise error
+    from portal.tenants.ies_errors import describe
+
+    trouble = describe(error)
+    return Stale(error=error, until=until, problem=trouble.problem, advice=trouble.advice,
+                 label=_("The chart shows the last known traffic, until %(time)s.")
+                 % {"time": epoch_label(until)})
 
 
 def _from(s: series.Series, start: int) -> series.Series:

@@ -9,6 +9,7 @@ miss): another tenant's connection is a 404.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -20,7 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from ies_client.errors import IESError
+from ies_client.errors import IESCircuitOpen, IESError
 from portal.services.queries import service_or_404
 from portal.services.selectors import (
     gone_services_for_tenant,
@@ -122,11 +123,11 @@ def data(request: HttpRequest, cloud_vpn_name: str) -> JsonResponse:
                                                width=width, now=now)
     except (IESError, TenantNotConfigured) as exc:
         log.warning("traffic of %s failed: %s", cloud_vpn_name, type(exc).__name__)
-        trouble = describe(exc)
-        return JsonResponse({"error": {"problem": trouble.problem, "advice": trouble.advice,
-                                       "what": _("The traffic of %(name)s could not be read from IES.")
-                                       % {"name": service.cloud_vpn_name}}}, status=502)
+        return _ies_trouble(exc, service)
     body = export.payload(chart)
+    if chart.stale is not None:
+        body["stale"] = {"until": chart.stale.until, "problem": chart.stale.problem, "advice": chart.stale.advice,
+                         "label": chart.stale.label}
     query = dict(trange.query(exact=True), width=str(width))
     body["csv_url"] = reverse("traffic:csv", args=[service.cloud_vpn_name]) + "?" + urlencode(query)
     body["png_name"] = export.filename(chart, "png")
@@ -137,6 +138,29 @@ def data(request: HttpRequest, cloud_vpn_name: str) -> JsonResponse:
     response = JsonResponse(body)
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+def _ies_trouble(exc: IESError | TenantNotConfigured, service: Service) -> JsonResponse:
+    """IES could not give the traffic and the cache has none of it: say what failed, at once.
+
+    A breaker that is open (IES failed again and again) is a 503 with Retry-After: the portal is
+    fine, IES is not, and the browser may ask again when the breaker lets a trial through.
+    """
+    trouble = describe(exc)
+    response = JsonResponse({"error": {"problem": trouble.problem, "advice": trouble.advice,
+                                       "what": _("The traffic of %(name)s could not be read from IES.")
+                                       % {"name": service.cloud_vpn_name}}},
+                            status=503 if isinstance(exc, IESCircuitOpen) else 502)
+    if isinstance(exc, IESCircuitOpen):
+        response["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _csv_trouble(exc: IESError | TenantNotConfigured) -> HttpResponse:
+    trouble = describe(exc)
+    return HttpResponse(f"{trouble.problem} {trouble.advice}", status=503 if isinstance(exc, IESCircuitOpen) else 502,
+                        content_type="text/plain; charset=utf-8")
 
 
 @require_GET
@@ -152,9 +176,10 @@ def csv_export(request: HttpRequest, cloud_vpn_name: str) -> HttpResponse:
         chart = selectors.chart_for_connection(tenant=membership.tenant, service=service, trange=trange,
                                                width=width, now=now)
     except (IESError, TenantNotConfigured) as exc:
-        trouble = describe(exc)
-        return HttpResponse(f"{trouble.problem} {trouble.advice}", status=502,
-                            content_type="text/plain; charset=utf-8")
+        return _csv_trouble(exc)
+    if chart.stale is not None:
+        # A file is taken for complete: what the cache alone holds is shown on the chart, not exported.
+        return _csv_trouble(chart.stale.error)
     response = HttpResponse(export.csv_text(chart), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{export.filename(chart, "csv")}"'
     return response

@@ -40,7 +40,10 @@ def _portal_test_settings():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Overrides the root conftest's: the client uses no Django cache (and, run alone, these tests
-    have no test Redis to empty)."""
+    have no test Redis to empty). Its circuit breakers (in memory here) start closed."""
+    from ies_client import breaker
+
+    breaker.configure(breaker.MemoryStore())
     yield
 
 
