@@ -28,17 +28,20 @@ def presets(db, simulator):
     them (a few INSERTs instead of some hundred queries). Otherwise `presets_load` runs again.
     """
     from portal.tenants.models import Tenant
+    from tests.portal.services.mirroring import mirror_tenants
 
     user_model = get_user_model()
     rows = _preset_rows.get(simulator.base_url)
     if rows is not None and not Tenant.objects.exists() and not user_model.objects.exists():
         rows.insert()
-        return
-    empty = not Tenant.objects.exists() and not user_model.objects.exists()
-    audit_before = _last_audit_id()
-    presets_load(password=DEMO_PASSWORD, credentials=simulator_credentials(simulator))
-    if empty:
-        _preset_rows[simulator.base_url] = PresetRows.snapshot(audit_after=audit_before)
+    else:
+        empty = not Tenant.objects.exists() and not user_model.objects.exists()
+        audit_before = _last_audit_id()
+        presets_load(password=DEMO_PASSWORD, credentials=simulator_credentials(simulator))
+        if empty:
+            _preset_rows[simulator.base_url] = PresetRows.snapshot(audit_after=audit_before)
+    # Pages read the mirror only (issue 13): the tenants start mirrored, as a worker leaves them.
+    mirror_tenants()
 
 
 def _last_audit_id() -> int:
@@ -134,6 +137,9 @@ def own_tenant(db, simulator, django_user_model):
         user = django_user_model.objects.create_user(username, password=DEMO_PASSWORD)
         Membership.objects.create(user=user, tenant=tenant)
     listed = simulator.call("GET", "/servicemanager/v1/services", tenant=name).json()["services"]
+    from tests.portal.services.mirroring import mirror_tenants
+
+    mirror_tenants(tenant)  # pages read the mirror only (issue 13): as a worker leaves it
 
     def _login(username: str = "own1") -> Client:
         client = Client(enforce_csrf_checks=True)

@@ -2,14 +2,23 @@
 
 Code that changes state never imports tasks.py (which imports it back): it sends the task's name,
 and the worker runs tasks.py. The names are the ones tasks.py registers and the beat schedule uses.
+
+A refresh is a nicety a later page view or the periodic sync repeats: with the broker down it is
+not sent (False), and the page keeps showing the last known state.
 """
 
-from celery import current_app
+from portal.core.dispatch import send_task_or_defer
 
 SYNC_TENANT = "services.sync_tenant"
 SYNC_ALL = "services.sync_all"
+REFRESH_SERVICE = "services.refresh_service"
 
 
-def sync_tenant(tenant_id: int) -> None:
-    """Refresh one tenant's mirror in the background."""
-    current_app.send_task(SYNC_TENANT, (tenant_id,))
+def sync_tenant(tenant_id: int) -> bool:
+    """Refresh one tenant's list (the mirror) in the background."""
+    return send_task_or_defer(SYNC_TENANT, (tenant_id,))
+
+
+def refresh_service(tenant_id: int, service_pk: int) -> bool:
+    """Refresh one service and IES's operation log of it in the background."""
+    return send_task_or_defer(REFRESH_SERVICE, (tenant_id, service_pk))

@@ -1,9 +1,12 @@
 """The service mirror: the portal's copy of each tenant's services as IES last reported them.
 
-Pages read the mirror (selectors.py, queries.py); IES is read to refresh it here: a whole list
-(`service_mirror_sync`, by a page or the background task), one service (`service_mirror_upsert`),
-or the end of a tracked operation (`record_operation_end`, a receiver of the operations app's
-`operation_finished` signal, connected in apps.py).
+Pages read the mirror (selectors.py, queries.py) and never IES: IES is read to refresh it here,
+in the background tasks (tasks.py) and after a change: a whole list (`service_mirror_sync`), one
+service with IES's operation log (`service_mirror_refresh_one`), one service as IES just reported
+it (`service_mirror_upsert`), or the end of a tracked operation (`record_operation_end`, a
+receiver of the operations app's `operation_finished` signal, connected in apps.py). How each
+background refresh went is recorded beside the mirror (`ServiceListRefresh`, the service's
+`detail_*` fields), so that a page can say how fresh it is and why, without asking IES.
 """
 
 from __future__ import annotations
@@ -17,11 +20,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from ies_client import models as ies
-from ies_client.errors import IESError, IESNotFound
+from ies_client.errors import (
+    IESAuthError,
+    IESConflict,
+    IESError,
+    IESNotFound,
+    IESProtocolError,
+    IESUnavailable,
+    IESValidationError,
+)
 from portal.operations.models import Operation
 from portal.services import dispatch
-from portal.services.models import Service, name_sort_key
-from portal.tenants.ies import ies_for_tenant
+from portal.services.models import Service, ServiceListRefresh, name_sort_key
+from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
 from portal.tenants.models import Tenant
 
 if TYPE_CHECKING:
@@ -207,3 +218,68 @@ def record_operation_end(sender: type[Operation], *, operation: Operation, remot
         # A created service's operation points at its new row from now on.
         Operation.objects.filter(pk=operation.pk).update(service=service)
         operation.service = service
+
+
+# -- how the background refreshes went ----------------------------------------------------------
+
+# A failure is recorded by the kind the pages describe (portal.tenants.ies_errors.describe), most
+# specific first: the page rebuilds it by name and words it in the reader's language.
+TROUBLE_KINDS: dict[str, type[Exception]] = {cls.__name__: cls for cls in (
+    TenantNotConfigured, IESAuthError, IESUnavailable, IESNotFound, IESConflict, IESValidationError,
+    IESProtocolError, IESError)}
+
+
+def trouble_kind(exc: Exception) -> str:
+    return next((name for name, cls in TROUBLE_KINDS.items() if isinstance(exc, cls)), IESError.__name__)
+
+
+def service_list_refresh_record(*, tenant: Tenant, failure: Exception | None = None) -> None:
+    """Note that the background refresh of the tenant's list has just run, and how it went."""
+    now = timezone.now()
+    fields: dict[str, Any] = {"attempted_at": now, "trouble": trouble_kind(failure) if failure else ""}
+    if failure is None:
+        fields["succeeded_at"] = now
+    ServiceListRefresh.objects.update_or_create(tenant=tenant, defaults=fields)
+
+
+def _history_entry(op: ies.Operation) -> dict[str, Any]:
+    return {"operation_id": op.operation_id, "kind": str(op.kind), "done": op.done,
+            "result": str(op.result) if op.result else None, "reason": op.reason,
+            "started_at": op.started_at.isoformat() if op.started_at else None}
+
+
+def service_mirror_refresh_one(*, tenant: Tenant, service_pk: int) -> Service | None:
+    """Refresh one service from IES, with IES's operation log, and record how it went.
+
+    A service IES no longer knows is marked gone (the page then says it was deleted). A failure
+    keeps what the mirror knew and is recorded for the page to explain. None when the row is not
+    the tenant's or is gone already.
+    """
+    service = Service.objects.filter(pk=service_pk, tenant=tenant, gone_at__isnull=True).first()
+    if service is None:
+        return None
+    now = timezone.now()
+    try:
+        client = ies_for_tenant(tenant)
+        remote = client.get_service(service.ies_service_id)
+        try:
+            operations = client.list_operations(service.ies_service_id)
+        except IESNotFound:
+            operations = []  # an IES without the operations endpoint
+    except IESNotFound:
+        service_mirror_forget(tenant=tenant, ies_service_id=service.ies_service_id)
+        Service.objects.filter(pk=service.pk).update(detail_attempted_at=now, detail_trouble="")
+        return None
+    except (IESError, TenantNotConfigured) as exc:
+        Service.objects.filter(pk=service.pk).update(detail_attempted_at=timezone.now(),
+                                                     detail_trouble=trouble_kind(exc))
+        return service
+    with transaction.atomic():
+        service = service_mirror_upsert(tenant=tenant, remote=remote)
+        # Stamped after the answers arrived: a page that asked before this sees its request done.
+        done = timezone.now()
+        Service.objects.filter(pk=service.pk).update(
+            remote_history=[_history_entry(op) for op in operations], history_synced_at=done,
+            detail_attempted_at=done, detail_trouble="")
+    service.refresh_from_db()
+    return service

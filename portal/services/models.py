@@ -49,6 +49,13 @@ class Service(models.Model):
     last_changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
     # Set when IES no longer lists the service; kept for its history (traffic, audit).
     gone_at = models.DateTimeField(null=True, blank=True)
+    # The background refresh of this one service (its detail and IES's operation log): pages read
+    # these instead of asking IES. `detail_trouble` names the last attempt's failure (an
+    # exception's class name, described in the reader's language), "" when it succeeded.
+    remote_history = models.JSONField(default=list, blank=True)
+    history_synced_at = models.DateTimeField(null=True, blank=True)
+    detail_attempted_at = models.DateTimeField(null=True, blank=True)
+    detail_trouble = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [
@@ -71,3 +78,21 @@ class Service(models.Model):
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "name_key"}
         super().save(*args, **kwargs)
+
+
+class ServiceListRefresh(models.Model):
+    """How fresh a tenant's mirror is: the last background read of IES's list and how it went.
+
+    Written by the background refresh only; the list page reads it to say "as of …" and, after a
+    failed attempt, why the list is the last known one (`trouble`: the failure's class name,
+    described in the reader's language when the page is drawn).
+    """
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, primary_key=True,
+                                  related_name="service_list_refresh")
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    trouble = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: {self.succeeded_at}"

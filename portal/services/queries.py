@@ -1,10 +1,18 @@
-"""What the service pages read: IES first (throttled, with short timeouts), the mirror as the fallback."""
+"""What the service pages read: the mirror and how fresh it is, never IES itself.
+
+A page whose data is older than a throttle window asks for a background refresh (tasks.py, sent
+by name through dispatch.py) at most once per window per tenant or service, and says
+"refreshing…" while it runs; the page's partial is polled until the refresh has landed. A page
+request writes nothing. Only usage_preview (the bandwidth editor's traffic figures) reads IES.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.cache import cache
@@ -14,16 +22,18 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 
 from ies_client import models as ies
-from ies_client.errors import IESAuthError, IESError, IESNotFound
+from ies_client.errors import IESAuthError, IESError
 from portal.operations.models import IN_FLIGHT_STATES, Operation
-from portal.services.mirror import service_mirror_forget, service_mirror_sync, service_mirror_upsert
-from portal.services.models import Service
+from portal.services import dispatch
+from portal.services.mirror import TROUBLE_KINDS
+from portal.services.models import Service, ServiceListRefresh
 from portal.services.selectors import service_last_sync_for_tenant, service_list_for_tenant
 from portal.services.status_words import RUNNING
 from portal.tenants.access import current_membership, tenant_object_for_writer_or_404, tenant_object_or_404
-from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
+from portal.tenants.ies import TenantNotConfigured
 from portal.tenants.ies_errors import Trouble, describe
 from portal.tenants.models import Membership, Tenant
 
@@ -33,9 +43,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A page load asks IES for the list at most this often per tenant; in between, and whenever IES
-# fails, the mirror answers (kept fresh by the periodic sync and by every operation's outcome).
-LIST_SYNC_SECONDS = 10
+# A page asks for a background refresh when what it shows is older than this, at most once per
+# this many seconds per tenant (the list) or service (the detail); the beat's periodic sync keeps
+# every tenant's list fresh besides.
+LIST_REFRESH_SECONDS = 30
+SERVICE_REFRESH_SECONDS = 30
+# A refresh asked for and not run within this long is no longer waited for (a worker down): the
+# page stops saying "refreshing…" and the next view may ask again.
+PENDING_SECONDS = 90
+# While a refresh is pending the page polls its partial every POLL_SECONDS, at most MAX_POLLS
+# times (a minute), then says the answer is late and stops.
+POLL_SECONDS = 2
+MAX_POLLS = 30
 PAGE_SIZE = 50
 # Names sort the way people count ("site2" before "site10"): by the stored natural key, then the
 # name itself so that keys equal but for case keep a fixed order across pages.
@@ -47,13 +66,111 @@ SORTS = {
 }
 
 
+# -- freshness and background refreshes ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current a page's data is, for its "as of" line."""
+
+    as_of: datetime | None  # when IES last answered for what the page shows; None: never yet
+    refreshing: bool  # a background refresh was asked for and has not run yet
+    trouble: Trouble | None = None  # why the last background refresh failed: the page is the last known state
+    next_poll: int = 0  # the partial's next poll (1, 2, …); 0: the page does not poll
+
+    @property
+    def as_of_today(self) -> bool:
+        """The "as of" is today where the reader is: the time alone says it."""
+        return self.as_of is not None and timezone.localdate(self.as_of) == timezone.localdate()
+
+    @property
+    def late(self) -> bool:
+        """Still refreshing after the last poll: the page stops waiting and says so."""
+        return self.refreshing and not self.next_poll
+
+
+def _cache_get(key: str) -> Any:
+    try:
+        return cache.get(key)
+    except (RedisError, OSError):
+        return None  # a cache failure is a miss
+
+
+def _pending(kind: str, ident: int | str, attempted_at: datetime | None) -> bool:
+    """A refresh of `kind` was asked for and no attempt has ended since."""
+    requested = _cache_get(f"services:refresh-requested:{kind}:{ident}")
+    return requested is not None and (attempted_at is None or attempted_at.timestamp() < float(requested))
+
+
+def _request_refresh(kind: str, ident: int | str, *, window: int, send: Callable[[], bool], force: bool = False) -> bool:
+    """Ask for a background refresh unless one was asked for within `window` seconds (`force`: the
+    person pressed "Refresh from IES"). True when one was sent."""
+    throttle = f"services:refresh-throttle:{kind}:{ident}"
+    requested = f"services:refresh-requested:{kind}:{ident}"
+    try:
+        if force:
+            cache.set(throttle, 1, window)
+        elif not cache.add(throttle, 1, window):
+            return False
+        # Before the send: a worker quicker than this line must find its attempt later than the request.
+        cache.set(requested, time.time(), PENDING_SECONDS)
+    except (RedisError, OSError):
+        return False  # no cache, no throttle: pages leave the refreshing to the periodic sync
+    if send():
+        return True
+    try:
+        cache.delete(requested)
+    except (RedisError, OSError):
+        pass
+    return False
+
+
+def _trouble(kind: str) -> Trouble | None:
+    if not kind:
+        return None
+    return describe(TROUBLE_KINDS.get(kind, IESError)())
+
+
+def _next_poll(refreshing: bool, poll: int | None) -> int:
+    done = poll or 0
+    return done + 1 if refreshing and done < MAX_POLLS else 0
+
+
+def _older_than(moment: datetime | None, seconds: int) -> bool:
+    return moment is None or timezone.now() - moment > timedelta(seconds=seconds)
+
+
+def service_list_refresh_request(*, tenant: Tenant, force: bool = False) -> bool:
+    """Have the tenant's list read from IES in the background (throttled unless `force`)."""
+    return _request_refresh("list", tenant.pk, window=LIST_REFRESH_SECONDS, force=force,
+                            send=lambda: dispatch.sync_tenant(tenant.pk))
+
+
+def service_list_freshness(*, tenant: Tenant, poll: int | None = None) -> Freshness:
+    """How fresh the tenant's list is; asks for a background refresh when it is old (not from a
+    poll: a poll only watches the refresh its page asked for)."""
+    state = ServiceListRefresh.objects.filter(tenant=tenant).first()
+    as_of = state.succeeded_at if state else None
+    if as_of is None:
+        # Rows mirrored before refreshes were recorded, or by an operation's end.
+        as_of = service_last_sync_for_tenant(tenant=tenant)
+    if poll is None and _older_than(as_of, LIST_REFRESH_SECONDS):
+        service_list_refresh_request(tenant=tenant)
+    refreshing = _pending("list", tenant.pk, state.attempted_at if state else None)
+    trouble = _trouble(state.trouble) if state else None
+    if trouble and state and state.trouble not in (TenantNotConfigured.__name__, IESAuthError.__name__):
+        # A passing IES failure leaves the last known list useful; a token problem needs an admin.
+        trouble = Trouble(trouble.problem, _("The list below is the last one we received. Try again in a minute."))
+    return Freshness(as_of=as_of, refreshing=refreshing, trouble=trouble, next_poll=_next_poll(refreshing, poll))
+
+
+# -- the list -----------------------------------------------------------------------------------
+
+
 @dataclass
 class ServiceListing:
     page: Page
-    live: bool  # True: IES answered just now (or within the throttle); False: last known state
-    last_synced_at: datetime | None
-    problem: str = ""
-    advice: str = ""
+    freshness: Freshness
     total: int = 0
     in_flight: dict[int, Operation] = field(default_factory=dict)  # service pk → its running operation
 
@@ -62,28 +179,20 @@ class ServiceListing:
         # service_listing puts the page's rows there as a list.
         return cast("list[Service]", self.page.object_list)
 
+    @property
+    def live(self) -> bool:
+        """The last background read of IES's list worked (the list is IES's, as of freshness.as_of)."""
+        return self.freshness.trouble is None
 
-def _refresh_from_ies(tenant: Tenant) -> Trouble | None:
-    """Sync the mirror from IES unless that happened moments ago. None when the mirror is current."""
-    key = f"service-list-sync:{tenant.pk}"
-    if cache.get(key):
-        return None
-    try:
-        service_mirror_sync(tenant=tenant, for_page=True)
-    except (IESError, TenantNotConfigured) as exc:
-        if not isinstance(exc, TenantNotConfigured):
-            log.warning("IES list failed for tenant %s: %s", tenant.name, type(exc).__name__)
-        trouble = describe(exc)
-        # A passing IES failure leaves the last known list useful; a token problem needs an admin.
-        if isinstance(exc, IESError) and not isinstance(exc, IESAuthError):
-            return Trouble(trouble.problem, _("The list below is the last one we received. Try again in a minute."))
-        return trouble
-    cache.set(key, 1, LIST_SYNC_SECONDS)
-    return None
+    @property
+    def ever_listed(self) -> bool:
+        """IES's list has been read at least once: an empty list then means no services."""
+        return self.freshness.as_of is not None
 
 
 def filtered_services(*, tenant: Tenant, q: str = "", status: str = "", kind: str = "", sort: str = "name") -> QuerySet[Service]:
-    services = service_list_for_tenant(tenant=tenant)
+    # IES's operation log of each service is the detail page's, not the list's.
+    services = service_list_for_tenant(tenant=tenant).defer("remote_history")
     if q:
         # Any part of any of the three, in any case: "9LbuAd" finds the id 9LbuAd11Qe-cuGnVONz6qw,
         # "2017" the name site2dc_201705071132. icontains is case-insensitive on SQLite and PostgreSQL.
@@ -96,46 +205,32 @@ def filtered_services(*, tenant: Tenant, q: str = "", status: str = "", kind: st
     return services.order_by(*SORTS.get(sort, SORTS["name"]))
 
 
-def service_list_refresh_requested(*, tenant: Tenant) -> None:
-    """The next listing asks IES at once, whatever the throttle says ("Refresh from IES")."""
-    cache.delete(f"service-list-sync:{tenant.pk}")
-
-
-# A page's lookup that misses asks IES at most this often per tenant.
-MISS_REFRESH_SECONDS = 30
-
-
-def service_mirror_refresh_on_miss(*, tenant: Tenant) -> bool:
-    """A page looked for a service the mirror does not have: it may simply not know it yet (made
-    elsewhere, first visit). Ask IES once, at most every MISS_REFRESH_SECONDS per tenant, with the
-    tenant's own token. True when the mirror was refreshed, so that the lookup is worth repeating."""
-    if not cache.add(f"mirror-refresh:{tenant.pk}", 1, MISS_REFRESH_SECONDS):
-        return False
-    try:
-        service_mirror_sync(tenant=tenant, for_page=True)
-    except (IESError, TenantNotConfigured):
-        return False
-    return True
+class ServiceNotKnown(Http404):
+    """The request's tenant has no such service in the mirror (yet); its list is being refreshed."""
 
 
 def service_or_404(request: HttpRequest, services: QuerySet[Service], /, *, for_writer: bool = False,
                    **lookup: Any) -> tuple[Membership, Service]:
     """The request's tenant's service matching `lookup`, through the access chokepoint (the writer
-    variant for a change). A miss may only mean that the mirror has not heard of the service yet:
-    then the mirror asks IES (see service_mirror_refresh_on_miss) and the lookup is repeated."""
+    variant for a change). A miss may only mean that the mirror has not heard of the service yet
+    (made elsewhere moments ago): IES is not asked here; the tenant's list is refreshed in the
+    background (throttled, with the tenant's own token) and the miss is a ServiceNotKnown, a 404
+    that looks the same whether the id is another tenant's or nobody's."""
     fetch = tenant_object_for_writer_or_404 if for_writer else tenant_object_or_404
     try:
         return fetch(request, services, **lookup)
-    except Http404:
+    except Http404 as exc:
         membership = current_membership(request)
-        if membership is None or not service_mirror_refresh_on_miss(tenant=membership.tenant):
+        if membership is None:
             raise
-    return fetch(request, services, **lookup)
+        service_list_refresh_request(tenant=membership.tenant)
+        raise ServiceNotKnown from exc
 
 
 def service_listing(*, tenant: Tenant, q: str = "", status: str = "", kind: str = "", sort: str = "name",
-                    page: int | str = 1) -> ServiceListing:
-    trouble = _refresh_from_ies(tenant)
+                    page: int | str = 1, poll: int | None = None) -> ServiceListing:
+    """One page of the tenant's mirror, with how fresh it is (see service_list_freshness)."""
+    freshness = service_list_freshness(tenant=tenant, poll=poll)
     services = filtered_services(tenant=tenant, q=q, status=status, kind=kind, sort=sort)
     paginator = Paginator(services, PAGE_SIZE)
     current = paginator.get_page(page)
@@ -144,10 +239,7 @@ def service_listing(*, tenant: Tenant, q: str = "", status: str = "", kind: str 
     running = Operation.objects.filter(service__in=rows, state__in=IN_FLIGHT_STATES).order_by("created_at")
     return ServiceListing(
         page=current,
-        live=trouble is None,
-        last_synced_at=service_last_sync_for_tenant(tenant=tenant),
-        problem=trouble.problem if trouble else "",
-        advice=trouble.advice if trouble else "",
+        freshness=freshness,
         total=paginator.count,
         in_flight={op.service_id: op for op in running if op.service_id is not None},
     )
@@ -173,35 +265,77 @@ class HistoryEntry:
 @dataclass
 class ServiceDetail:
     service: Service
-    live: bool
-    trouble: Trouble | None
+    freshness: Freshness
     history: list[HistoryEntry]
     in_flight: Operation | None
+    history_known: bool  # IES's operation log is in the history (else only the portal's own operations)
+
+    @property
+    def trouble(self) -> Trouble | None:
+        return self.freshness.trouble
+
+    @property
+    def live(self) -> bool:
+        return self.freshness.trouble is None
 
 
-def service_detail(*, tenant: Tenant, service: Service) -> ServiceDetail:
-    """The service as IES reports it now (mirror updated), with its merged operation history."""
-    trouble: Trouble | None = None
-    remote_ops: list[ies.Operation] = []
-    if service.gone_at is None:
-        try:
-            client = ies_for_tenant(tenant, for_page=True)
-            service = service_mirror_upsert(tenant=tenant, remote=client.get_service(service.ies_service_id))
-            try:
-                remote_ops = client.list_operations(service.ies_service_id)
-            except IESNotFound:
-                remote_ops = []  # an IES without the operations endpoint
-        except IESNotFound:
-            # Deleted at IES: the page says so once, with the "deleted" notice, not as a trouble.
-            service_mirror_forget(tenant=tenant, ies_service_id=service.ies_service_id)
-            service.refresh_from_db()
-        except (IESError, TenantNotConfigured) as exc:
-            trouble = describe(exc)
-    # A deleted service is not asked about: IES has nothing to say, and its troubles are not this page's.
+def _service_ident(service: Service) -> str:
+    # A change of the service (an operation's end) starts a new window: its log is worth reading again.
+    changed = service.last_changed_at.timestamp() if service.last_changed_at else 0
+    return f"{service.pk}:{changed:.0f}"
+
+
+def _service_stale(service: Service) -> bool:
+    history_behind = (service.history_synced_at is not None and service.last_changed_at is not None
+                      and service.last_changed_at > service.history_synced_at)
+    return history_behind or _older_than(service.detail_attempted_at, SERVICE_REFRESH_SECONDS)
+
+
+def service_refresh_request(*, tenant: Tenant, service: Service, force: bool = False) -> bool:
+    """Have one service and IES's operation log of it read from IES in the background."""
+    if service.gone_at is not None:
+        return False  # IES has nothing more to say about a deleted service
+    return _request_refresh("service", _service_ident(service), window=SERVICE_REFRESH_SECONDS, force=force,
+                            send=lambda: dispatch.refresh_service(tenant.pk, service.pk))
+
+
+def service_detail(*, tenant: Tenant, service: Service, poll: int | None = None) -> ServiceDetail:
+    """The service as the mirror knows it, with the history merged from IES's log as last read
+    and the portal's own operations; asks for a background refresh when that is old (or older
+    than the service's last change)."""
+    gone = service.gone_at is not None
+    if not gone and poll is None and _service_stale(service):
+        service_refresh_request(tenant=tenant, service=service)
+    refreshing = not gone and _pending("service", _service_ident(service), service.detail_attempted_at)
+    # A deleted service's troubles are not this page's: IES has nothing to say about it.
+    freshness = Freshness(as_of=service.last_synced_at, refreshing=refreshing,
+                          trouble=None if gone else _trouble(service.detail_trouble),
+                          next_poll=_next_poll(refreshing, poll))
     ours = list(service.operations.select_related("requested_by").order_by("-created_at")[:100])
-    return ServiceDetail(service=service, live=trouble is None, trouble=trouble,
-                         history=merge_history(remote_ops, ours),
-                         in_flight=next((op for op in ours if op.in_flight), None))
+    return ServiceDetail(service=service, freshness=freshness,
+                         history=merge_history(remote_operations(service), ours),
+                         in_flight=next((op for op in ours if op.in_flight), None),
+                         history_known=service.history_synced_at is not None)
+
+
+def _word(enum: type[ies.OperationKind] | type[ies.OperationResult], value: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        return value  # a word of an IES newer than the portal, passed through
+
+
+def remote_operations(service: Service) -> list[ies.Operation]:
+    """IES's operation log of the service as the background refresh last stored it."""
+    operations = []
+    for entry in service.remote_history or []:
+        started = entry.get("started_at")
+        operations.append(ies.Operation(
+            operation_id=entry.get("operation_id", ""), service_id=service.ies_service_id,
+            kind=_word(ies.OperationKind, entry.get("kind", "")), done=bool(entry.get("done")),
+            result=_word(ies.OperationResult, entry["result"]) if entry.get("result") else None,
+            reason=entry.get("reason", ""), started_at=datetime.fromisoformat(started) if started else None))
+    return operations
 
 
 def merge_history(remote: list[ies.Operation], ours: list[Operation]) -> list[HistoryEntry]:
@@ -211,8 +345,12 @@ def merge_history(remote: list[ies.Operation], ours: list[Operation]) -> list[Hi
     entries: list[HistoryEntry] = []
     for r in remote:
         mine = by_ies_id.pop(r.operation_id, None)
-        outcome = RUNNING if not r.done else (r.result or "")
-        entries.append(HistoryEntry(at=r.started_at, kind=r.kind, outcome=outcome, reason=r.reason,
+        outcome, reason = (RUNNING if not r.done else (r.result or "")), r.reason
+        if not r.done and mine is not None and mine.finished_at is not None:
+            # IES's log is the one last fetched (in the background): where it still says running but
+            # the portal has since seen the operation end, the portal's record is the newer word.
+            outcome, reason = mine.state, mine.message
+        entries.append(HistoryEntry(at=r.started_at, kind=r.kind, outcome=outcome, reason=reason,
                                     who=mine.requested_by.get_username() if mine and mine.requested_by else "",
                                     operation=mine))
     for op in ours:

@@ -1,3 +1,5 @@
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django import forms
@@ -27,28 +29,56 @@ from portal.tenants.models import Membership
 BANDWIDTH_MIN, BANDWIDTH_MAX, BANDWIDTH_STEP = 1000, 10_000_000, 1000
 
 
-@require_GET
+def _poll(request: HtmxRequest) -> int | None:
+    """The number of an htmx poll of a page's partial (see queries.Freshness), None for a page view."""
+    value = request.GET.get("poll", "")
+    if not request.htmx or not (value.isascii() and value.isdigit()):
+        return None
+    return min(int(value[:4]), queries.MAX_POLLS)
+
+
+def _not_known(request: HttpRequest) -> HttpResponse:
+    """A miss: the same words whether the id is another tenant's or nobody's (see service_or_404)."""
+    return render(request, "services/not_known.html", status=404)
+
+
+def _services_or_not_known(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except queries.ServiceNotKnown:
+            return _not_known(request)
+    return wrapped
+
+
+@require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")  # a page and its fragment share a URL: caches keep them apart
 def service_list(request: HtmxRequest) -> HttpResponse:
     membership = current_membership(request)
     if membership is None:
         return render(request, "services/no_tenant.html", status=200)
-    if request.GET.get("refresh"):
-        # "Refresh from IES" is an action, not a place: do it once, then land on the same list
-        # without it, so that neither the address, nor the pager, nor the sort links repeat it.
-        queries.service_list_refresh_requested(tenant=membership.tenant)
+    if request.method == "POST" or request.GET.get("refresh"):
+        # "Refresh from IES" (a POST) asks the worker at once, then lands on the same list, where the
+        # refresh shows as pending. An old ?refresh=1 link only lands there: a GET changes nothing.
+        if request.method == "POST":
+            queries.service_list_refresh_request(tenant=membership.tenant, force=True)
         clean = request.GET.copy()
-        clean.pop("refresh")
+        clean.pop("refresh", None)
+        clean.pop("poll", None)
         return redirect(f"{request.path}?{clean.urlencode()}" if clean else request.path)
     params = {key: request.GET.get(key, "").strip() for key in ("q", "status", "kind", "sort")}
     params["sort"] = params["sort"] if params["sort"] in queries.SORTS else "name"
-    listing = queries.service_listing(tenant=membership.tenant, page=request.GET.get("page", 1), **params)
+    listing = queries.service_listing(tenant=membership.tenant, page=request.GET.get("page", 1),
+                                      poll=_poll(request), **params)
     for service in listing.services:
         # For the template: the row's running operation, not a field of the model.
         service.running = listing.in_flight.get(service.pk)  # type: ignore[attr-defined]
     current = params["sort"]
     context = {
         "listing": listing,
+        "freshness": listing.freshness,
+        "poll_seconds": queries.POLL_SECONDS,
         "params": params,
         "statuses": queries.status_choices(tenant=membership.tenant),
         "kinds": ServiceKind.choices,
@@ -87,33 +117,56 @@ def _list_columns(current: str) -> list[dict]:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@_services_or_not_known
 def service_row(request: HttpRequest, service_id: str) -> HttpResponse:
     """One row of the list, polled while its operation runs; the header badge comes along."""
     membership, service = queries.service_or_404(request, service_lookup(include_gone=True),
                                                  ies_service_id=service_id)
     running = None if service.gone_at else operation_running_for_service(service=service)
     response = render(request, "services/service_list.html#row", {"s": service, "running": running})
-    response.write(badge_oob(request, operations_badge(tenant=membership.tenant, current=running), carried=False))
+    response.write(badge_oob(request, operations_badge(tenant=membership.tenant, reader=membership, current=running), carried=False))
     return response
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
+@_services_or_not_known
 def service_detail(request: HtmxRequest, service_id: str) -> HttpResponse:
     membership, service = queries.service_or_404(request, service_lookup(include_gone=True),
                                                  ies_service_id=service_id)
+    if request.method == "POST":
+        # "Refresh from IES": the worker reads the service now; the page shows it pending.
+        queries.service_refresh_request(tenant=membership.tenant, service=service, force=True)
+        return redirect("services:detail", service_id=service.ies_service_id)
+    if request.htmx and request.GET.get("part") == "state":
+        return _service_state_fragment(request, membership, service)
     if request.htmx:
         return _service_running_fragment(request, membership, service)
     detail = queries.service_detail(tenant=membership.tenant, service=service)
     audit = service_audit_trail(tenant=membership.tenant, service=service)[:50]
     running = detail.in_flight if not detail.service.gone_at else None
     return render(request, "services/service_detail.html", {
-        "detail": detail, "s": detail.service, "audit": audit,
+        **_state_context(detail),
+        "audit": audit,
         "running": present(running) if running else None,
-        "parameters": sorted(detail.service.parameters.items()),
-        "ops_badge": operations_badge(tenant=membership.tenant, current=running),
+        "ops_badge": operations_badge(tenant=membership.tenant, reader=membership, current=running),
         "ops_badge_carried": running is not None,
     })
+
+
+def _state_context(detail: queries.ServiceDetail) -> dict[str, Any]:
+    return {"detail": detail, "s": detail.service, "freshness": detail.freshness,
+            "poll_seconds": queries.POLL_SECONDS, "parameters": sorted(detail.service.parameters.items())}
+
+
+def _service_state_fragment(request: HtmxRequest, membership: Membership, service: Service) -> HttpResponse:
+    """The detail page's facts and history, polled (from the mirror only) while a background
+    refresh is pending. A service the refresh found deleted redraws the whole page: its buttons and
+    notices change with it."""
+    if service.gone_at:
+        return HttpResponseClientRefresh()
+    detail = queries.service_detail(tenant=membership.tenant, service=service, poll=_poll(request) or 0)
+    return render(request, "services/service_detail.html#state", _state_context(detail))
 
 
 def _service_running_fragment(request: HttpRequest, membership: Membership, service: Service) -> HttpResponse:
@@ -126,7 +179,7 @@ def _service_running_fragment(request: HttpRequest, membership: Membership, serv
     if running is None:
         return HttpResponseClientRefresh()
     response = render(request, "services/service_detail.html#running", {"s": service, "running": present(running)})
-    response.write(badge_oob(request, operations_badge(tenant=membership.tenant, current=running), carried=True))
+    response.write(badge_oob(request, operations_badge(tenant=membership.tenant, reader=membership, current=running), carried=True))
     return response
 
 
@@ -166,6 +219,7 @@ def _read_only_notice(membership: Membership) -> str:
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
+@_services_or_not_known
 def service_bandwidth(request: SignedInRequest, service_id: str) -> HttpResponse:
     """The bandwidth editor, in place (HTMX) or as its own page, in two steps: the form, then a
     confirmation with the old and new value, the utilisation the line would have had and how long
@@ -223,6 +277,7 @@ def service_bandwidth(request: SignedInRequest, service_id: str) -> HttpResponse
 
 
 @require_http_methods(["GET", "POST"])
+@_services_or_not_known
 def service_delete_view(request: SignedInRequest, service_id: str) -> HttpResponse:
     membership, service = queries.service_or_404(request, service_lookup(), for_writer=True,
                                                  ies_service_id=service_id)

@@ -4,6 +4,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.portal.conftest import DEMO_PASSWORD
+from tests.portal.services.mirroring import presets
+
+__all__ = ["presets"]  # the presets mirrored, as a worker leaves them: pages read the mirror only
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -16,6 +16,7 @@ from portal.services.models import Service
 from portal.tenants.models import Tenant
 from tests.e2e.test_login_and_services import log_in
 from tests.fixtures_simulator import start_simulator
+from tests.portal.services.mirroring import mirror_tenants
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,6 +37,7 @@ def own_simulator(tmp_path, presets):
         tenant.set_credentials(token=credentials["token"], bearer=credentials["bearer"])
         tenant.ies_tenant_id = credentials["tenant_id"]
         tenant.save()
+        mirror_tenants(tenant)  # from its own simulator, as the worker's refresh would
         yield handle
     finally:
         handle.stop()

@@ -7,8 +7,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from portal.services.tasks import sync_tenant_services
 from tests.e2e.test_login_and_services import log_in
+from tests.portal.services.mirroring import make_stale, own_tenant, presets, run_refreshes
 from tests.simulator.helpers import create_body, created_service
+
+__all__ = ["own_tenant", "presets"]  # mirrored, as a worker leaves them: pages read the mirror only
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,11 +58,14 @@ def test_the_sorted_column_says_so_to_eyes_and_screen_readers(page, live_server,
 
 
 def test_refresh_from_ies_is_done_once_and_leaves_no_trace_in_the_address_or_links(
-        page, live_server, own_tenant, simulator):
+        page, live_server, own_tenant, simulator, inline_worker):
     simulator.bulk_services(own_tenant.name, 60)  # 61 services: two pages
     log_in(page, live_server.url, "own1")
     page.goto(f"{live_server.url}/services/?sort=-name")
-    page.get_by_role("link", name="Refresh from IES").click()
+    expect(page.locator("#results")).to_contain_text("1 service")  # the mirror, fresh: nothing asked
+    page.get_by_role("button", name="Refresh from IES").click()
+    expect(page.get_by_test_id("freshness")).to_contain_text("checking IES for changes")
+    run_refreshes(inline_worker)  # the worker's part; the page polls until it has landed
     expect(page.locator("#results")).to_contain_text("61 services")
     expect(page).to_have_url(re.compile(r"/services/\?sort=-name$"))
     pager = page.get_by_role("navigation", name="Pages")
@@ -74,6 +81,7 @@ def test_refresh_from_ies_is_done_once_and_leaves_no_trace_in_the_address_or_lin
 def test_names_sort_the_way_people_count(page, live_server, own_tenant, simulator):
     for name in ("site10", "site2", "site1"):
         created_service(simulator, own_tenant.name, create_body(name=name))
+    sync_tenant_services(own_tenant.tenant.pk)  # the background refresh
     log_in(page, live_server.url, "own1")
     links = page.locator("tbody tr td:first-child a")
     expect(links).to_have_count(4)
@@ -104,3 +112,22 @@ def test_ies_status_words_are_chinese_and_the_ies_word_stays_at_hand(page, live_
     expect(facts.locator("[data-ies-word=Completed]")).to_have_text("已完成")
     expect(facts.locator("[data-ies-word=Active]")).to_have_text(re.compile(r"^[\u4e00-\u9fff]+$"))
     expect(facts).not_to_contain_text("Completed")
+
+
+def test_the_list_updates_itself_when_the_background_refresh_lands(page, live_server, own_tenant, simulator,
+                                                                   inline_worker):
+    """Issue 13: the page shows the last known list at once and says it is checking IES; when the
+    worker's refresh lands, the list (polled through htmx) shows a service made at IES meanwhile,
+    without a reload, and stops polling."""
+    made = created_service(simulator, own_tenant.name, create_body(name="site-made-at-ies"))
+    make_stale(own_tenant.tenant)
+    log_in(page, live_server.url, "own1")
+    expect(page.get_by_role("link", name=own_tenant.service_name)).to_be_visible()
+    expect(page.get_by_test_id("freshness")).to_contain_text("checking IES for changes")
+    expect(page.get_by_role("link", name="site-made-at-ies")).to_have_count(0)
+    page.evaluate("window.__untouched = 1")
+    run_refreshes(inline_worker)
+    expect(page.get_by_role("link", name="site-made-at-ies")).to_have_attribute("href", f"/services/{made}/")
+    expect(page.get_by_test_id("freshness")).to_contain_text(re.compile(r"From IES, as of \d\d:\d\d:\d\d"))
+    expect(page.locator("#results[data-refreshing]")).to_have_count(0)
+    assert page.evaluate("window.__untouched") == 1, "updated in place, not reloaded"

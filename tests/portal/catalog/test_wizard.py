@@ -51,6 +51,10 @@ def test_valid_parameters_lead_to_the_review(login):
         ("Bandwidth_0", "0.5", "At least 1 Mbit/s is allowed"),
         ("Bandwidth_0", "10.5", "steps of 1 Mbit/s"),
         ("Bandwidth_0", "11000", "At most 10 Gbit/s is allowed"),
+        # Issue 13: these crashed the wizard (OverflowError) or were read as 3.
+        ("Bandwidth_0", "1e306", "At most 10 Gbit/s is allowed"),
+        ("Bandwidth_0", "9" * 10_000, "At most 10 Gbit/s is allowed"),
+        ("Bandwidth_0", "٣", "Type the digits 0–9"),
         ("Bandwidth_1", "Tbit/s", "Choose a unit"),
     ],
 )

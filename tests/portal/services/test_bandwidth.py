@@ -7,6 +7,7 @@ from portal.audit.models import AuditEvent
 from portal.operations.models import Operation, OperationState
 from portal.services.models import Service
 from tests.portal.helpers import post
+from tests.portal.services.mirroring import run_refreshes
 from tests.waiting import wait_until
 
 
@@ -93,6 +94,8 @@ def test_a_change_is_tracked_and_confirmed_by_ies(own, inline_worker):
     assert event.before == {"bandwidth_kbps": before}
     assert event.after["bandwidth_kbps"] == new
     assert event.actor_name == "own1" and event.client_address == "127.0.0.1"
+    client.get(f"/services/{own.service_id}/")
+    run_refreshes(inline_worker)  # IES's operation log is read in the background, not by the page
     detail = client.get(f"/services/{own.service_id}/")
     assert "Update" in detail.text and "own1" in detail.text
 

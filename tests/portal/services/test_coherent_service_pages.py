@@ -16,6 +16,8 @@ from portal.services.models import Service
 from portal.services.queries import filtered_services
 from portal.services.status_words import SERVICE_STATUS, status_label
 from portal.tenants.models import Tenant
+from tests.portal.helpers import post
+from tests.portal.services.mirroring import run_refreshes
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -27,13 +29,17 @@ def notices(html: str) -> list[str]:
     return re.findall(r'<div[^>]*class="notice[ "]', html)
 
 
-def test_a_service_deleted_at_ies_shows_one_notice_and_the_deleted_state(own_tenant, simulator):
+def test_a_service_deleted_at_ies_shows_one_notice_and_the_deleted_state(own_tenant, simulator, inline_worker):
     client = own_tenant.login()
     url = f"/services/{own_tenant.service_id}/"
     assert client.get(url).status_code == 200  # the mirror knows it
+    run_refreshes(inline_worker)
     path = f"/servicemanager/v1/services/{own_tenant.service_id}"
     assert simulator.call("DELETE", path, tenant=own_tenant.name).status_code == 202
     assert wait_until(lambda: simulator.call("GET", path, tenant=own_tenant.name).status_code == 404, timeout=20)
+    # The page learns it from the background refresh ("Refresh from IES"), not in the request.
+    assert post(client, url).status_code == 302
+    run_refreshes(inline_worker)
 
     page = client.get(url)
     assert page.status_code == 200
@@ -76,14 +82,20 @@ def test_the_search_matches_any_part_of_the_ies_id_in_any_case(login):
 
 
 def test_refresh_from_ies_redirects_to_the_same_list_without_it(login):
+    """ "Refresh from IES" is a POST (it asks the worker for a refresh), answered with the same
+    list; an old ?refresh=1 link only lands on the list without it."""
     client = login("user2")
     answer = client.get("/services/", {"refresh": "1", "sort": "-name", "q": "site"})
     assert answer.status_code == 302
     assert answer["Location"] == "/services/?sort=-name&q=site"
     page = client.get(answer["Location"])
     assert "refresh" not in page.text.split('id="results"', 1)[1]
-    button = re.search(r'<a class="button" href="([^"]*)">Refresh from IES', page.text).group(1)
-    assert sorted(button.lstrip("?").split("&amp;")) == ["q=site", "refresh=1", "sort=-name"], button
+    form = re.search(r'<form method="post" action="([^"]*)">[^<]*<input[^>]*>\s*<button[^>]*>Refresh from IES',
+                     page.text).group(1)
+    assert sorted(form.lstrip("?").split("&amp;")) == ["q=site", "sort=-name"], form
+    answer = post(client, "/services/?" + form.lstrip("?").replace("&amp;", "&"))
+    assert answer.status_code == 302
+    assert sorted(answer["Location"].split("?", 1)[1].split("&")) == ["q=site", "sort=-name"]
 
 
 def test_the_sorted_column_carries_aria_sort(login):

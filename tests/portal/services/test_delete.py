@@ -7,6 +7,7 @@ from django.db import connection
 from portal.operations.models import Operation, OperationState
 from portal.services.models import Service
 from tests.portal.helpers import post
+from tests.portal.services.mirroring import run_refreshes
 from tests.waiting import wait_until
 
 DC13 = "FLAUUc8NT0qN-mNTM_lcfw"  # nbitest_13, users 5-7
@@ -58,7 +59,9 @@ def test_the_service_leaves_the_list_when_ies_confirms(login, inline_worker, sim
     service_id = made["service"]["service_id"]
     wait_until(lambda: requests.get(simulator.base_url + f"/servicemanager/v1/services/{service_id}",
                                     headers=headers).json()["service"]["status"] == "Completed", timeout=20)
-    assert form["service_name"] in client.get("/services/?refresh=1", follow=True).text  # made outside the portal: it appears
+    assert post(client, "/services/").status_code == 302  # "Refresh from IES"
+    run_refreshes(inline_worker)
+    assert form["service_name"] in client.get("/services/").text  # made outside the portal: it appears
     with inline_worker.sends():
         assert post(client, f"/services/{service_id}/delete/", {"confirm_name": form["service_name"]}).status_code == 302
     op = Operation.objects.get()
@@ -66,5 +69,5 @@ def test_the_service_leaves_the_list_when_ies_confirms(login, inline_worker, sim
     op.refresh_from_db()
     assert op.state == OperationState.SUCCEEDED, op.message
     assert Service.objects.get(ies_service_id=service_id).gone_at is not None
-    assert f'href="/services/{service_id}/"' not in client.get("/services/?refresh=1", follow=True).text
+    assert f'href="/services/{service_id}/"' not in client.get("/services/").text
     assert client.get(f"/services/{service_id}/").status_code == 200, "a deleted service's history stays readable"

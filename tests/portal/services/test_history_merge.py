@@ -20,9 +20,9 @@ def remote(op_id: str, kind: str, minutes: int, *, done: bool = True, result: st
 
 
 def ours(ies_id: str, minutes: int, *, who: str | None = "own1", state=OperationState.SUCCEEDED,
-         kind=OperationKind.MODIFY, message: str = "") -> Operation:
+         kind=OperationKind.MODIFY, message: str = "", finished_at: datetime | None = None) -> Operation:
     op = Operation(ies_operation_id=ies_id, kind=kind, state=state, message=message,
-                   created_at=T0 + timedelta(minutes=minutes))
+                   created_at=T0 + timedelta(minutes=minutes), finished_at=finished_at)
     if who:
         op.requested_by = User(username=who)
     return op
@@ -55,6 +55,11 @@ def at(minutes: int) -> datetime:
         [(at(20), "Change bandwidth", OperationState.QUEUED, "sending", "own1", True),
          (at(0), "Create", "success", "", "", False)],
         id="not-yet-at-IES: the portal's line, newest first"),
+    pytest.param(
+        [remote("d1", "Delete", 10, done=False)],
+        [ours("d1", 9, kind=OperationKind.DELETE, message="deleted", finished_at=at(12))],
+        [(at(10), "Delete", OperationState.SUCCEEDED, "deleted", "own1", True)],
+        id="IES's log-fetched-while-running, ended-since: the portal's newer word"),
     pytest.param(
         [], [ours("gone", 5, state=OperationState.FAILED, message="refused")],
         [(at(5), "Change bandwidth", OperationState.FAILED, "refused", "own1", True)],

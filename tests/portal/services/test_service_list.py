@@ -1,9 +1,12 @@
-"""My services: IES first, the mirror when IES fails, and only the tenant's own services."""
+"""My services: the mirror as the background refresh left it (see test_background_refresh.py),
+what went wrong when it failed, and only the tenant's own services."""
 
 import pytest
 
 from portal.services.models import Service
 from portal.tenants.models import Membership, Role, Tenant
+from tests.portal.helpers import post
+from tests.portal.services.mirroring import mirror_tenants, run_refreshes
 
 pytestmark = pytest.mark.django_db
 
@@ -34,21 +37,24 @@ def test_it_mirrors_what_it_read(login):
     assert mirrored.last_synced_at is not None
 
 
-def test_it_shows_the_last_known_list_when_ies_fails(login, sim):
+def test_it_shows_the_last_known_list_when_ies_fails(login, sim, inline_worker):
     client = login("user1")
-    client.get("/services/")  # fills the mirror
     sim.add_fault(kind="error", status=503, prefix="/rest/servicemanager")
-    page = client.get("/services/?refresh=1", follow=True)  # refresh, then the clean address
+    assert post(client, "/services/").status_code == 302  # "Refresh from IES"
+    run_refreshes(inline_worker)  # the background refresh fails
+    page = client.get("/services/")
     assert page.status_code == 200
     assert "IES is not answering right now." in page.text
-    assert "Last known state, as of" in page.text
+    assert "This is the last known state, as of" in page.text
     assert "s2s_201705061433" in page.text
 
 
-def test_it_says_when_ies_refuses_the_token(login, sim):
+def test_it_says_when_ies_refuses_the_token(login, sim, inline_worker):
     client = login("user1")
     sim.add_fault(kind="expire_token", tenant="nbitest_11")
-    page = client.get("/services/?refresh=1", follow=True)
+    assert post(client, "/services/").status_code == 302
+    run_refreshes(inline_worker)
+    page = client.get("/services/")
     assert "IES refused the tenant&#x27;s token" in page.text or "IES refused the tenant's token" in page.text
 
 
@@ -63,6 +69,8 @@ def test_it_shows_an_empty_state_for_a_tenant_without_services(login, sim, djang
 
     client = Client()
     client.force_login(user)
+    assert "No services are known yet for this tenant." in client.get("/services/").text  # not asked yet
+    mirror_tenants(tenant)
     page = client.get("/services/")
     assert page.status_code == 200
     assert "This tenant has no CloudVPN services yet." in page.text
@@ -75,11 +83,14 @@ def test_it_tells_a_user_without_tenant_what_to_do(login):
     assert "does not belong to any IES tenant" in page.text
 
 
-def test_it_refuses_post(login):
-    assert login("user1").post("/services/").status_code in (403, 405)
+def test_it_refuses_a_post_without_its_csrf_token(login):
+    assert login("user1").post("/services/").status_code == 403
 
 
-def test_it_tells_when_a_tenant_has_no_token(login, presets):
+def test_it_tells_when_a_tenant_has_no_token(login, presets, inline_worker):
     Tenant.objects.filter(name="nbitest_13").update(token_encrypted="", bearer_encrypted="")
-    page = login("user5").get("/services/")
+    client = login("user5")
+    assert post(client, "/services/").status_code == 302
+    run_refreshes(inline_worker)
+    page = client.get("/services/")
     assert "This tenant has no IES token yet." in page.text

@@ -4,6 +4,7 @@ import pytest
 
 from portal.services.models import Service
 from tests.portal.helpers import post
+from tests.portal.services.mirroring import mirror_tenants, run_refreshes
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,7 @@ def test_the_list_searches_filters_and_sorts(login, sim, simulator):
     t.save()
     user = get_user_model().objects.create_user("bulk", password="bulk-password-1")
     Membership.objects.create(user=user, tenant=t)
+    mirror_tenants(t)  # as the background refresh leaves it
     client = Client()
     client.force_login(user)
     first = client.get("/services/")
@@ -53,13 +55,17 @@ def test_the_detail_shows_parameters_history_and_links(login):
         assert text in page.text
 
 
-def test_the_detail_survives_an_ies_outage_with_the_last_known_state(login, sim):
+def test_the_detail_survives_an_ies_outage_with_the_last_known_state(login, sim, inline_worker):
     client = login("user2")
     client.get(f"/services/{DC12}/")
+    run_refreshes(inline_worker)
     sim.add_fault(kind="error", status=503, prefix="/rest/servicemanager")
+    assert post(client, f"/services/{DC12}/").status_code == 302  # "Refresh from IES"
+    run_refreshes(inline_worker)  # fails: the page says so and shows what it knew
     page = client.get(f"/services/{DC12}/")
     assert page.status_code == 200
     assert "IES is not answering right now." in page.text
+    assert "This is the last known state, as of" in page.text
     assert "0S2DC201705071132" in page.text
 
 
