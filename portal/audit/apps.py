@@ -6,3 +6,8 @@ class AuditConfig(AppConfig):
     name = "portal.audit"
     label = "audit"
     verbose_name = _("Audit trail")
+
+    def ready(self) -> None:
+        from portal.audit import receivers
+
+        receivers.connect()

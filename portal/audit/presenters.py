@@ -39,6 +39,11 @@ ACTION_LABELS: dict[str, Promise] = {
     "user.enable": gettext_lazy("Enabled user"),
     "user.disable": gettext_lazy("Disabled user"),
     "user.password.reset": gettext_lazy("Reset password"),
+    "user.password.change": gettext_lazy("Changed password"),
+    "user.update": gettext_lazy("Changed user"),
+    "user.delete": gettext_lazy("Deleted user"),
+    "auth.lockout": gettext_lazy("Locked out after failed logins"),
+    "auth.unlock": gettext_lazy("Unlocked logins"),
     "membership.create": gettext_lazy("Added member"),
     "membership.role.change": gettext_lazy("Changed role"),
     "membership.delete": gettext_lazy("Removed member"),
@@ -62,6 +67,9 @@ FIELD_LABELS: dict[str, Promise] = {
     "email": gettext_lazy("Email"),
     "is_staff": gettext_lazy("Administrator"),
     "is_active": gettext_lazy("Active"),
+    "is_superuser": gettext_lazy("Superuser"),
+    "locked": gettext_lazy("Locked"),
+    "address": gettext_lazy("Network address"),
     "services": gettext_lazy("Services"),
     "scenarios": gettext_lazy("Scenarios"),
     "ies_base_url": gettext_lazy("IES base URL"),
@@ -115,7 +123,8 @@ def _choice_labels() -> dict[str, dict[str, str]]:
     from portal.tenants.models import Role, Scenario
 
     return {"role": {str(k): str(v) for k, v in Role.choices},
-            "scenarios": {str(k): str(v) for k, v in Scenario.choices}}
+            "scenarios": {str(k): str(v) for k, v in Scenario.choices},
+            "locked": {"account": _("the account"), "address": _("the network address")}}
 
 
 def format_value(name: str, value: Any) -> str:

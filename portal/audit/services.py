@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
@@ -16,13 +17,23 @@ if TYPE_CHECKING:
 
 
 def client_address(request: HttpRequest | None) -> str | None:
+    """The address a request came from, as the audit log and the login throttle (AXES_CLIENT_IP_CALLABLE)
+    count it.
+
+    Behind the TLS proxy (BEHIND_TLS_PROXY) it is the last X-Forwarded-For entry: the one the proxy
+    added. Entries left of it are whatever the client sent, so trusting the first would let anyone
+    pick the address they are recorded and throttled as. Without the proxy the header is ignored.
+    """
     if request is None:
         return None
-    # Behind the TLS proxy of docker-compose the client is the first X-Forwarded-For entry.
     from django.conf import settings
 
     if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
-        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip() or None
+        forwarded = request.META["HTTP_X_FORWARDED_FOR"].split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(forwarded))
+        except ValueError:
+            pass  # not what a proxy writes: the connection's own address instead
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -14,6 +14,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from portal.core.natural import natural_sorted
+from portal.tenants import throttle
 from portal.tenants.models import Membership, Tenant
 
 
@@ -66,3 +67,12 @@ def tenants_without(*, user: User) -> QuerySet[Tenant]:
     """Tenants `user` does not belong to yet (the choices of "add to tenant"; a queryset, which the
     form validates against; the form lists them in natural order)."""
     return Tenant.objects.exclude(memberships__user=user).order_by("name")
+
+
+def lockout_list() -> list[throttle.Lockout]:
+    """Accounts and network addresses the login throttle holds locked out now."""
+    return throttle.lockout_list()
+
+
+def lockout_for_user(*, user: User) -> throttle.Lockout | None:
+    return throttle.lockout_for_account(user.get_username())

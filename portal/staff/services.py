@@ -15,9 +15,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 
+from portal.audit.context import recorded_by_caller
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record
 from portal.core import crypto
+from portal.services import dispatch as services_dispatch
 from portal.staff.importing.parse import SheetRow
 from portal.staff.importing.plan import (
     CREATE,
@@ -29,6 +31,7 @@ from portal.staff.importing.plan import (
     tenant_values,
 )
 from portal.staff.presets import ADMIN_USERNAME, PRESET_TENANTS, preset_username
+from portal.tenants import throttle
 from portal.tenants.models import Membership, Role, Tenant
 
 # The fields of a tenant an admin edits on its page (the secrets have their own form).
@@ -89,7 +92,16 @@ def tenant_create(*, actor: User | None, request: HttpRequest | None = None, tok
     after.update(token=tenant.token_masked, bearer=tenant.bearer_masked)
     audit_record(action="tenant.create", actor=actor, request=request, tenant=tenant, obj=tenant, after=after,
                  outcome=Outcome.SUCCEEDED)
+    _mirror_soon(tenant)
     return tenant
+
+
+def _mirror_soon(tenant: Tenant) -> None:
+    """Pages read the mirror only: a tenant that can now reach IES gets its services listed in the
+    background, so that its users' first page shows them instead of "asking IES…"."""
+    if tenant.has_credentials:
+        tenant_id = tenant.pk
+        transaction.on_commit(lambda: services_dispatch.sync_tenant(tenant_id))
 
 
 @transaction.atomic
@@ -137,6 +149,7 @@ def tenant_credentials_replace(*, tenant: Tenant, actor: User | None,
     replaced = [name for name, value in (("token", token), ("bearer", bearer)) if value]
     audit_record(action="tenant.token.replace", actor=actor, request=request, tenant=tenant, obj=tenant,
                  before=before, after=after, outcome=Outcome.SUCCEEDED, message=", ".join(replaced))
+    _mirror_soon(tenant)
     return tenant
 
 
@@ -239,12 +252,15 @@ def see_as_stop(*, request: HttpRequest) -> Tenant | None:
 
 
 # -- users and memberships -------------------------------------------------------------------------
+# Each of these records its own audit event, with its actor, inside `recorded_by_caller()`: the
+# receivers that audit changes made elsewhere (portal/audit/receivers.py) stay quiet meanwhile.
 
 
 def generate_password() -> str:
     return secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
 
 
+@recorded_by_caller()
 @transaction.atomic
 def user_create(*, actor: User | None, request: HttpRequest | None = None, username: str,
                 email: str = "", is_staff: bool = False, password: str | None = None) -> User:
@@ -262,6 +278,7 @@ def user_create(*, actor: User | None, request: HttpRequest | None = None, usern
     return user
 
 
+@recorded_by_caller()
 @transaction.atomic
 def user_set_active(*, user: User, active: bool, actor: User | None, request: HttpRequest | None = None) -> User:
     """Enable or disable a login. A disabled user's open sessions stop working at once (Django
@@ -277,6 +294,7 @@ def user_set_active(*, user: User, active: bool, actor: User | None, request: Ht
     return user
 
 
+@recorded_by_caller()
 @transaction.atomic
 def user_password_reset(*, user: User, actor: User | None, request: HttpRequest | None = None,
                         password: str | None = None) -> str:
@@ -293,6 +311,7 @@ def user_password_reset(*, user: User, actor: User | None, request: HttpRequest 
     return new_password
 
 
+@recorded_by_caller()
 @transaction.atomic
 def membership_add(*, user: User, tenant: Tenant, role: str, actor: User | None,
                    request: HttpRequest | None = None) -> Membership:
@@ -305,6 +324,7 @@ def membership_add(*, user: User, tenant: Tenant, role: str, actor: User | None,
     return membership_set_role(membership=membership, role=role, actor=actor, request=request)
 
 
+@recorded_by_caller()
 @transaction.atomic
 def membership_set_role(*, membership: Membership, role: str, actor: User | None,
                         request: HttpRequest | None = None) -> Membership:
@@ -320,6 +340,7 @@ def membership_set_role(*, membership: Membership, role: str, actor: User | None
     return membership
 
 
+@recorded_by_caller()
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor: User | None,
                       request: HttpRequest | None = None) -> None:
@@ -332,9 +353,23 @@ def membership_remove(*, membership: Membership, actor: User | None,
                  outcome=Outcome.SUCCEEDED)
 
 
+def lockout_clear(*, scope: str, key: str, actor: User | None, request: HttpRequest | None = None) -> int:
+    """Lift a login lockout of an account (`key`: its user name) or of a network address, before its
+    cool-off ends. Returns how many throttle records were forgotten (0: it was not locked)."""
+    with transaction.atomic():
+        count = throttle.lockout_clear(scope=scope, key=key)
+        user = get_user_model()._default_manager.filter(username=key).first() if scope == throttle.ACCOUNT else None
+        audit_record(action="auth.unlock", actor=actor, request=request, obj=user,
+                     object_type="" if user else "auth.login", object_label=key[:255],
+                     before={"locked": [scope]}, after={"locked": []}, outcome=Outcome.SUCCEEDED,
+                     message=f"{count} throttle records cleared")
+    return count
+
+
 # -- presets ---------------------------------------------------------------------------------------
 
 
+@recorded_by_caller()
 @transaction.atomic
 def presets_load(*, password: str, credentials: dict[str, SimulatorCredentials] | None = None,
                  reset_passwords: bool = False) -> PresetResult:
@@ -387,6 +422,7 @@ def presets_load(*, password: str, credentials: dict[str, SimulatorCredentials] 
 # -- the spreadsheet import -----------------------------------------------------------------------
 
 
+@recorded_by_caller()
 def import_apply(*, rows: list[SheetRow], actor: User | None, request: HttpRequest | None = None,
                  filename: str = "", expected_digest: str | None = None, new_user_password: str | None = None,
                  replace_credentials_of: Iterable[str] = ()) -> Plan:

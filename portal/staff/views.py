@@ -37,6 +37,7 @@ from portal.staff.importing.plan import CREATE, PlanChanged, build_plan
 from portal.staff.importing.session import rows_from_session, rows_to_session
 from portal.tenants.models import Role
 from portal.tenants.permissions import staff_required
+from portal.tenants.throttle import ACCOUNT, ADDRESS
 
 SESSION_IMPORT_KEY = "staff_import"
 IMPORT_TTL_SECONDS = 30 * 60
@@ -234,6 +235,7 @@ def user_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         "memberships": selectors.user_memberships(user=subject),
         "membership_form": MembershipForUserForm(tenants=selectors.tenants_without(user=subject)),
         "roles": Role.choices,
+        "lockout": selectors.lockout_for_user(user=subject),
     })
 
 
@@ -312,6 +314,28 @@ def membership_remove(request: SignedInRequest, pk: int) -> HttpResponse:
     services.membership_remove(membership=membership, actor=request.user, request=request)
     messages.success(request, _("%(user)s removed from %(tenant)s.") % {"user": username, "tenant": tenant_name})
     return redirect(_next_or(request, reverse("staff:user_detail", kwargs={"pk": user_id})))
+
+
+# -- login lockouts --------------------------------------------------------------------------------
+
+
+@staff_required
+@require_GET
+def lockout_list(request: SignedInRequest) -> HttpResponse:
+    return render(request, "staff/lockouts.html", {"lockouts": selectors.lockout_list()})
+
+
+@staff_required
+@require_POST
+def lockout_clear(request: SignedInRequest) -> HttpResponse:
+    scope, key = request.POST.get("scope", ""), request.POST.get("key", "").strip()[:255]
+    if scope not in (ACCOUNT, ADDRESS) or not key:
+        messages.error(request, _("Choose a lockout to lift."))
+    elif services.lockout_clear(scope=scope, key=key, actor=request.user, request=request):
+        messages.success(request, _("%(name)s can log in again.") % {"name": key})
+    else:
+        messages.info(request, _("%(name)s was not locked out.") % {"name": key})
+    return redirect(_next_or(request, reverse("staff:lockout_list")))
 
 
 # -- import and export -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tenants in the Django admin: read-only.
+"""Tenants and memberships in the Django admin, which is read-only (portal/tenants/admin_site.py).
 
 Tenants, their tokens and memberships are managed on the staff pages (/staff/), which validate the
 IES base URL, keep tokens write-only and record every change in the audit trail. The admin lists
@@ -6,22 +6,9 @@ them for a quick look and never shows a token beyond its last four characters.
 """
 
 from django.contrib import admin
-from django.db.models import Model
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from portal.tenants.models import Membership, Tenant
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 class MembershipInline(admin.TabularInline):
@@ -30,22 +17,13 @@ class MembershipInline(admin.TabularInline):
     fields = ["user", "role"]
     readonly_fields = ["user", "role"]
 
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
 
 _TENANT_FIELDS = ("name", "ies_base_url", "ies_tenant_id", "token_masked", "bearer_masked", "scenarios", "is_active",
                   "ref_kind", "ref_service_id", "ref_service_name", "ref_cloud_vpn_name")
 
 
 @admin.register(Tenant)
-class TenantAdmin(ReadOnlyAdmin):
+class TenantAdmin(admin.ModelAdmin):
     list_display = ["name", "base_url", "token_masked", "is_active"]
     search_fields = ["name"]
     fields = _TENANT_FIELDS
@@ -62,7 +40,7 @@ class TenantAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ReadOnlyAdmin):
+class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "tenant", "role"]
     list_filter = ["role", "tenant"]
     search_fields = ["user__username", "tenant__name"]

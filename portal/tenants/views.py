@@ -3,9 +3,10 @@
 from django.conf import settings
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, resolve_url
+from django.shortcuts import redirect, render, resolve_url
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.tenants import throttle
 from portal.tenants.access import current_membership, switch_tenant
 
 
@@ -27,6 +28,14 @@ class PortalLoginView(LoginView):
 
     def get_default_redirect_url(self) -> str:
         return landing_url(self.request)
+
+
+def locked_out(request: HttpRequest, original_response: HttpResponse | None = None,
+               credentials: dict | None = None) -> HttpResponse:
+    """What a login refused by the throttle answers (AXES_LOCKOUT_CALLABLE), on the portal's login
+    page and on /admin/login/ alike: 429, how long, and who can lift it sooner."""
+    minutes = max(1, round(throttle.cool_off().total_seconds() / 60))
+    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
 
 
 @require_POST

@@ -1,0 +1,148 @@
+"""Audit events no portal service records itself: changes to users and memberships made on any other
+path (the shell, a management command, Django's admin), and login lockouts.
+
+The staff services record their own changes, with the staff member who made them; they run inside
+`recorded_by_caller()`, and these receivers then stay quiet, so that each change is recorded once.
+Everywhere else the actor is not known: the event has none, and its message says where it came from.
+Connected in AuditConfig.ready().
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from axes.signals import user_locked_out
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.db.models.signals import post_delete, post_save, pre_save
+
+from portal.audit.context import is_recorded_by_caller
+from portal.audit.models import Outcome
+from portal.audit.services import audit_record
+from portal.tenants import throttle
+from portal.tenants.models import Membership, Tenant
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.http import HttpRequest
+
+OUTSIDE_THE_PORTAL = "outside the portal's pages (shell, command or admin)"
+# What an event about a user shows (never the password, nor its hash).
+USER_FIELDS = ("username", "email", "is_active", "is_staff", "is_superuser")
+_BEFORE = "_audit_before"  # the stored values, read in pre_save, compared in post_save
+
+
+def _user_values(user: User) -> dict[str, Any]:
+    return {name: getattr(user, name) for name in USER_FIELDS}
+
+
+def _user_pre_save(sender: type[User], instance: User, raw: bool = False,
+                   update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
+    if raw or is_recorded_by_caller() or instance.pk is None:
+        return
+    if update_fields is not None and not update_fields & {*USER_FIELDS, "password"}:
+        return  # e.g. last_login, saved at every login
+    instance.__dict__[_BEFORE] = sender._default_manager.filter(pk=instance.pk).values(
+        *USER_FIELDS, "password").first()
+
+
+def _is_hash_upgrade(user: User, update_fields: frozenset[str] | None) -> bool:
+    """Django re-hashes a password at login when its hasher's settings changed: the same password,
+    saved alone, after check_password() cleared the raw one that set_password() keeps."""
+    return update_fields == frozenset({"password"}) and getattr(user, "_password", None) is None
+
+
+def _user_post_save(sender: type[User], instance: User, created: bool, raw: bool = False,
+                    update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
+    before = instance.__dict__.pop(_BEFORE, None)
+    if raw or is_recorded_by_caller():
+        return
+    if created:
+        audit_record(action="user.create", obj=instance, after=_user_values(instance), outcome=Outcome.SUCCEEDED,
+                     message=OUTSIDE_THE_PORTAL)
+        return
+    if before is None:
+        return
+    after = _user_values(instance)
+    changed = [name for name in USER_FIELDS if before[name] != after[name]]
+    if changed:
+        action = "user.update"
+        if changed == ["is_active"]:
+            action = "user.enable" if after["is_active"] else "user.disable"
+        audit_record(action=action, obj=instance, before={name: before[name] for name in changed},
+                     after={name: after[name] for name in changed}, outcome=Outcome.SUCCEEDED,
+                     message=OUTSIDE_THE_PORTAL)
+    if before["password"] != instance.password and not _is_hash_upgrade(instance, update_fields):
+        audit_record(action="user.password.change", obj=instance, outcome=Outcome.SUCCEEDED,
+                     message=OUTSIDE_THE_PORTAL)
+
+
+def _user_post_delete(sender: type[User], instance: User, **kwargs: Any) -> None:
+    if is_recorded_by_caller():
+        return
+    audit_record(action="user.delete", obj=instance, before=_user_values(instance), outcome=Outcome.SUCCEEDED,
+                 message=OUTSIDE_THE_PORTAL)
+
+
+def _membership_pre_save(sender: type[Membership], instance: Membership, raw: bool = False, **kwargs: Any) -> None:
+    if raw or is_recorded_by_caller() or instance.pk is None:
+        return
+    instance.__dict__[_BEFORE] = sender._default_manager.filter(pk=instance.pk).values_list(
+        "role", flat=True).first()
+
+
+def _membership_post_save(sender: type[Membership], instance: Membership, created: bool, raw: bool = False,
+                          **kwargs: Any) -> None:
+    role_before = instance.__dict__.pop(_BEFORE, None)
+    if raw or is_recorded_by_caller():
+        return
+    if created:
+        audit_record(action="membership.create", tenant=instance.tenant, obj=instance,
+                     after={"user": instance.user.get_username(), "role": instance.role},
+                     outcome=Outcome.SUCCEEDED, message=OUTSIDE_THE_PORTAL)
+    elif role_before is not None and role_before != instance.role:
+        audit_record(action="membership.role.change", tenant=instance.tenant, obj=instance,
+                     before={"role": role_before}, after={"role": instance.role}, outcome=Outcome.SUCCEEDED,
+                     message=OUTSIDE_THE_PORTAL)
+
+
+def _membership_post_delete(sender: type[Membership], instance: Membership, origin: Any = None,
+                            **kwargs: Any) -> None:
+    if is_recorded_by_caller():
+        return
+    # When the tenant itself is being deleted (one, or a queryset of them), the event cannot point
+    # at it: its row goes next.
+    deleting_tenant = isinstance(origin, Tenant) or (isinstance(origin, QuerySet) and issubclass(origin.model, Tenant))
+    tenant = None if deleting_tenant else instance.tenant
+    audit_record(action="membership.delete", tenant=tenant, object_type="tenants.membership",
+                 object_id=str(instance.pk), object_label=str(instance),
+                 before={"user": instance.user.get_username(), "role": instance.role},
+                 outcome=Outcome.SUCCEEDED, message=OUTSIDE_THE_PORTAL)
+
+
+def _locked_out(sender: Any, request: HttpRequest, username: str | None = None, ip_address: str | None = None,
+                **kwargs: Any) -> None:
+    """One event per lockout, when it begins. axes sends the signal again for every attempt refused
+    while locked out; those come before it counts anything (axes_failures_since_start unset)."""
+    if getattr(request, "axes_failures_since_start", None) is None:
+        return
+    by_account, by_address = throttle.failures(username=username, address=ip_address)
+    scopes = throttle.locked_scopes(username=username, address=ip_address)
+    user = get_user_model()._default_manager.filter(username=username).first() if username else None
+    audit_record(action="auth.lockout", obj=user, object_type="" if user else "auth.login",
+                 object_label=(username or ip_address or "")[:255],
+                 after={"username": username or "", "locked": scopes}, outcome=Outcome.REFUSED,
+                 message=f"{by_account} failed logins at this account, {by_address} from this address",
+                 request=request)
+
+
+def connect() -> None:
+    user_model = get_user_model()
+    uid = "portal.audit.receivers"
+    pre_save.connect(_user_pre_save, sender=user_model, dispatch_uid=f"{uid}.user_pre_save")
+    post_save.connect(_user_post_save, sender=user_model, dispatch_uid=f"{uid}.user_post_save")
+    post_delete.connect(_user_post_delete, sender=user_model, dispatch_uid=f"{uid}.user_post_delete")
+    pre_save.connect(_membership_pre_save, sender=Membership, dispatch_uid=f"{uid}.membership_pre_save")
+    post_save.connect(_membership_post_save, sender=Membership, dispatch_uid=f"{uid}.membership_post_save")
+    post_delete.connect(_membership_post_delete, sender=Membership, dispatch_uid=f"{uid}.membership_post_delete")
+    user_locked_out.connect(_locked_out, dispatch_uid=f"{uid}.locked_out")
