@@ -1,12 +1,16 @@
+import logging
+import sys
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import (
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponseForbidden,
     HttpResponseNotFound,
     HttpResponsePermanentRedirect,
+    HttpResponseServerError,
     JsonResponse,
 )
 from django.http.response import HttpResponseBase
@@ -17,8 +21,11 @@ from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
 from django_htmx.http import reselect, reswap, retarget
 
+from portal.core.database_busy import database_busy, means_database_busy
 from portal.core.exceptions import AccessRefused
 from portal.core.http import HtmxRequest
+
+logger = logging.getLogger(__name__)
 
 
 def public[View: Callable[..., HttpResponseBase]](view: View) -> View:
@@ -29,6 +36,8 @@ def public[View: Callable[..., HttpResponseBase]](view: View) -> View:
 @login_not_required
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Nothing else is asked (no database, no Redis), so a restart is
+    never caused by a dependency; readiness is /readyz (portal.observability)."""
     return JsonResponse({"status": "ok"})
 
 
@@ -41,7 +50,9 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 # -- error pages -----------------------------------------------------------------------------------
 # Django's own handlers would render these templates too, but without the portal's reason and way
-# back. 500.html is left to Django's server_error: it renders with no context at all, on purpose.
+# back. 500.html and 503.html render with no context at all, on purpose: whatever broke (the
+# database, a context processor) must not break the page that says so.
+
 
 
 @requires_csrf_token
@@ -69,6 +80,26 @@ def csrf_failure(request: HtmxRequest, reason: str = "") -> HttpResponse:
                                                         require_https=request.is_secure()) else ""
     return _whole_page(request, HttpResponseForbidden(loader.render_to_string("403_csrf.html", {"back": back},
                                                                               request)))
+
+
+@requires_csrf_token
+def server_error(request: HtmxRequest) -> HttpResponse:
+    """handler500: Django's page (500.html, no context), unless what failed was a busy or unreachable
+    database outside a view (a session saved after it): then the 503 page, as DatabaseBusyMiddleware
+    gives for a view. The exception being handled is still the current one here."""
+    failure = sys.exc_info()[1]
+    if means_database_busy(failure):
+        return database_busy(request, failure)
+    return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+@requires_csrf_token
+def bad_request(request: HtmxRequest, exception: Exception) -> HttpResponse:
+    """handler400: Django's page (400.html), unless the "bad request" is a session Django could not
+    save because the database was busy: then the 503 page, which says what really happened."""
+    if means_database_busy(exception):
+        return database_busy(request, exception)
+    return HttpResponseBadRequest(loader.get_template("400.html").render())
 
 
 def _whole_page(request: HtmxRequest, response: HttpResponse) -> HttpResponse:

@@ -6,9 +6,10 @@ from portal.tenants.access import current_membership
 
 
 def ops_badge(request: HttpRequest) -> dict:
-    """The header's count of the tenant's operations in flight or finished unseen."""
+    """The header's count of the tenant's operations in flight, and of those finished that this person
+    has not seen."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     membership = current_membership(request)
     # Lazy: a view that shows an operation passes its own badge, counted from that very row.
-    return {"ops_badge": SimpleLazyObject(lambda: operations_badge(tenant=membership.tenant)) if membership else Badge()}
+    return {"ops_badge": SimpleLazyObject(lambda: operations_badge(tenant=membership.tenant, reader=membership)) if membership else Badge()}

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.tenants.models import Tenant
@@ -66,7 +67,6 @@ class Operation(models.Model):
     poll_ticket = models.PositiveIntegerField(default=0)
     polls = models.PositiveIntegerField(default=0)
     ies_calls = models.PositiveIntegerField(default=0)
-    seen_at = models.DateTimeField(null=True, blank=True)  # the requester has seen the outcome
 
     class Meta:
         ordering = ["-created_at"]
@@ -85,3 +85,38 @@ class Operation(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.state in TERMINAL_STATES
+
+
+# "Seen" is per person: who has seen how an operation ended. Two kinds of rows keep the header's
+# badge one cheap query however long the history grows: a mark per person and tenant ("every
+# outcome up to here is seen", what "Mark all as read" moves), and a row per operation opened after
+# it. Moving the mark deletes the rows it covers, so the table stays as small as the unread news.
+
+
+class OperationsSeenMark(models.Model):
+    """A person has seen, in one tenant, every operation that finished at or before `finished_up_to`."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    finished_up_to = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="unique_operations_seen_mark")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saw {self.tenant_id} up to {self.finished_up_to}"
+
+
+class OperationSeen(models.Model):
+    """A person has seen how this operation ended (opened its page after it finished)."""
+
+    operation = models.ForeignKey(Operation, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # Also the index of the badge's "has this person seen it" lookup.
+        constraints = [models.UniqueConstraint(fields=["operation", "user"], name="unique_operation_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saw operation {self.operation_id}"

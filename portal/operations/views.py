@@ -1,27 +1,35 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_aware
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from portal.core.http import HtmxRequest
+from portal.core.http import SignedInRequest
 from portal.operations.presenters import badge_oob, present
 from portal.operations.selectors import operation_list_for_tenant, operation_lookup, operations_badge
-from portal.operations.services import operation_mark_seen, operation_recheck
-from portal.tenants.access import require_membership, tenant_object_for_writer_or_404, tenant_object_or_404
+from portal.operations.services import operation_mark_seen, operation_recheck, operations_mark_all_seen
+from portal.tenants.access import (
+    require_membership,
+    require_writer,
+    tenant_object_for_writer_or_404,
+    tenant_object_or_404,
+)
 
 
 @require_GET
 @vary_on_headers("HX-Request")  # a page and its fragment share a URL: caches keep them apart
-def operation_detail(request: HtmxRequest, pk: int) -> HttpResponse:
-    membership, op = tenant_object_or_404(request, operation_lookup(), pk=pk)
-    if op.finished_at and op.seen_at is None and op.requested_by_id == request.user.pk:
-        # Seen in this very render: the badge below already counts it as seen.
-        if operation_mark_seen(tenant=membership.tenant, operation_ids=[op.pk]):
-            op.seen_at = timezone.now()
+def operation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
+    membership = require_membership(request)
+    _, op = tenant_object_or_404(request, operation_lookup(reader=membership), pk=pk)
+    if getattr(op, "is_new", False):  # annotated by operation_lookup
+        # The outcome is on this page: seen by this person (only: "seen" is per person). Never
+        # for a read-only role, whose GETs write nothing (nothing is news to them anyway).
+        operation_mark_seen(op=op, user=request.user)
     view = present(op)
     # The badge is counted with this row as the card shows it: one truth per response.
-    badge = operations_badge(tenant=membership.tenant, current=op)
+    badge = operations_badge(tenant=membership.tenant, reader=membership, current=op)
     if request.htmx:
         response = render(request, "operations/operation_detail.html#status", {"view": view, "membership": membership})
         response.write(badge_oob(request, badge, carried=view.polling))
@@ -40,16 +48,24 @@ def operation_recheck_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def operation_list(request: HttpRequest) -> HttpResponse:
     membership = require_membership(request)
-    ops = list(operation_list_for_tenant(tenant=membership.tenant)[:100])
+    ops = list(operation_list_for_tenant(tenant=membership.tenant, reader=membership)[:100])
     views = [present(op) for op in ops]
-    return render(request, "operations/operation_list.html",
-                  {"views": views, "unseen": sum(1 for op in ops if op.finished_at and not op.seen_at)})
+    return render(request, "operations/operation_list.html", {
+        "views": views, "unseen": sum(1 for op in ops if getattr(op, "is_new", False)),
+        # "Mark all as read" marks what this page showed, not what finished after it was drawn.
+        "drawn_at": timezone.now().isoformat()})
 
 
 @require_POST
-def operations_mark_seen(request: HttpRequest) -> HttpResponse:
-    membership = require_membership(request)
-    operation_mark_seen(tenant=membership.tenant)
+def operations_mark_seen(request: SignedInRequest) -> HttpResponse:
+    """This person's "Mark all as read": a change, so a read-only role is refused (403)."""
+    membership = require_writer(request)
+    try:
+        drawn_at = parse_datetime(request.POST.get("drawn_at", ""))
+    except ValueError:  # well-formed but no such time
+        drawn_at = None
+    operations_mark_all_seen(tenant=membership.tenant, user=request.user,
+                             up_to=drawn_at if drawn_at and is_aware(drawn_at) else timezone.now())
     return redirect("operations:list")
 
 
@@ -57,4 +73,5 @@ def operations_mark_seen(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def operation_badge(request: HttpRequest) -> HttpResponse:
     membership = require_membership(request)
-    return render(request, "base.html#ops-badge", {"ops_badge": operations_badge(tenant=membership.tenant)})
+    return render(request, "base.html#ops-badge",
+                  {"ops_badge": operations_badge(tenant=membership.tenant, reader=membership)})

@@ -11,6 +11,7 @@ from portal.tenants.models import Membership, Role
 from tests.e2e.test_login_and_services import log_in
 from tests.e2e.test_order_flow import open_site2dc_form
 from tests.portal.conftest import DEMO_PASSWORD
+from tests.portal.test_error_pages import write_lock_held
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -72,3 +73,37 @@ def test_a_form_sent_after_the_session_expired_says_what_to_do(page, live_server
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="My services")).to_be_visible()
+
+
+# -- a busy database (issue 13, defect 9) ----------------------------------------------------------
+
+
+def test_logging_in_while_the_database_is_locked_shows_the_busy_page_then_works(page, live_server, presets):
+    base = live_server.url
+    page.goto(base + "/login/")
+    page.get_by_label("Username").fill("user1")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    with write_lock_held():
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="The portal's database is busy")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Your change was not saved.")).to_be_visible()
+    expect(page.get_by_text("Try again in a minute; if it persists, tell a portal administrator.")).to_be_visible()
+    expect(page.locator(".topbar")).to_have_text("CloudVPN Portal")  # the portal's look, without the database
+
+    page.get_by_role("link", name="Back to the portal").click()
+    page.get_by_label("Username").fill("user1")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="My services")).to_be_visible()
+
+
+def test_a_change_sent_in_place_while_the_database_is_locked_shows_the_busy_page_in_place(page, live_server, presets):
+    """As the bandwidth editor sends its change: htmx, into a box of the page. The 503 takes the
+    page's main part, where it can be read, as a refusal (403) does."""
+    log_in(page, live_server.url, "user1")
+    expect(page.get_by_role("heading", name="My services")).to_be_visible()
+    with write_lock_held():
+        page.evaluate("htmx.ajax('POST', '/operations/seen/', {source: document.body, target: '#ops-badge'})")
+        expect(page.get_by_role("heading", name="The portal's database is busy")).to_be_visible(timeout=15_000)
+    expect(page.locator("#main")).to_contain_text("Your change was not saved.")
+    expect(page.locator(".topbar .tenant")).to_have_text("nbitest_11")  # still the portal's page around it

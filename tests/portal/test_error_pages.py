@@ -2,14 +2,20 @@
 never Django's plain or technical pages. Also the admin's landing page and the favicon."""
 
 import re
+import sqlite3
+import time
+from contextlib import contextmanager
 
 import pytest
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.staticfiles import finders
+from django.db import OperationalError, connection
 from django.template import loader
 from django.test import Client
 from django.urls import path
 from django.utils import translation
 
+from portal import urls as portal_urls
 from portal.services.mirror import service_mirror_sync
 from portal.tenants.models import Membership, Role, Tenant
 from tests.portal.conftest import DEMO_PASSWORD
@@ -112,11 +118,20 @@ def test_a_bad_request_gets_the_portals_400_page(login):
     assert "The portal could not read this request" in answer.text
 
 
+@login_not_required
 def crash(request):
     raise RuntimeError("boom")
 
 
-urlpatterns = [path("crash/", crash)]
+@login_not_required
+def locked(request):
+    raise OperationalError("database is locked")
+
+
+# The portal's own URLs and error handlers, and two views that fail on purpose.
+urlpatterns = [path("crash/", crash), path("locked/", locked), *portal_urls.urlpatterns]
+handler400, handler403, handler404, handler500 = (portal_urls.handler400, portal_urls.handler403,
+                                                  portal_urls.handler404, portal_urls.handler500)
 
 
 def test_a_crash_gets_the_portals_500_page_in_chinese_too(settings):
@@ -127,8 +142,96 @@ def test_a_crash_gets_the_portals_500_page_in_chinese_too(settings):
     assert "Something went wrong on our side" in answer.text
     assert "boom" not in answer.text and "Traceback" not in answer.text
     assert 'href="/"' in answer.text
+    assert "<style>" in answer.text and 'class="topbar"' in answer.text  # the portal's look, inline
     answer = client.get("/crash/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "我们这边出了问题" in answer.text
+
+
+# -- a busy database (issue 13, defect 9) ----------------------------------------------------------
+
+
+def test_a_busy_database_in_a_view_gets_the_503_page_with_advice_in_chinese_too(settings):
+    settings.ROOT_URLCONF = __name__
+    client = Client(raise_request_exception=False)
+    answer = client.post("/locked/")
+    assert answer.status_code == 503
+    assert answer["Retry-After"] == "60"
+    text = main_of(answer)
+    assert "The portal's database is busy" in text
+    assert "Your change was not saved." in text
+    assert "Try again in a minute; if it persists, tell a portal administrator." in text
+    assert "database is locked" not in answer.text
+    looked = client.get("/locked/?page=2", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert looked.status_code == 503
+    assert '<html lang="zh-hans">' in looked.text and "返回门户" in looked.text  # "Back to the portal"
+    assert "请一分钟后重试；如果问题持续，请告知门户管理员。" in looked.text
+    assert "Your change was not saved." not in looked.text
+    assert 'href="/locked/?page=2"' in main_of(looked)  # "Try again"
+
+
+def test_a_busy_database_answers_htmx_in_place_for_a_change_and_quietly_for_a_poll(settings):
+    settings.ROOT_URLCONF = __name__
+    client = Client(raise_request_exception=False)
+    change = client.post("/locked/", HTTP_HX_REQUEST="true")
+    assert change.status_code == 503
+    assert (change["HX-Retarget"], change["HX-Reselect"], change["HX-Reswap"]) == ("#main", "#main", "outerHTML")
+    poll = client.get("/locked/", HTTP_HX_REQUEST="true")
+    assert poll.status_code == 503 and poll["HX-Reswap"] == "none" and "HX-Retarget" not in poll
+
+
+def test_the_503_page_renders_without_any_context():
+    with translation.override("en"):
+        html = loader.get_template("503.html").render()
+    assert "The portal's database is busy" in html and 'class="topbar"' in html
+
+
+@contextmanager
+def write_lock_held():
+    """Another process's transaction holding locks on the test database, as a busy worker or a
+    stuck script does: SQLite's write lock; on PostgreSQL, the login's and the session's tables."""
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        other = psycopg.connect(**connection.get_connection_params())
+        try:
+            other.execute("LOCK TABLE auth_user, django_session IN ACCESS EXCLUSIVE MODE")
+            yield
+        finally:
+            other.rollback()
+            other.close()
+        return
+    lock = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")
+        yield
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_logging_in_while_the_database_is_locked_gets_the_503_page_within_seconds(presets):
+    """Before: 20 s of waiting, then Django's bare "Server Error (500)"."""
+    client = Client(raise_request_exception=False)
+    with write_lock_held():
+        started = time.monotonic()
+        answer = client.post("/login/", {"username": "user1", "password": DEMO_PASSWORD})
+        waited = time.monotonic() - started
+    assert answer.status_code == 503, answer.content[:300]
+    assert "Your change was not saved." in answer.text
+    assert waited < 15, f"the page waited {waited:.1f} s for the lock"  # a sanity bound, not a target
+    assert client.post("/login/", {"username": "user1", "password": DEMO_PASSWORD}).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_met_after_the_view_saving_the_session_also_gets_the_503_page(presets):
+    client = Client(raise_request_exception=False)
+    client.login(username="user1", password=DEMO_PASSWORD)
+    tenant = Tenant.objects.get(name="nbitest_11")
+    with write_lock_held():
+        answer = client.post("/tenant/switch/", {"tenant": str(tenant.pk)})
+    assert answer.status_code == 503
+    assert "The portal's database is busy" in answer.text
 
 
 def test_the_500_page_renders_without_any_context():
