@@ -4,19 +4,24 @@ Every limit is enforced while reading, so a huge or hostile file costs no more t
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.utils.translation import gettext as _
 
+from portal.staff.importing import guard
 from portal.staff.importing.errors import SheetError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-# An xlsx is a zip: refuse one that would unpack to far more than any preset table needs.
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+MAX_UNPACKED_BYTES = guard.MAX_UNPACKED_BYTES
 MAX_ROWS = 2000
+MAX_BLANK_ROWS = MAX_ROWS * 10  # even blank rows cost time: bound the loop itself
 MAX_COLUMNS = 30
+# A CSV line is at most a few dozen cells; a longer one would make one row of millions of cells.
+MAX_LINE_CHARS = 100_000
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def _text(value: Any) -> str:
@@ -32,20 +37,18 @@ def _text(value: Any) -> str:
 
 
 def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
     try:
+        # openpyxl reads every shared string, and a whole sheet that does not state its size,
+        # before giving a row: it is given only a file that passed the inspection.
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-                raise SheetError(_("The spreadsheet unpacks to more than %(mb)s MB: too large to import.")
-                                 % {"mb": MAX_UNPACKED_BYTES // (1024 * 1024)})
+            guard.check_xlsx(archive, limits=guard.Limits(rows=MAX_ROWS + 1, blank_rows=MAX_BLANK_ROWS),
+                             too_many_rows=_too_many_rows())
+        from openpyxl import load_workbook
+
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except SheetError:
         raise
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
-        raise SheetError(_("This file is not a readable .xlsx spreadsheet.")) from exc
-    except Exception as exc:  # openpyxl raises many kinds of errors on a damaged file
+    except Exception as exc:  # zipfile and openpyxl raise many kinds of errors on a damaged file
         raise SheetError(_("This file is not a readable .xlsx spreadsheet.")) from exc
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
@@ -82,10 +85,20 @@ def _text_rows(text: str) -> Iterator[list[str]]:
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count) if any(c in first_line for c in ",;\t") else ","
     try:
-        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        for row in csv.reader(_bounded_lines(text), delimiter=delimiter):
             yield row[:MAX_COLUMNS]
     except csv.Error as exc:
         raise SheetError(_("This CSV file cannot be read: %(reason)s") % {"reason": exc}) from exc
+
+
+def _bounded_lines(text: str) -> Iterator[str]:
+    # As a file opened with newline="" gives them (endings kept), without copying the text into
+    # io.StringIO's four bytes a character.
+    for match in _LINE.finditer(text):
+        if match.end() - match.start() > MAX_LINE_CHARS:
+            raise SheetError(_("A line of the file is longer than %(max)s characters: it is not a table that can "
+                               "be imported.") % {"max": f"{MAX_LINE_CHARS:,}"})
+        yield match.group()
 
 
 def _unwrapped(rows: Iterator[list[str]]) -> Iterator[list[str]]:
@@ -153,7 +166,7 @@ def _collect(source: Iterable[list[str]]) -> list[tuple[int, list[str]]]:
     seen = 0
     for row in source:
         seen += 1
-        if seen > MAX_ROWS * 10:  # even blank rows cost time: bound the loop itself
+        if seen > MAX_BLANK_ROWS:
             raise _too_many_rows()
         if any(cell.strip() for cell in row):
             rows.append((seen, row))
