@@ -62,6 +62,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # A task may wait for the database longer than a person at a page (portal/settings.py): set
+    # before the worker first reads the settings, unless the environment says otherwise.
+    os.environ.setdefault("PORTAL_DB_LOCK_WAIT_SECONDS", "20")
+    os.environ.setdefault("PORTAL_DB_STATEMENT_SECONDS", "0")
 
     options: dict[str, object] = {}
     if args.schedule:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -36,7 +36,14 @@ from ies_client.errors import (
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record, client_address
 from portal.operations import dispatch, messages, timing
-from portal.operations.models import HALTED_STATES, Operation, OperationKind, OperationState
+from portal.operations.models import (
+    HALTED_STATES,
+    Operation,
+    OperationKind,
+    OperationSeen,
+    OperationsSeenMark,
+    OperationState,
+)
 from portal.operations.selectors import expectation_for
 from portal.operations.signals import operation_finished
 from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
@@ -64,8 +71,25 @@ def _submit_grace() -> timedelta:
     return timedelta(seconds=2 * (settings.IES_CONNECT_TIMEOUT + settings.IES_READ_TIMEOUT) + 30)
 
 
-def _poll_grace() -> timedelta:
-    return timedelta(seconds=max(10.0, settings.OPERATION_SWEEP_SECONDS * 2))
+def _late_grace() -> timedelta:
+    # How late a reminder may start before the sweeper sends another. Short, so that the polls a
+    # killed worker held are resumed within seconds of a worker (and the sweeper) running again; safe,
+    # because a look at IES begins by claiming the operation (`_claim_poll`): a reminder that wakes
+    # after the sweeper took over finds a newer ticket and asks IES nothing.
+    return timedelta(seconds=max(5.0, settings.OPERATION_SWEEP_SECONDS))
+
+
+def _revive_grace() -> timedelta:
+    # A reminder the sweeper just sent is given longer to start: under a backlog it waits its turn
+    # in the queue, and sending it again each sweep would only lengthen the queue.
+    return 3 * _late_grace()
+
+
+def _poll_lease() -> timedelta:
+    # While a look at IES is under way (the status, then the service to confirm the end, each with
+    # its retries), the sweeper leaves the operation alone: a slow IES is not asked twice.
+    one_call = (settings.IES_CONNECT_TIMEOUT + settings.IES_READ_TIMEOUT) * (settings.IES_RETRIES + 1)
+    return timedelta(seconds=2 * one_call + 10)
 
 
 # -- starting ---------------------------------------------------------------------------------
@@ -100,7 +124,9 @@ def operation_start(
         after=after,
         requested_by=requested_by,
         client_address=client_address(request),
-        next_poll_at=now + _submit_grace(),
+        # Until the submission starts (it then claims the time it needs): a reminder lost with a
+        # worker is sent again within seconds.
+        next_poll_at=now + _late_grace(),
     )
     audit_record(action=AUDIT_ACTION[kind], actor=requested_by, tenant=tenant, object_type="service",
                  object_id=op.ies_service_id, object_label=op.service_name, before=before, after=after,
@@ -178,7 +204,7 @@ def operation_submit(op_id: int, ticket: int) -> None:
         # request may have reached IES, the next attempt reconciles before it sends anything.
         retry_in = float(settings.OPERATION_SUBMIT_RETRY_SECONDS)
         Operation.objects.filter(pk=op.pk, poll_ticket=op.poll_ticket).update(
-            message=messages.SEND_FAILED, next_poll_at=timezone.now() + timedelta(seconds=retry_in) + _poll_grace(),
+            message=messages.SEND_FAILED, next_poll_at=timezone.now() + timedelta(seconds=retry_in) + _late_grace(),
         )
         dispatch.submit(op.pk, op.poll_ticket, countdown=retry_in)
         return
@@ -193,7 +219,7 @@ def operation_submit(op_id: int, ticket: int) -> None:
               expected_seconds=expectation.median_s, expected_p90_seconds=expectation.p90_s,
               expected_learned=expectation.learned,
               give_up_at=now + timing.give_up_after(expectation.median_s),
-              next_poll_at=now + timedelta(seconds=delay) + _poll_grace()):
+              next_poll_at=now + timedelta(seconds=delay) + _late_grace()):
         if op.order is not None and not op.order.ies_service_id:
             type(op.order).objects.filter(pk=op.order.pk).update(ies_service_id=result.service_id, field_errors={})
         _enqueue_track(op.pk, op.poll_ticket, delay)
@@ -263,13 +289,15 @@ def _latest_operation_id(client: IESClient, service_id: str, ies_kind: ies.Opera
 
 def operation_poll(op_id: int, ticket: int) -> None:
     """Look at IES once, record what it said, and schedule the next look (or finish)."""
+    now = timezone.now()
+    if not _claim_poll(op_id, ticket, now):
+        return
     try:
         op = Operation.objects.select_related("tenant").get(pk=op_id)
     except Operation.DoesNotExist:
         return
     if op.state != OperationState.PROCESSING or op.poll_ticket != ticket:
         return
-    now = timezone.now()
     elapsed = (now - op.submitted_at).total_seconds() if op.submitted_at else 0.0
     expected = op.expected_seconds or timing.default_expectation().median_s
     try:
@@ -302,6 +330,14 @@ def operation_poll(op_id: int, ticket: int) -> None:
     _schedule_next(op, timing.next_poll_delay(elapsed, expected), poll_made=True)
 
 
+def _claim_poll(op_id: int, ticket: int, now: datetime) -> bool:
+    """Take the operation for one look at IES, if this reminder still owns it (its ticket is the
+    current one): the sweeper leaves it alone for the length of the look, and a reminder the sweeper
+    replaced meanwhile (a late one, or one a dead worker held) asks IES nothing."""
+    return bool(Operation.objects.filter(pk=op_id, state=OperationState.PROCESSING, poll_ticket=ticket)
+                .update(next_poll_at=now + _poll_lease()))
+
+
 def _count_poll(op: Operation) -> None:
     Operation.objects.filter(pk=op.pk).update(polls=F("polls") + 1, ies_calls=F("ies_calls") + 1)
 
@@ -318,7 +354,7 @@ def _schedule_next(op: Operation, delay: float, note: str = "", *, poll_made: bo
     next_at = timezone.now() + timedelta(seconds=delay)
     counts = {"polls": F("polls") + 1, "ies_calls": F("ies_calls") + 1} if poll_made else {}
     changed = Operation.objects.filter(pk=op.pk, state=OperationState.PROCESSING, poll_ticket=op.poll_ticket).update(
-        next_poll_at=next_at + _poll_grace(), message=note, **counts
+        next_poll_at=next_at + _late_grace(), message=note, **counts
     )
     if not changed and poll_made:
         _count_poll(op)  # another chain owns the operation now; the call was still made
@@ -332,7 +368,7 @@ def _conclude(op: Operation, status: ies.Operation) -> None:
     remote: ies.Service | None
     if status.succeeded:
         if op.kind == OperationKind.DELETE:
-            _finish(op, OperationState.SUCCEEDED, messages.DELETED, gone=True)
+            _finish(op, OperationState.SUCCEEDED, messages.DELETED, gone=True, ies_finished_at=status.finished_at)
             return
         try:
             remote = client.get_service(op.ies_service_id)
@@ -341,30 +377,30 @@ def _conclude(op: Operation, status: ies.Operation) -> None:
             _schedule_next(op, 5.0, note=_unavailable_note(exc))
             return
         if op.kind == OperationKind.MODIFY and remote.bandwidth_kbps != int((op.after or {})["bandwidth_kbps"]):
-            _finish(op, OperationState.FAILED, messages.BANDWIDTH_MISMATCH, remote=remote)
+            _finish(op, OperationState.FAILED, messages.BANDWIDTH_MISMATCH, remote=remote, ies_finished_at=status.finished_at)
             return
-        _finish(op, OperationState.SUCCEEDED, "", remote=remote)
+        _finish(op, OperationState.SUCCEEDED, "", remote=remote, ies_finished_at=status.finished_at)
         return
     reason = status.reason or messages.NO_REASON
     if op.kind == OperationKind.CREATE:
         try:
             remote = client.get_service(op.ies_service_id)
         except IESNotFound:
-            _finish(op, OperationState.ROLLED_BACK, reason)
+            _finish(op, OperationState.ROLLED_BACK, reason, ies_finished_at=status.finished_at)
             return
         except IESError:
             remote = None
-        _finish(op, OperationState.FAILED, reason, remote=remote)
+        _finish(op, OperationState.FAILED, reason, remote=remote, ies_finished_at=status.finished_at)
         return
     try:
         remote = client.get_service(op.ies_service_id)
     except IESError:
         remote = None
-    _finish(op, OperationState.FAILED, reason, remote=remote)
+    _finish(op, OperationState.FAILED, reason, remote=remote, ies_finished_at=status.finished_at)
 
 
 def _finish(op: Operation, state: str, message: str, *, remote: ies.Service | None = None,
-            gone: bool = False) -> None:
+            gone: bool = False, ies_finished_at: datetime | None = None) -> None:
     """End the operation with its audit event and, through `operation_finished`, what the apps above
     record of it (the service mirror), all in one transaction: nobody reads one without the others.
     `remote`: the service as IES reported it at the end; `gone`: IES confirmed it no longer exists."""
@@ -372,7 +408,8 @@ def _finish(op: Operation, state: str, message: str, *, remote: ies.Service | No
     with transaction.atomic():
         if not _claim(op, [OperationState.QUEUED, OperationState.PROCESSING, *HALTED_STATES], **changes):
             return
-        operation_finished.send(sender=Operation, operation=op, remote=remote, gone=gone)
+        operation_finished.send(sender=Operation, operation=op, remote=remote, gone=gone,
+                                 ies_finished_at=ies_finished_at)
         outcome = Outcome.SUCCEEDED if state == OperationState.SUCCEEDED else Outcome.FAILED
         audit_record(action=AUDIT_ACTION[op.kind], actor=op.requested_by, tenant=op.tenant, object_type="service",
                      object_id=op.ies_service_id, object_label=op.service_name, before=op.before, after=op.after,
@@ -386,17 +423,24 @@ def _halt(op: Operation, state: str, message: str) -> None:
 # -- recovery ---------------------------------------------------------------------------------
 
 
-def operations_sweep(now: datetime | None = None) -> int:
+def operations_sweep(now: datetime | None = None, *, worker_started: bool = False) -> int:
     """Re-enqueue every in-flight operation whose next look is overdue (lost task, dead worker,
-    restarted Redis). Bumping the ticket retires any old chain that might still wake up."""
+    restarted Redis). Bumping the ticket retires any old chain that might still wake up.
+
+    `worker_started`: a worker has just (re)started, so the reminders and looks a killed one held
+    are lost; every operation being tracked is looked at again now rather than when its lease or
+    reminder runs out. (With several workers, one being looked at by another worker at that moment
+    is asked about once more: a read, once per worker start.) Submissions keep their lease: a
+    resubmission reconciles with IES first, but is not worth an early start."""
     now = now or timezone.now()
-    overdue = list(
-        Operation.objects.filter(state__in=[OperationState.QUEUED, OperationState.PROCESSING], next_poll_at__lt=now)
-        .values_list("pk", "state", "poll_ticket")[:500]
-    )
+    in_flight = Operation.objects.filter(state__in=[OperationState.QUEUED, OperationState.PROCESSING])
+    due = Q(next_poll_at__lt=now)
+    if worker_started:
+        due |= Q(state=OperationState.PROCESSING)
+    overdue = list(in_flight.filter(due).values_list("pk", "state", "poll_ticket")[:500])
     revived = 0
     for pk, state, ticket in overdue:
-        deadline = now + (_submit_grace() if state == OperationState.QUEUED else _poll_grace())
+        deadline = now + _revive_grace()
         if not Operation.objects.filter(pk=pk, state=state, poll_ticket=ticket).update(
             poll_ticket=ticket + 1, next_poll_at=deadline
         ):
@@ -428,8 +472,21 @@ def operation_recheck(*, op: Operation, request: HttpRequest | None = None) -> b
     return True
 
 
-def operation_mark_seen(*, tenant: Tenant, operation_ids: list[int] | None = None) -> int:
-    qs = Operation.objects.filter(tenant=tenant, seen_at__isnull=True, finished_at__isnull=False)
-    if operation_ids is not None:
-        qs = qs.filter(pk__in=operation_ids)
-    return qs.update(seen_at=timezone.now())
+def operation_mark_seen(*, op: Operation, user: User) -> None:
+    """`user` has seen how `op` ended (its page showed the outcome). Only a finished operation has an
+    outcome to see; seeing it twice changes nothing."""
+    if op.finished_at is not None:
+        OperationSeen.objects.bulk_create([OperationSeen(operation=op, user=user)], ignore_conflicts=True)
+
+
+def operations_mark_all_seen(*, tenant: Tenant, user: User, up_to: datetime) -> None:
+    """`user` has seen every outcome in `tenant` that finished by `up_to` (when their page was drawn:
+    one that finished later is still news). Only this person's badge changes; the mark never moves back."""
+    up_to = min(up_to, timezone.now())
+    with transaction.atomic():
+        mark, created = OperationsSeenMark.objects.get_or_create(user=user, tenant=tenant,
+                                                                 defaults={"finished_up_to": up_to})
+        if not created:
+            OperationsSeenMark.objects.filter(pk=mark.pk, finished_up_to__lt=up_to).update(finished_up_to=up_to)
+        # The mark covers these now: the rows would only grow the table.
+        OperationSeen.objects.filter(user=user, operation__tenant=tenant, operation__finished_at__lte=up_to).delete()

@@ -4,7 +4,10 @@ Registered under the names in dispatch.py, by which the rest of the code and the
 for them (services.py never imports this module: it is the one that calls services.py).
 """
 
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_ready
 
 from portal.operations import dispatch, services
 
@@ -20,5 +23,12 @@ def track_operation(op_id: int, ticket: int) -> None:
 
 
 @shared_task(name=dispatch.SWEEP, ignore_result=True)
-def sweep_operations() -> int:
-    return services.operations_sweep()
+def sweep_operations(worker_started: bool = False) -> int:
+    return services.operations_sweep(worker_started=worker_started)
+
+
+@worker_ready.connect(weak=False, dispatch_uid="operations.sweep_at_worker_start")
+def sweep_at_worker_start(**kwargs: Any) -> None:
+    """A worker that (re)starts sweeps at once: what a killed one held is resumed now, not at the
+    beat's next sweep (which may itself have died with the worker, when beat runs inside it)."""
+    sweep_operations.apply_async(kwargs={"worker_started": True})
