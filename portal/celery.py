@@ -7,6 +7,8 @@ from celery import Celery
 from celery.signals import task_postrun, task_prerun
 from django.db import close_old_connections
 
+from portal.observability import celery_hooks
+
 if TYPE_CHECKING:
     from celery import Task
 
@@ -19,6 +21,8 @@ os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Request ids into tasks, heartbeats, the worker's metrics port, its log format (docs/architecture.md).
+celery_hooks.connect()
 
 
 @task_prerun.connect(weak=False)

@@ -7,7 +7,9 @@ end back (the operation stays in flight and is looked at again). Keyword argumen
 - `operation`: the finished Operation (its `state` and `message` are the outcome);
 - `remote`: the service as IES reported it at the end (an `ies_client` Service), or None when the
   portal did not read it;
-- `gone`: True when IES confirmed the service no longer exists.
+- `gone`: True when IES confirmed the service no longer exists;
+- `ies_finished_at`: when IES says the operation ended (an aware datetime), or None when IES did not
+  say (no operations endpoint, or the portal ended it without IES's word).
 
 The services app keeps its mirror of the tenant's services up to date with it.
 """
