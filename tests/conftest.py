@@ -91,7 +91,9 @@ def _portal_test_settings(redis_server, simulator):
     from portal.celery import app as celery_app
 
     overrides = override_settings(
-        CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_server.url,
+        # The production backend (a Redis error is a miss), without its tight socket timeouts: on a
+        # loaded test machine those would turn a slow answer into a silent miss.
+        CACHES={"default": {"BACKEND": "portal.core.cache.ResilientRedisCache", "LOCATION": redis_server.url,
                             "KEY_PREFIX": CACHE_PREFIX}},
         CELERY_BROKER_URL=redis_server.url,
         IES_BASE_URL=simulator.base_url,
@@ -330,6 +332,10 @@ def clear_session_cache() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache(_portal_test_settings):
-    """Each test starts with an empty cache: ids repeat across tests, cached reads must not."""
+    """Each test starts with an empty cache: ids repeat across tests, cached reads must not. And
+    with every IES circuit breaker closed: a test that made IES fail must not fail the next one."""
+    from portal.tenants.ies import breaker_store_reset
+
     clear_session_cache()
+    breaker_store_reset()
     yield
