@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -60,13 +62,23 @@ def operation_list(request: HttpRequest) -> HttpResponse:
 def operations_mark_seen(request: SignedInRequest) -> HttpResponse:
     """This person's "Mark all as read": a change, so a read-only role is refused (403)."""
     membership = require_writer(request)
-    try:
-        drawn_at = parse_datetime(request.POST.get("drawn_at", ""))
-    except ValueError:  # well-formed but no such time
-        drawn_at = None
     operations_mark_all_seen(tenant=membership.tenant, user=request.user,
-                             up_to=drawn_at if drawn_at and is_aware(drawn_at) else timezone.now())
+                             up_to=_drawn_at(request.POST.get("drawn_at", "")))
     return redirect("operations:list")
+
+
+def _drawn_at(raw: str) -> datetime:
+    """When the list was drawn, as the form says; never later than now (a time from the future
+    would mark as seen what has not finished yet). A time that cannot be one (well-formed but no
+    such day, or year 1 at +23:00, before the first representable instant) reads as now."""
+    now = timezone.now()
+    try:
+        drawn = parse_datetime(raw)
+        if drawn is None or not is_aware(drawn):
+            return now
+        return min(drawn.astimezone(UTC), now)
+    except (ValueError, OverflowError):
+        return now
 
 
 @require_GET

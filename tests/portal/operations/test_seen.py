@@ -146,3 +146,16 @@ def test_the_operations_page_does_not_read_more_with_more_operations(own_tenant)
     for _ in range(20):
         _finished(own_tenant.tenant)
     assert queries() == few
+
+
+@pytest.mark.parametrize("drawn_at", ["0001-01-01T00:00:00+23:00", "2026-02-30T10:00:00+00:00", "not a time",
+                                      "9999-12-31T23:59:59-23:00"])
+def test_a_forged_drawing_time_is_read_as_now_never_a_500(own_tenant, drawn_at):
+    """Year 1 at +23:00 is before the first instant Python can hold in UTC: it raised OverflowError
+    (a 500). A time from the future would mark as seen what has not finished yet: now at most."""
+    _finished(own_tenant.tenant, finished_at=timezone.now() - timedelta(seconds=5))
+    member = own_tenant.login("own1")
+    assert post(member, "/operations/seen/", {"drawn_at": drawn_at}).status_code == 302
+    assert "new" not in _news(member)
+    later = _finished(own_tenant.tenant, finished_at=timezone.now() + timedelta(seconds=1))
+    assert "1 new" in _news(member), f"{later} finished after the mark: still news"
