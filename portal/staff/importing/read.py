@@ -21,6 +21,10 @@ MAX_BLANK_ROWS = MAX_ROWS * 10  # even blank rows cost time: bound the loop itse
 MAX_COLUMNS = 30
 # A CSV line is at most a few dozen cells; a longer one would make one row of millions of cells.
 MAX_LINE_CHARS = 100_000
+# Pasted text: every line costs time, blank or not, before rows are put together; a cell a slide
+# wrapped runs over a few lines, a token or a scenario sentence at most a dozen.
+MAX_PASTED_LINES = MAX_BLANK_ROWS
+MAX_CELL_LINES = 50
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
@@ -108,7 +112,10 @@ def _unwrapped(rows: Iterator[list[str]]) -> Iterator[list[str]]:
     lines (a wrapped token, the scenario sentence) is not quoted: its next line shows up as a short
     row. A row with fewer cells than the header continues on the next line."""
     width = 0
-    pending: list[str] | None = None
+    # The row being put together: its cells but the last, and the lines of its last cell, joined
+    # once when the row is complete (joining at every line would copy the cell at every line).
+    cells: list[str] | None = None
+    last_lines: list[str] = []
     for row in rows:
         if not width:
             width = len(row)
@@ -116,15 +123,32 @@ def _unwrapped(rows: Iterator[list[str]]) -> Iterator[list[str]]:
             continue
         if not any(cell.strip() for cell in row):
             continue  # a blank line between rows or inside a wrapped cell
-        if pending is None:
-            pending = row
+        if cells is None:
+            cells, last_lines = row[:-1], [row[-1]]
         else:
-            pending = [*pending[:-1], pending[-1] + "\n" + (row[0] if row else ""), *row[1:]]
-        if len(pending) >= width:
-            yield pending
-            pending = None
-    if pending is not None:
-        yield pending
+            last_lines.append(row[0])
+            if len(last_lines) > MAX_CELL_LINES:
+                raise SheetError(_("A cell of the pasted table runs over more than %(max)s lines: check that the "
+                                   "header has as many columns as the rows.") % {"max": MAX_CELL_LINES})
+            if len(row) > 1:
+                cells.append("\n".join(last_lines))
+                cells.extend(row[1:-1])
+                last_lines = [row[-1]]
+        if len(cells) + 1 >= width:
+            yield [*cells, "\n".join(last_lines)]
+            cells = None
+    if cells is not None:
+        yield [*cells, "\n".join(last_lines)]
+
+
+def _bounded_rows(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    # Counted before blank lines are dropped and wrapped cells joined, which hide lines from `_collect`.
+    for count, row in enumerate(rows, start=1):
+        if count > MAX_PASTED_LINES:
+            raise SheetError(_("The pasted text has more than %(max)s lines: it is not a table that can be "
+                               "imported; import at most %(rows)s rows at a time.")
+                             % {"max": f"{MAX_PASTED_LINES:,}", "rows": f"{MAX_ROWS:,}"})
+        yield row
 
 
 def read_pasted(text: str) -> list[tuple[int, list[str]]]:
@@ -136,7 +160,7 @@ def read_pasted(text: str) -> list[tuple[int, list[str]]]:
         raise SheetError(_("The pasted text is empty."))
     text = text.replace("\x0b", "\n")  # PowerPoint's line break inside a cell
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    rows = _text_rows(text)
+    rows = _bounded_rows(_text_rows(text))
     if "\t" in first_line:
         rows = _unwrapped(rows)
     return _collect(rows)

@@ -15,6 +15,7 @@ from portal.staff.importing import guard, read
 from portal.staff.importing.errors import SheetError
 from portal.staff.importing.parse import parse_table
 from portal.staff.importing.read import read_upload
+from tests.portal.helpers import xlsx_bytes
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -26,14 +27,15 @@ MEMORY_BOUND_BYTES = 8 * 1024 * 1024
 
 def _workbook(sheet_data: bytes, shared_strings: bytes | None = None, *, sheet_head: bytes = b"",
               extra: dict[str, bytes] | None = None, prolog: bytes = b"",
-              compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+              compression: int = zipfile.ZIP_DEFLATED, strings_part: str = "sharedStrings.xml",
+              relations: str = "") -> bytes:
     """A one-sheet .xlsx, its sheet's <sheetData> content and shared strings given as XML."""
     overrides = (f'<Override PartName="/xl/workbook.xml" ContentType="{TYPES}.sheet.main+xml"/>'
                  f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{TYPES}.worksheet+xml"/>')
-    relations = f'<Relationship Id="rId1" Type="{REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+    relations += f'<Relationship Id="rId1" Type="{REL}/worksheet" Target="worksheets/sheet1.xml"/>'
     if shared_strings is not None:
-        overrides += f'<Override PartName="/xl/sharedStrings.xml" ContentType="{TYPES}.sharedStrings+xml"/>'
-        relations += f'<Relationship Id="rId2" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>'
+        overrides += f'<Override PartName="/xl/{strings_part}" ContentType="{TYPES}.sharedStrings+xml"/>'
+        relations += f'<Relationship Id="rId2" Type="{REL}/sharedStrings" Target="{strings_part}"/>'
     parts = {
         "[Content_Types].xml": (f'<Types xmlns="{PKG}/content-types">'
                                 '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
@@ -49,7 +51,7 @@ def _workbook(sheet_data: bytes, shared_strings: bytes | None = None, *, sheet_h
                                      + sheet_data + b"</sheetData></worksheet>"),
     }
     if shared_strings is not None:
-        parts["xl/sharedStrings.xml"] = prolog + f'<sst xmlns="{MAIN}">'.encode() + shared_strings + b"</sst>"
+        parts[f"xl/{strings_part}"] = prolog + f'<sst xmlns="{MAIN}">'.encode() + shared_strings + b"</sst>"
     parts.update(extra or {})
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression, compresslevel=9 if compression else None) as archive:
@@ -121,9 +123,91 @@ def test_a_million_blank_rows_stored_uncompressed_are_refused_at_the_row_limit()
     _refused_within_memory(data, "more than 2,000 rows")
 
 
-def test_more_filled_cells_than_the_limit_are_refused():
+def test_more_cells_than_the_limit_are_refused():
     wide = b"".join(_row(n, *([2] * 26)) for n in range(3, 2000))
-    _refused_within_memory(_workbook(HEADER_ROWS + wide, HEADER_STRINGS), "more than 50,000 filled cells")
+    _refused_within_memory(_workbook(HEADER_ROWS + wide, HEADER_STRINGS), "more than 50,000 cells")
+
+
+def test_empty_cells_count_as_cells():
+    # openpyxl parses an empty <c/> as it does a filled one (and a row of them whole).
+    rows = b"".join(b'<row r="%d">' % n + b'<c s="1"/>' * 30 + b"</row>" for n in range(3, 1703))
+    _refused_within_memory(_workbook(HEADER_ROWS + rows, HEADER_STRINGS), "more than 50,000 cells")
+
+
+def _random_strings(count: int) -> bytes:
+    # Random words do not compress: the ratio check does not see them.
+    return b"".join(b"<si><t>%s</t></si>" % os.urandom(6).hex().encode() for _ in range(count))
+
+
+def test_shared_strings_in_a_part_not_named_xml_are_refused():
+    # openpyxl finds the strings through [Content_Types].xml, whatever the part's suffix.
+    data = _workbook(HEADER_ROWS, HEADER_STRINGS + _random_strings(guard.MAX_SHARED_STRINGS),
+                     strings_part="sharedStrings.bin")
+    _refused_within_memory(data, "in a part not named .xml")
+
+
+def test_a_sheet_in_a_part_not_named_xml_is_refused():
+    data = _workbook(HEADER_ROWS, HEADER_STRINGS, extra={"xl/worksheets/sheet2.bin": b"<worksheet/>"},
+                     relations=f'<Relationship Id="rId9" Type="{REL}/worksheet" Target="worksheets/sheet2.bin"/>')
+    _refused_within_memory(data, "in a part not named .xml")
+
+
+def test_every_part_is_read_whatever_its_name():
+    bulky = b"<x>" + b"<y/>" * guard.MAX_PART_ELEMENTS + b"</x>"
+    data = _workbook(HEADER_ROWS, HEADER_STRINGS, extra={"xl/printerSettings/printerSettings1.bin": bulky})
+    _refused_within_memory(data, r"its part xl/printerSettings/printerSettings1.bin holds more than 50,000")
+
+
+def _styles(cell_formats: int) -> bytes:
+    return (f'<styleSheet xmlns="{MAIN}"><cellXfs count="{cell_formats}">'.encode()
+            + b"".join(b'<xf numFmtId="%d"/>' % n for n in range(cell_formats)) + b"</cellXfs></styleSheet>")
+
+
+@pytest.mark.filterwarnings("ignore:Workbook contains no default style")
+def test_styles_openpyxl_parses_whole_are_held_to_a_part_limit():
+    # 900,000 <xf> passed the global element budget, then cost openpyxl 8 s and 320 MB.
+    data = _workbook(HEADER_ROWS, HEADER_STRINGS, extra={"xl/styles.xml": _styles(guard.MAX_PART_ELEMENTS)})
+    _refused_within_memory(data, "its part xl/styles.xml holds more than 50,000 XML elements")
+    # The control: an honest number of formats is read.
+    parsed = parse_table(read_upload(name="ok.xlsx", data=_workbook(HEADER_ROWS, HEADER_STRINGS,
+                                                                    extra={"xl/styles.xml": _styles(500)})))
+    assert parsed.errors == []
+
+
+def test_styles_posing_as_a_sheet_are_still_held_to_the_part_limit():
+    # Rows are what a sheet may have many of; the styles part is parsed whole, rows and all.
+    styles = (f'<styleSheet xmlns="{MAIN}">'.encode() + b"".join(b"<row>" + b"<xf/>" * 100 + b"</row>" for _ in range(600)) + b"</styleSheet>")
+    data = _workbook(HEADER_ROWS, HEADER_STRINGS, extra={"xl/styles.xml": styles},
+                     relations=f'<Relationship Id="rId9" Type="{REL}/worksheet" Target="styles.xml"/>')
+    _refused_within_memory(data, "its part xl/styles.xml holds more than 50,000")
+
+
+def test_only_true_sheets_are_streamed():
+    # openpyxl parses whole a sheet whose relationship type mentions "chartsheet".
+    rows = b"".join(b"<row>" + b"<x/>" * 100 + b"</row>" for _ in range(600))
+    data = _workbook(HEADER_ROWS, HEADER_STRINGS, extra={"xl/worksheets/sheet2.xml": b"<worksheet><sheetData>" + rows
+                                                         + b"</sheetData></worksheet>"},
+                     relations=f'<Relationship Id="rId9" Type="{REL}/chartsheet/worksheet" '
+                               'Target="worksheets/sheet2.xml"/>')
+    _refused_within_memory(data, "its part xl/worksheets/sheet2.xml holds more than 50,000")
+    # The control: a true sheet of more elements than a whole part may have is read row by row.
+    table = [["Users", "Tenant", *(f"c{n}" for n in range(13))]] + [
+        [f"user{n}", f"tenant_{n}", *(str(n) for _ in range(13))] for n in range(1900)]
+    assert len(read_upload(name="wide.xlsx", data=xlsx_bytes(table))) == 1901
+
+
+def test_a_row_openpyxl_holds_whole_is_held_to_a_limit():
+    row = b'<row r="3">' + b"<x/>" * guard.MAX_UNIT_ELEMENTS + b"</row>"
+    _refused_within_memory(_workbook(HEADER_ROWS + row, HEADER_STRINGS),
+                           "its part xl/worksheets/sheet1.xml holds more than 20,000 XML elements")
+
+
+def test_formula_text_counts_as_text():
+    formula = b'<row r="3"><c r="A3"><f>' + b"A1+" * 20 + b"A1</f></c></row>"
+    archive = zipfile.ZipFile(io.BytesIO(_workbook(HEADER_ROWS + formula, HEADER_STRINGS)))
+    with pytest.raises(SheetError, match="more than 40 characters of text"):
+        guard.check_xlsx(archive, limits=guard.Limits(rows=10, blank_rows=10, text_chars=40),
+                         too_many_rows=SheetError("rows"))
 
 
 def test_a_deflate_bomb_in_any_part_is_refused():

@@ -213,6 +213,40 @@ def test_a_csv_is_not_read_past_the_limit():
     assert pulled[0] == read.MAX_ROWS + 2
 
 
+# Pasted text: lines are counted before blank ones are dropped and wrapped cells joined.
+
+
+def _pulled_lines(monkeypatch) -> list[int]:
+    pulled = [0]
+    text_rows = read._text_rows
+    monkeypatch.setattr(read, "_text_rows", lambda text: _counted(text_rows(text), pulled))
+    return pulled
+
+
+def test_pasted_text_is_not_read_past_the_line_limit(monkeypatch):
+    # Blank lines were dropped before any limit counted them: 4M of them took 4.5 s.
+    pulled = _pulled_lines(monkeypatch)
+    with pytest.raises(SheetError, match="more than 20,000 lines"):
+        read.read_pasted("Users\tTenant\n" + "\n" * 400_000)
+    assert pulled[0] == read.MAX_PASTED_LINES + 1
+
+
+def _wrapped(lines: int) -> str:
+    """A header and one row whose first cell runs over `lines` lines."""
+    return "Users\tTenant\nuser1\n" + "x\n" * (lines - 2) + "x\tnbitest_11\n"
+
+
+def test_a_pasted_cell_over_too_many_lines_is_refused(monkeypatch):
+    # The reviewer's text: one cell over 400k lines took 11 s, the cell copied at every line.
+    pulled = _pulled_lines(monkeypatch)
+    with pytest.raises(SheetError, match="runs over more than 50 lines"):
+        read.read_pasted(_wrapped(400_000))
+    assert pulled[0] == read.MAX_CELL_LINES + 2  # the header, and the cell's lines up to the one too many
+    # The control: a cell over the most lines allowed is put together.
+    rows = read.read_pasted(_wrapped(read.MAX_CELL_LINES))
+    assert rows[1][1] == ["user1" + "\nx" * (read.MAX_CELL_LINES - 1), "nbitest_11"]
+
+
 def test_it_refuses_a_file_over_the_size_limit():
     with pytest.raises(SheetError, match="larger than 5 MB"):
         read_upload(name="x.csv", data=b"a" * (MAX_UPLOAD_BYTES + 1))
