@@ -5,6 +5,9 @@ The staff services record their own changes, with the staff member who made them
 `recorded_by_caller()`, and these receivers then stay quiet, so that each change is recorded once.
 Everywhere else the actor is not known: the event has none, and its message says where it came from.
 Connected in AuditConfig.ready().
+
+Model signals are all there is to hear: a queryset's update() (`User.objects.filter(...).update(...)`)
+sends none and is never audited; the portal's own code saves instances.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import get_hasher, identify_hasher, is_password_usable
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save, pre_save
 
@@ -46,10 +50,25 @@ def _user_pre_save(sender: type[User], instance: User, raw: bool = False,
         *USER_FIELDS, "password").first()
 
 
-def _is_hash_upgrade(user: User, update_fields: frozenset[str] | None) -> bool:
+def _is_hash_upgrade(user: User, old_hash: str, update_fields: frozenset[str] | None) -> bool:
     """Django re-hashes a password at login when its hasher's settings changed: the same password,
-    saved alone, after check_password() cleared the raw one that set_password() keeps."""
-    return update_fields == frozenset({"password"}) and getattr(user, "_password", None) is None
+    saved alone, after check_password() cleared the raw one that set_password() keeps.
+
+    That shape alone (`user.password = make_password(x); user.save(update_fields=["password"])`
+    has it too) proves nothing: it is an upgrade only if Django would have re-hashed the old hash
+    (check_password's own test: another hasher than the preferred one, or its must_update()) and
+    the new one is current. A new password set that way over an already current hash is audited."""
+    if update_fields != frozenset({"password"}) or getattr(user, "_password", None) is not None:
+        return False
+    if not is_password_usable(old_hash) or not is_password_usable(user.password):
+        return False
+    preferred = get_hasher("default")
+    try:
+        old_hasher, new_hasher = identify_hasher(old_hash), identify_hasher(user.password)
+    except ValueError:
+        return False
+    stale = old_hasher.algorithm != preferred.algorithm or preferred.must_update(old_hash)
+    return stale and new_hasher.algorithm == preferred.algorithm and not preferred.must_update(user.password)
 
 
 def _user_post_save(sender: type[User], instance: User, created: bool, raw: bool = False,
@@ -72,7 +91,7 @@ def _user_post_save(sender: type[User], instance: User, created: bool, raw: bool
         audit_record(action=action, obj=instance, before={name: before[name] for name in changed},
                      after={name: after[name] for name in changed}, outcome=Outcome.SUCCEEDED,
                      message=OUTSIDE_THE_PORTAL)
-    if before["password"] != instance.password and not _is_hash_upgrade(instance, update_fields):
+    if before["password"] != instance.password and not _is_hash_upgrade(instance, before["password"], update_fields):
         audit_record(action="user.password.change", obj=instance, outcome=Outcome.SUCCEEDED,
                      message=OUTSIDE_THE_PORTAL)
 
@@ -126,13 +145,15 @@ def _locked_out(sender: Any, request: HttpRequest, username: str | None = None, 
     while locked out; those come before it counts anything (axes_failures_since_start unset)."""
     if getattr(request, "axes_failures_since_start", None) is None:
         return
-    by_account, by_address = throttle.failures(username=username, address=ip_address)
-    scopes = throttle.locked_scopes(username=username, address=ip_address)
+    counts = throttle.failures(username=username, address=ip_address)
+    scopes = throttle.locked_scopes(username=username, address=ip_address, counts=counts)
     user = get_user_model()._default_manager.filter(username=username).first() if username else None
     audit_record(action="auth.lockout", obj=user, object_type="" if user else "auth.login",
                  object_label=(username or ip_address or "")[:255],
                  after={"username": username or "", "locked": scopes}, outcome=Outcome.REFUSED,
-                 message=f"{by_account} failed logins at this account, {by_address} from this address",
+                 message=(f"{counts.account_here} failed logins at this account from this address, "
+                          f"{counts.account_everywhere} from addresses it never logged in from, "
+                          f"{counts.address} from this address at any account"),
                  request=request)
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.http import HttpRequest
 
 from portal.audit.models import AuditEvent, Outcome
+from portal.tenants.throttle import counted_address
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -16,25 +17,50 @@ if TYPE_CHECKING:
     from portal.tenants.models import Tenant
 
 
-def client_address(request: HttpRequest | None) -> str | None:
-    """The address a request came from, as the audit log and the login throttle (AXES_CLIENT_IP_CALLABLE)
-    count it.
+def _networks(entries: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(entry, strict=False) for entry in entries]
 
-    Behind the TLS proxy (BEHIND_TLS_PROXY) it is the last X-Forwarded-For entry: the one the proxy
-    added. Entries left of it are whatever the client sent, so trusting the first would let anyone
-    pick the address they are recorded and throttled as. Without the proxy the header is ignored.
+
+def _parse(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    """The address a request came from, as the audit log and the login throttle count it.
+
+    X-Forwarded-For is believed only from a proxy in TRUSTED_PROXIES (addresses or networks): each
+    proxy appends the address it saw, so the answer is the right-most entry that is not itself one of
+    those proxies. Entries further left are whatever the client wrote, and a client connecting
+    directly (REMOTE_ADDR not a trusted proxy) may write the whole header: trusting either would let
+    anyone pick the address they are recorded and throttled as.
     """
     if request is None:
         return None
     from django.conf import settings
 
-    if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
-        forwarded = request.META["HTTP_X_FORWARDED_FOR"].split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(forwarded))
-        except ValueError:
-            pass  # not what a proxy writes: the connection's own address instead
-    return request.META.get("REMOTE_ADDR") or None
+    remote = _parse(request.META.get("REMOTE_ADDR") or "")
+    if remote is None:
+        return request.META.get("REMOTE_ADDR") or None
+    trusted = _networks(settings.TRUSTED_PROXIES)
+    nearest = remote
+    if any(remote in network for network in trusted):
+        for entry in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+            hop = _parse(entry)
+            if hop is None:
+                break  # not what a proxy writes: stop at the last hop a trusted proxy vouched for
+            nearest = hop
+            if not any(hop in network for network in trusted):
+                break
+    return str(nearest)
+
+
+def throttle_address(request: HttpRequest | None) -> str | None:
+    """The address the login throttle counts (AXES_CLIENT_IP_CALLABLE): `client_address`, an IPv6
+    one reduced to its /64 (throttle.counted_address says why)."""
+    return counted_address(client_address(request))
 
 
 def audit_record(

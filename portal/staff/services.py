@@ -355,9 +355,12 @@ def membership_remove(*, membership: Membership, actor: User | None,
 
 def lockout_clear(*, scope: str, key: str, actor: User | None, request: HttpRequest | None = None) -> int:
     """Lift a login lockout of an account (`key`: its user name) or of a network address, before its
-    cool-off ends. Returns how many throttle records were forgotten (0: it was not locked)."""
+    cool-off ends. Returns how many throttle records were forgotten (0: it was not locked, and
+    nothing is recorded: there was nothing to lift)."""
     with transaction.atomic():
         count = throttle.lockout_clear(scope=scope, key=key)
+        if not count:
+            return 0
         user = get_user_model()._default_manager.filter(username=key).first() if scope == throttle.ACCOUNT else None
         audit_record(action="auth.unlock", actor=actor, request=request, obj=user,
                      object_type="" if user else "auth.login", object_label=key[:255],
@@ -369,27 +372,47 @@ def lockout_clear(*, scope: str, key: str, actor: User | None, request: HttpRequ
 # -- presets ---------------------------------------------------------------------------------------
 
 
+def _record_preset_user_changes(user: User, before: dict[str, bool], *, password_reset: bool) -> None:
+    after = {name: getattr(user, name) for name in before}
+    changed = [name for name in before if before[name] != after[name]]
+    if changed:
+        action = "user.update"
+        if changed == ["is_active"]:
+            action = "user.enable" if after["is_active"] else "user.disable"
+        audit_record(action=action, obj=user, before={name: before[name] for name in changed},
+                     after={name: after[name] for name in changed}, outcome=Outcome.SUCCEEDED, message="load_presets")
+    if password_reset:
+        audit_record(action="user.password.reset", obj=user, outcome=Outcome.SUCCEEDED, message="load_presets")
+
+
 @recorded_by_caller()
 @transaction.atomic
 def presets_load(*, password: str, credentials: dict[str, SimulatorCredentials] | None = None,
-                 reset_passwords: bool = False) -> PresetResult:
+                 reset_passwords: bool = False, enable_users: bool = False) -> PresetResult:
     """Create or update the deck's tenants, users user1…user16 and the staff user `admin`.
 
-    Re-runnable: nothing is duplicated; existing users keep their password unless asked.
+    Re-runnable: nothing is duplicated; existing users keep their password unless asked
+    (`reset_passwords`), and a user staff disabled stays disabled unless asked (`enable_users`).
+    What it creates is counted in one "presets.load" event; each change to an existing user
+    (re-enabled, made staff, password reset) is an event of its own, as the staff pages record it.
     """
     result = PresetResult()
     user_model = get_user_model()
 
     def ensure_user(username: str, *, staff: bool = False) -> User:
         user, created = user_model.objects.get_or_create(username=username)
+        before = {"is_active": user.is_active, "is_staff": user.is_staff, "is_superuser": user.is_superuser}
         if created or reset_passwords:
             user.set_password(password)
         if staff:
             user.is_staff = True
             user.is_superuser = True
-        user.is_active = True
+        if enable_users:
+            user.is_active = True
         user.save()
         result.users_created += int(created)
+        if not created:
+            _record_preset_user_changes(user, before, password_reset=reset_passwords)
         return user
 
     for preset in PRESET_TENANTS:

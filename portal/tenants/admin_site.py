@@ -4,7 +4,7 @@ Users, memberships, tenants and the login throttle's records change only through
 which check what they are given and record every change in the audit log. The admin stays for a
 quick look at the database: this site turns every ModelAdmin registered with it (by any app:
 auth's users and groups, axes's attempts, ours) into a view-only one, so no app's admin can add,
-change or delete a row, nor run an action.
+change or delete a row, nor run an action. Its own password-change page is gone too (404).
 
 Kept mounted in production rather than removed: looking is harmless, and the one thing it did
 wrong, writing past the portal, it can no longer do. (Mounted or not, every change to a user or a
@@ -13,10 +13,11 @@ membership from any path is audited: portal/audit/receivers.py.)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -59,6 +60,13 @@ class PortalAdminSite(admin.AdminSite):
     site_header = _("CloudVPN Portal database (read-only)")
     site_title = _("CloudVPN Portal database")
     index_title = _("Read-only view: make changes on the staff pages")
+
+    def password_change(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> NoReturn:
+        """Not here: it would write (the staff member's own password), past the login throttle."""
+        raise Http404
+
+    def password_change_done(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> NoReturn:
+        raise Http404
 
     def register(self, model_or_iterable: type[Model] | Iterable[type[Model]],
                  admin_class: type[admin.ModelAdmin] | None = None, **options: Any) -> None:

@@ -95,3 +95,15 @@ def test_it_cannot_add_a_membership_a_group_or_clear_login_failures(admin_client
     assert post(admin_client, f"/admin/axes/accessattempt/{attempt.pk}/delete/").status_code == 403
     assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
     assert not AuditEvent.objects.filter(action__in=["membership.create", "user.update", "user.delete"]).exists()
+
+
+def test_it_has_no_password_change_page(admin_client):
+    """It would write the staff member's own password, past the login throttle."""
+    assert admin_client.get("/admin/password_change/").status_code == 404
+    answer = post(admin_client, "/admin/password_change/", {"old_password": DEMO_PASSWORD,
+                                                            "new_password1": "Another-long-pass-2",
+                                                            "new_password2": "Another-long-pass-2"})
+    assert answer.status_code == 404
+    assert admin_client.get("/admin/password_change/done/").status_code == 404
+    assert User.objects.get(username="admin").check_password(DEMO_PASSWORD)
+    assert admin_client.get("/admin/").status_code == 200  # the rest of the admin still renders

@@ -9,6 +9,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from portal.audit.models import AuditEvent
+from portal.tenants import throttle
 from tests.portal.conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -37,14 +38,47 @@ def test_it_refuses_the_right_password_after_50_wrong_ones(presets):
     assert "CloudVPN Portal" in answer.text
 
 
-def test_it_locks_the_account_after_five_failures_from_anywhere(presets):
-    for number in range(4):
-        assert attempt("user1", "wrong", address=f"198.51.100.{number}").status_code == 200
+def test_five_failures_from_one_address_lock_the_account_there_only(presets):
+    """One client cannot lock an account's owner out: its failures lock the account for it alone."""
+    for _ in range(4):
+        assert attempt("user1", "wrong", address="198.51.100.4").status_code == 200
     assert attempt("user1", "wrong", address="198.51.100.4").status_code == 429
-    # Many addresses at one account: a fresh address does not help, the right password does not either.
-    assert attempt("user1", DEMO_PASSWORD, address="192.0.2.200").status_code == 429
-    # Another account is not touched.
+    assert attempt("user1", DEMO_PASSWORD, address="198.51.100.4").status_code == 429
+    # The owner, elsewhere, logs in; the guesser stays locked, and another account is not touched.
+    assert logged_in(attempt("user1", DEMO_PASSWORD, address="192.0.2.200"))
+    assert attempt("user1", DEMO_PASSWORD, address="198.51.100.4").status_code == 429
     assert logged_in(attempt("user2", DEMO_PASSWORD, address="198.51.100.4"))
+
+
+def test_a_guess_spread_over_many_addresses_locks_the_account_but_not_for_its_known_address(presets):
+    assert logged_in(attempt("user1", DEMO_PASSWORD, address="192.0.2.10"))  # the owner's usual address
+    for number in range(49):
+        assert attempt("user1", "wrong", address=f"198.51.100.{number}").status_code == 200
+    assert attempt("user1", "wrong", address="198.51.100.49").status_code == 429  # the 50th: locked
+    assert attempt("user1", DEMO_PASSWORD, address="203.0.113.200").status_code == 429
+    # The address it has logged in from before is not locked out by strangers' failures.
+    assert logged_in(attempt("user1", DEMO_PASSWORD, address="192.0.2.10"))
+    [event] = AuditEvent.objects.filter(action="auth.lockout")
+    assert event.after == {"username": "user1", "locked": ["account"]} and "50 from addresses" in event.message
+
+
+def test_failures_from_a_known_address_do_not_count_towards_the_account_wide_lock(presets):
+    assert logged_in(attempt("user1", DEMO_PASSWORD, address="192.0.2.10"))
+    for _ in range(4):  # the owner mistyping, under the per-address limit
+        attempt("user1", "wrong", address="192.0.2.10")
+    for number in range(46):
+        attempt("user1", "wrong", address=f"198.51.100.{number}")
+    assert logged_in(attempt("user1", DEMO_PASSWORD, address="203.0.113.200"))  # 46 strangers' failures: open
+
+
+def test_one_address_cannot_keep_accounts_locked_for_their_owners(presets):
+    """Five failures at each of four accounts from one address (20: its own limit) lock that address
+    and those pairs, not the accounts: their owners log in from anywhere else."""
+    for username in ("admin", "user1", "user2", "user3"):
+        for _ in range(5):
+            attempt(username, "wrong", address="203.0.113.66")
+    for username in ("admin", "user1", "user2", "user3"):
+        assert logged_in(attempt(username, DEMO_PASSWORD, address="192.0.2.33"))
 
 
 def test_it_locks_an_address_that_tries_many_accounts(presets):
@@ -116,21 +150,51 @@ def test_a_lockout_is_audited_once(presets):
     assert "password" not in str(event.after) + event.message
 
 
-@override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
-def test_behind_the_proxy_the_address_is_the_one_the_proxy_added(presets):
-    """A client that writes its own X-Forwarded-For entries does not escape the address's lock:
-    the proxy appends the address it saw, and that last entry is the one counted."""
+@override_settings(TRUSTED_PROXIES=["10.0.0.0/24"])
+def test_behind_a_trusted_proxy_the_address_is_the_last_one_no_trusted_proxy_added(presets):
+    """A client that writes its own X-Forwarded-For entries does not escape the address's lock: each
+    trusted proxy appends the address it saw, and the right-most entry not a trusted proxy counts."""
     for number in range(20):
-        attempt(f"nobody{number}", "guess", address="10.0.0.2", HTTP_X_FORWARDED_FOR=f"192.0.2.{number}, 203.0.113.8")
+        attempt(f"nobody{number}", "guess", address="10.0.0.2",
+                HTTP_X_FORWARDED_FOR=f"192.0.2.{number}, 203.0.113.8, 10.0.0.3")
     answer = attempt("user1", DEMO_PASSWORD, address="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.8")
     assert answer.status_code == 429
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.8"}
+    assert AuditEvent.objects.get(action="auth.lockout").client_address == "203.0.113.8"
     # Another client behind the same proxy is not locked.
     assert logged_in(attempt("user1", DEMO_PASSWORD, address="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9"))
 
 
-def test_without_the_proxy_setting_x_forwarded_for_is_ignored(presets):
+@override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"), TRUSTED_PROXIES=["10.0.0.2"])
+def test_x_forwarded_for_from_a_client_that_is_no_trusted_proxy_is_ignored(presets):
+    """BEHIND_TLS_PROXY on, and the portal reachable directly too: a client that connects itself
+    cannot pick the address it is counted as by writing the header."""
+    for number in range(20):
+        attempt(f"spray{number}", "bad", address="203.0.113.20", HTTP_X_FORWARDED_FOR=f"198.51.100.{number}")
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.20"}
+    assert attempt("user1", DEMO_PASSWORD, address="203.0.113.20",
+                   HTTP_X_FORWARDED_FOR="198.51.100.77").status_code == 429
+    # Nor can it lock out someone else's address by forging it.
+    assert logged_in(attempt("user1", DEMO_PASSWORD, address="198.51.100.3"))
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(presets):
     for number in range(20):
         attempt(f"nobody{number}", "guess", address="203.0.113.10", HTTP_X_FORWARDED_FOR=f"192.0.2.{number}")
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.10"}
     assert attempt("user1", DEMO_PASSWORD, address="203.0.113.10", HTTP_X_FORWARDED_FOR="192.0.2.1").status_code == 429
+
+
+def test_an_ipv6_client_is_counted_per_64(presets):
+    """One IPv6 client holds a whole /64: new addresses in it are the same client to the throttle."""
+    for number in range(20):
+        attempt(f"nobody{number}", "guess", address=f"2001:db8:1:2::{number + 1:x}")
+    assert attempt("user1", DEMO_PASSWORD, address="2001:db8:1:2:ffff::1").status_code == 429
+    assert logged_in(attempt("user1", DEMO_PASSWORD, address="2001:db8:1:3::1"))
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"2001:db8:1:2::"}
+    # The audit log keeps the whole address.
+    assert AuditEvent.objects.get(action="auth.lockout").client_address == "2001:db8:1:2::14"
+    # Staff lift it by any address in it; what is no address lifts nothing.
+    assert throttle.lockout_clear(scope=throttle.ADDRESS, key="not an address") == 0
+    assert throttle.lockout_clear(scope=throttle.ADDRESS, key="2001:db8:1:2::99") == 20
+    assert logged_in(attempt("user1", DEMO_PASSWORD, address="2001:db8:1:2:ffff::1"))

@@ -3,6 +3,7 @@ defect 6): the staff pages record their own (with who did it), every other path 
 management command) is recorded by the model receivers, without an actor."""
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
@@ -123,3 +124,24 @@ def test_a_change_on_the_staff_pages_is_audited_exactly_once(login):
                                                                "password2": "Another-long-pass-2"})
     assert [e.action for e in events(object_id=str(user.pk), object_type="auth.user")] == [
         "user.create", "user.password.reset"]
+
+
+def test_a_new_hash_saved_alone_is_a_password_change_not_an_upgrade():
+    """`user.password = make_password(x); user.save(update_fields=["password"])` has the shape of
+    Django's re-hash at login, but the old hash was current: it is a new password."""
+    user = User.objects.create_user("sneaky", password="Long-enough-pass-1")
+    user.password = make_password("Another-long-pass-2")
+    user.save(update_fields=["password"])
+    assert [e.action for e in events(object_label="sneaky")] == ["user.create", "user.password.change"]
+
+
+def test_a_hash_upgraded_at_login_is_not_a_password_change(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                                 "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher"]
+    user = User.objects.create_user("old-hash")
+    User.objects.filter(pk=user.pk).update(password=make_password("Long-enough-pass-1", hasher="pbkdf2_sha1"))
+    answer = Client().post("/login/", {"username": "old-hash", "password": "Long-enough-pass-1"})
+    assert answer.status_code == 302
+    user.refresh_from_db()
+    assert user.password.startswith("md5$")  # re-hashed with the preferred hasher
+    assert [e.action for e in events(object_label="old-hash")] == ["user.create"]

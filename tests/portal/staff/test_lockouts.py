@@ -1,11 +1,16 @@
 """The staff page of locked logins (issue 13, defect 4): staff see which accounts and addresses the
 throttle holds, and lift a lock; lifting it, like the lockout itself, is in the audit log."""
 
+import datetime as dt
+
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from portal.audit.models import AuditEvent
+from portal.tenants.throttle import lockout_for_account
 from tests.portal.conftest import DEMO_PASSWORD
 from tests.portal.staff.conftest import post
 
@@ -80,3 +85,39 @@ def test_a_nonsense_unlock_changes_nothing(staff):
     page = post(staff, "/staff/lockouts/unlock/", {"scope": "everything", "key": "x"}, follow=True)
     assert "Choose a lockout to lift." in page.text
     assert not AuditEvent.objects.filter(action="auth.unlock").exists()
+
+
+def test_unlocking_what_is_not_locked_records_nothing(staff):
+    page = post(staff, "/staff/lockouts/unlock/", {"scope": "account", "key": "user3"}, follow=True)
+    assert "user3 was not locked out." in page.text
+    assert not AuditEvent.objects.filter(action="auth.unlock").exists()
+
+
+def test_locked_until_is_when_the_count_drops_below_the_limit(staff):
+    """Three failures from one browser, two from another: the lock lapses when the older row ages
+    out of the cool-off (2 left), not a cool-off after the last failure."""
+    for agent, times in (("browser-a", 3), ("browser-b", 2)):
+        for _ in range(times):
+            Client().post("/login/", {"username": "user1", "password": "wrong"}, REMOTE_ADDR="203.0.113.40",
+                          HTTP_USER_AGENT=agent)
+    now = timezone.now()
+    AccessAttempt.objects.filter(user_agent="browser-a").update(attempt_time=now - dt.timedelta(minutes=10))
+    AccessAttempt.objects.filter(user_agent="browser-b").update(attempt_time=now - dt.timedelta(minutes=1))
+    lock = lockout_for_account("user1")
+    assert lock is not None and lock.failures == 5
+    assert abs(lock.until - (now + dt.timedelta(minutes=5))) < dt.timedelta(seconds=1)
+    assert not can_log_in("user1")
+    # And it does lapse then.
+    AccessAttempt.objects.filter(user_agent="browser-a").update(
+        attempt_time=now - dt.timedelta(minutes=15, seconds=1))
+    assert lockout_for_account("user1") is None
+    assert can_log_in("user1")
+
+
+def test_a_stranger_cannot_undo_a_staff_unlock(staff):
+    """After staff lift the lock, the same guesser failing again locks only itself out."""
+    fail_logins("admin", 5, address="198.51.100.66")
+    post(staff, "/staff/lockouts/unlock/", {"scope": "account", "key": "admin"})
+    fail_logins("admin", 5, address="198.51.100.66")
+    assert not can_log_in("admin", address="198.51.100.66")
+    assert can_log_in("admin", address="203.0.113.41")

@@ -26,6 +26,8 @@ class Command(BaseCommand):
                             help="Do not fetch tokens from the simulator (for a real IES; enter them in the admin).")
         parser.add_argument("--reset-passwords", action="store_true",
                             help="Set the demo password on existing users too.")
+        parser.add_argument("--enable-users", action="store_true",
+                            help="Enable preset users that staff disabled (by default they stay disabled).")
         parser.add_argument("--password-file", help="Where a generated demo password is kept between runs.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,7 +41,8 @@ class Command(BaseCommand):
                     f"Could not fetch the preset tokens from the simulator at {settings.IES_BASE_URL} "
                     f"({type(exc).__name__}). Start it first, or pass --no-simulator-tokens."
                 ) from exc
-        result = presets_load(password=password, credentials=credentials, reset_passwords=options["reset_passwords"])
+        result = presets_load(password=password, credentials=credentials, reset_passwords=options["reset_passwords"],
+                              enable_users=options["enable_users"])
         self.stdout.write(
             f"Presets loaded: {result.tenants_created} tenants, {result.users_created} users, "
             f"{result.memberships_created} memberships created; tokens set for {result.credentials_set} tenants."
