@@ -15,6 +15,9 @@ Each setting can be changed by the environment (WEB_WORKERS, WEB_THREADS, …) w
 """
 
 import os
+import shutil
+import tempfile
+from typing import Any
 
 
 def _int(name: str, default: int) -> int:
@@ -46,3 +49,28 @@ errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
 # The TLS proxy in front sets X-Forwarded-*: trust it from these addresses only.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+# Several workers count in several processes: prometheus_client's multiprocess mode adds them up at
+# a scrape, through files in PROMETHEUS_MULTIPROC_DIR (docker-compose.yml sets a tmpfs). Wherever it
+# is unset (the Procfile, the bare image), a directory of this master's own, made before the workers
+# fork so that they inherit it; otherwise each scrape would read whichever worker answered it.
+# (A reload re-reads this file with the variable set: the marker says whose directory it is.)
+_OWN_METRICS_DIR = "PORTAL_OWN_PROMETHEUS_MULTIPROC_DIR"
+if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ[_OWN_METRICS_DIR] = tempfile.mkdtemp(
+        prefix="portal-prometheus-")
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker that ended (a restart after max_requests, a crash): its live gauges stop counting."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    own = os.environ.get(_OWN_METRICS_DIR)
+    if own and os.environ.get("PROMETHEUS_MULTIPROC_DIR") == own:
+        shutil.rmtree(own, ignore_errors=True)

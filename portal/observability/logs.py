@@ -36,7 +36,32 @@ class JsonFormatter(_JsonFormatter):
         kwargs.setdefault("timestamp", "time")
         super().__init__(*args, **kwargs)
 
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        # RedactSecretsFilter masks the message; the extras (logger.info(..., extra={...})) become
+        # fields of their own here, after it: mask them the same way.
+        return {key: _redacted(value) for key, value in log_data.items()}
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        # The encoder renders objects it does not know (str() or repr()): mask what it wrote too.
+        return redact(super().jsonify_log_record(log_data))
+
     def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
         # python-json-logger formats the traceback afresh, not from the exc_text that
         # RedactSecretsFilter masked: mask it here too.
         return redact(str(super().formatException(ei)))
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` with every registered secret masked: strings, containers, and objects whose text
+    would show one (replaced by that masked text)."""
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {redact(str(key)): _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redacted(item) for item in value]
+    text = str(value)
+    safe = redact(text)
+    return safe if safe != text else value

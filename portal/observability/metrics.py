@@ -3,7 +3,9 @@
 Counted as it happens (in the process that does it; see "Operating the portal" in
 docs/architecture.md for how several processes are added up):
 - ies_request_duration_seconds{endpoint, method, status} and ies_request_errors_total{endpoint,
-  error}: every attempt at an IES call, from ies_client's request listener;
+  error}: every attempt at an IES call that was sent, from ies_client's request listener;
+- ies_requests_refused_total{endpoint}: calls (and retries) an open circuit breaker refused, never
+  sent, so neither timed nor counted as errors (their 0 s would pull the latency down);
 - portal_page_duration_seconds{view, method, status}: every page (PageTimingMiddleware);
 - portal_operation_tracking_lag_seconds: from IES ending an operation to the portal recording it.
 
@@ -39,6 +41,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ies_client import transport
+from ies_client.errors import IESCircuitOpen
 from portal.observability import broker, circuits, heartbeats
 from portal.operations.models import Operation, OperationState
 
@@ -52,6 +55,10 @@ IES_REQUEST_ERRORS = Counter(
     "ies_request_errors", "IES calls that got no usable answer, by endpoint and error class.",
     ["endpoint", "error"],
 )
+IES_REQUESTS_REFUSED = Counter(
+    "ies_requests_refused", "IES calls an open circuit breaker refused before sending them, by endpoint.",
+    ["endpoint"],
+)
 PAGE_SECONDS = Histogram(
     "portal_page_duration_seconds", "Time to answer a request, by view name, method and status.",
     ["view", "method", "status"], buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
@@ -63,6 +70,10 @@ TRACKING_LAG_SECONDS = Histogram(
 
 
 def observe_ies_request(event: transport.RequestEvent) -> None:
+    if event.status is None and event.error == IESCircuitOpen.__name__:
+        # Nothing was sent: the attempt before a refused retry was timed and counted already.
+        IES_REQUESTS_REFUSED.labels(endpoint=event.endpoint).inc()
+        return
     status = str(event.status) if event.status is not None else "none"
     IES_REQUEST_SECONDS.labels(endpoint=event.endpoint, method=event.method, status=status).observe(event.seconds)
     if event.error or (event.status is not None and event.status >= 500):

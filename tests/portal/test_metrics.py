@@ -20,7 +20,7 @@ TOKEN = "metrics-test-token-8f2b6a"
 NAMES = (
     "ies_request_duration_seconds", "ies_request_errors", "ies_circuit_state", "portal_operations",
     "portal_operation_tracking_lag_seconds", "portal_task_queue_depth", "portal_page_duration_seconds",
-    "portal_heartbeat_age_seconds",
+    "portal_heartbeat_age_seconds", "ies_requests_refused",
 )
 
 
@@ -90,6 +90,32 @@ def test_a_real_ies_call_is_timed_and_an_error_counted(client, own_tenant, sim):
     assert value(failed, "ies_request_errors_total", endpoint=endpoint) >= 1
     for token in (own_tenant.tenant.credentials()):
         assert token not in failed
+
+
+def test_calls_the_breaker_refused_are_counted_apart_not_timed(client, own_tenant, sim, settings):
+    """A refused call was never sent: no 0 s in the latency, no second error for a refused retry."""
+    from ies_client.errors import IESCircuitOpen
+
+    settings.IES_BREAKER_FAILURES = 1
+    settings.IES_RETRIES = 2
+    endpoint = "/servicemanager/v1/services"
+    before = scrape(client)
+    sim.add_fault(kind="error", status=503, prefix="/rest/servicemanager/v1/services")
+    # The 503 opens the breaker (one failure), so the client's retry is refused, then the next call.
+    with pytest.raises(IESCircuitOpen):
+        ies_for_tenant(own_tenant.tenant).list_services()
+    with pytest.raises(IESCircuitOpen):
+        ies_for_tenant(own_tenant.tenant).list_services()
+    after = scrape(client)
+
+    def moved(sample: str, **labels: str) -> float:
+        return value(after, sample, endpoint=endpoint, **labels) - value(before, sample, endpoint=endpoint, **labels)
+
+    assert moved("ies_requests_refused_total") == 2
+    assert moved("ies_request_duration_seconds_count", status="503") == 1
+    assert moved("ies_request_duration_seconds_count", status="none") == 0
+    assert moved("ies_request_errors_total", error="HTTP 503") == 1
+    assert moved("ies_request_errors_total", error="IESCircuitOpen") == 0
 
 
 def test_the_operations_gauge_counts_rows_by_state(client, own_tenant):
@@ -184,3 +210,62 @@ def test_multiprocess_mode_adds_up_the_processes(tmp_path, redis_server):
                           capture_output=True, text=True).stdout
     assert value(text, "ies_request_duration_seconds_count", endpoint="/x", status="200") == 2
     assert "portal_task_queue_depth" in text, "the state read at scrape time is there too"
+
+
+def test_metrics_answer_plain_http_inside_the_network(client, settings):
+    """Prometheus scrapes over plain HTTP from inside: no redirect to https (the token guards it)."""
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert client.get("/accounts/login/").status_code == 301, "everything else is still sent to https"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_workers_add_up_without_a_multiprocess_dir_set(tmp_path, redis_server, simulator):
+    """The Procfile's gunicorn (no PROMETHEUS_MULTIPROC_DIR, two workers, production settings): every
+    scrape, whichever worker answers it, counts the pages both workers served."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.conf import settings as django_settings
+
+    from tests.conftest import ROOT, _database_url_for_worker, _wait_tcp
+
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update(
+        DATABASE_URL=_database_url_for_worker(), REDIS_URL=redis_server.url, CELERY_QUEUE=TEST_QUEUE,
+        IES_BASE_URL=simulator.base_url, SECRET_KEY=django_settings.SECRET_KEY, DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1", METRICS_TOKEN=TOKEN, GUNICORN_BIND=f"127.0.0.1:{port}",
+        WEB_WORKERS="2", WEB_THREADS="2", WEB_KEEPALIVE="0", TMPDIR=str(tmp_path),
+        PORTAL_RUN_DIR=str(tmp_path / "run"),
+    )
+    gunicorn = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--config",
+                                 "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    try:
+        _wait_tcp(port)
+
+        def get(path: str, **headers: str) -> str:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.read().decode()
+
+        wait_until(lambda: get("/healthz"), 30, what="gunicorn to answer")
+        before = value(get("/metrics", Authorization=f"Bearer {TOKEN}"), "portal_page_duration_seconds_count",
+                       view="healthz", status="200")
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: get("/healthz"), range(40)))
+        for _ in range(8):
+            text = get("/metrics", Authorization=f"Bearer {TOKEN}")
+            assert value(text, "portal_page_duration_seconds_count", view="healthz", status="200") == before + 40
+        [own_dir] = [path for path in tmp_path.iterdir() if path.name.startswith("portal-prometheus-")]
+        assert len({path.name.rsplit("_", 1)[-1] for path in own_dir.glob("*.db")}) >= 2, "both workers' files"
+    finally:
+        gunicorn.send_signal(signal.SIGTERM)
+        gunicorn.wait(30)
+    time.sleep(0.1)
+    assert not own_dir.exists(), "the master removes the directory it made"

@@ -76,6 +76,24 @@ def test_json_logs_are_still_redacted(json_logs):
     assert secret not in json.dumps(lines)
 
 
+def test_json_log_extras_are_redacted_too(json_logs):
+    """Extras become fields of their own, after the filter masked the message: masked as well."""
+
+    class Request:
+        def __str__(self) -> str:
+            return f"GET /x Authorization: Bearer {secret}"
+
+    secret = "json-extra-secret-7a2b91cc04"
+    register_secret(secret)
+    logging.getLogger("ies_client").warning(
+        "IES call", extra={"ies_token": secret, "details": {"header": f"Bearer {secret}", "list": [secret]},
+                           "request_object": Request(), "attempt": 2})
+    [line] = [line for line in json_logs() if line["message"] == "IES call"]
+    assert secret not in json.dumps(line)
+    assert line["ies_token"].endswith(secret[-4:]) and line["attempt"] == 2
+    assert line["details"]["header"].startswith("Bearer ****")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_task_the_request_starts_carries_its_id(own_tenant):
     """Committed inside the request, as in production: the task is published before it ends."""
