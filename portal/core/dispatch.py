@@ -31,18 +31,34 @@ log = logging.getLogger(__name__)
 BROKER_ERRORS = (OperationalError, RedisError, OSError)
 
 
-def send_task_or_defer(name: str, args: Sequence[Any] = (), *, countdown: float | None = None) -> bool:
+def send_task_or_defer(name: str, args: Sequence[Any] = (), *, countdown: float | None = None,
+                       expires: float | None = None) -> bool:
     """Send task `name` with `args`; False, at once or within one socket timeout, when the broker
-    cannot take it (then the caller's sweeper, or nobody, sends it later)."""
+    cannot take it (then the caller's sweeper, or nobody, sends it later). `expires`: seconds after
+    which a worker drops the task unrun (a nicety not worth running late)."""
     outage = outage_of(str(current_app.conf.broker_url))
     if outage.skipping():
         log.info("task %s not sent: its Redis failed moments ago", name)
         return False
     try:
-        current_app.send_task(name, tuple(args), countdown=countdown)
+        current_app.send_task(name, tuple(args), countdown=countdown, expires=expires)
     except BROKER_ERRORS as error:
         outage.failed(error, by="broker")
         log.info("task %s not sent: %s", name, type(error).__name__)
         return False
     outage.answered()
     return True
+
+
+def live_workers(timeout: float = 1.0) -> set[str] | None:
+    """The node names of the workers that answer a ping within `timeout` seconds; None when the
+    broker cannot be asked (then nobody can be called dead)."""
+    outage = outage_of(str(current_app.conf.broker_url))
+    if outage.skipping():
+        return None
+    try:
+        replies = current_app.control.ping(timeout=timeout)
+    except BROKER_ERRORS as error:
+        outage.failed(error, by="broker")
+        return None
+    return {node for reply in replies or [] for node in reply}

@@ -19,14 +19,17 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from ies_client import models as ies
 from ies_client.errors import (
     IESAuthError,
+    IESCircuitOpen,
     IESConflict,
     IESError,
     IESNotFound,
@@ -35,6 +38,7 @@ from ies_client.errors import (
 )
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record, client_address
+from portal.core.dispatch import live_workers
 from portal.operations import dispatch, messages, timing
 from portal.operations.models import (
     HALTED_STATES,
@@ -162,21 +166,39 @@ class SubmitResult:
     operation_id: str
 
 
-def operation_submit(op_id: int, ticket: int) -> None:
-    """Send a queued operation to IES, exactly once, then start tracking it."""
+def operation_submit(op_id: int, ticket: int, *, holder: str = "") -> None:
+    """Send a queued operation to IES, exactly once, then start tracking it. `holder`: the worker
+    process sending it (see `worker_identity`), so that a worker starting after that one was
+    killed can resume the submission soon (`operations_sweep`)."""
     op = Operation.objects.select_related("tenant", "order", "service").filter(pk=op_id).first()
     if op is None or op.state != OperationState.QUEUED or op.poll_ticket != ticket:
         return
-    # Push the sweeper's deadline out for the length of one submission attempt.
-    if not _claim(op, [OperationState.QUEUED], next_poll_at=timezone.now() + _submit_grace()):
+    # Take the operation for one submission attempt: push the sweeper's deadline out and take a new
+    # ticket. The sweeper's claim needs the old ticket and an overdue deadline, so of this claim and
+    # the sweeper's (or a second delivery of this task) exactly one wins: one submitter at a time.
+    if not _claim(op, [OperationState.QUEUED], poll_ticket=op.poll_ticket + 1,
+                  next_poll_at=timezone.now() + _submit_grace()):
         return
+    _lease_submission(op.pk, holder)
     # Counted before sending: if this worker dies mid-request, the next attempt knows that
     # something may have reached IES and reconciles first.
     attempted_before = op.ies_calls > 0
     Operation.objects.filter(pk=op.pk).update(ies_calls=F("ies_calls") + 1)
+    result: SubmitResult | None = None
+    reconciled = False
     try:
         client = ies_for_tenant(op.tenant)
-        result = (_reconcile(op, client) if attempted_before else None) or _send(op, client)
+        if attempted_before:
+            result = _reconcile(op, client)
+            reconciled = True
+        result = result or _send(op, client)
+    except IESCircuitOpen:
+        if not reconciled:
+            # The circuit breaker refused the call: nothing reached IES, so nothing is counted (and
+            # the next attempt need not reconcile on this one's account).
+            Operation.objects.filter(pk=op.pk).update(ies_calls=F("ies_calls") - 1)
+        _retry_submit_later(op)
+        return
     except TenantNotConfigured:
         _halt(op, OperationState.NEEDS_ATTENTION, messages.NO_TOKEN)
         return
@@ -202,12 +224,10 @@ def operation_submit(op_id: int, ticket: int) -> None:
     except IESError:
         # Unavailable, a 5xx, an answer that makes no sense: keep the order, try again later. If the
         # request may have reached IES, the next attempt reconciles before it sends anything.
-        retry_in = float(settings.OPERATION_SUBMIT_RETRY_SECONDS)
-        Operation.objects.filter(pk=op.pk, poll_ticket=op.poll_ticket).update(
-            message=messages.SEND_FAILED, next_poll_at=timezone.now() + timedelta(seconds=retry_in) + _late_grace(),
-        )
-        dispatch.submit(op.pk, op.poll_ticket, countdown=retry_in)
+        _retry_submit_later(op)
         return
+    finally:
+        _release_submission(op.pk, holder)
     if result is None:  # delete of a service IES removed at once (a CreateFailed one)
         _finish(op, OperationState.SUCCEEDED, messages.DELETED_AT_ONCE)
         return
@@ -223,6 +243,14 @@ def operation_submit(op_id: int, ticket: int) -> None:
         if op.order is not None and not op.order.ies_service_id:
             type(op.order).objects.filter(pk=op.order.pk).update(ies_service_id=result.service_id, field_errors={})
         _enqueue_track(op.pk, op.poll_ticket, delay)
+
+
+def _retry_submit_later(op: Operation) -> None:
+    retry_in = float(settings.OPERATION_SUBMIT_RETRY_SECONDS)
+    Operation.objects.filter(pk=op.pk, poll_ticket=op.poll_ticket).update(
+        message=messages.SEND_FAILED, next_poll_at=timezone.now() + timedelta(seconds=retry_in) + _late_grace(),
+    )
+    dispatch.submit(op.pk, op.poll_ticket, countdown=retry_in)
 
 
 def _send(op: Operation, client: IESClient) -> SubmitResult | None:
@@ -316,8 +344,9 @@ def operation_poll(op_id: int, ticket: int) -> None:
     except IESError as exc:
         # IES slow or down: nothing is known, so nothing changes; look again a bit later.
         log.info("operation %s: IES did not answer (%s)", op.pk, type(exc).__name__)
+        # A call the circuit breaker refused never left: not a look at IES, not counted.
         _schedule_next(op, max(5.0, timing.next_poll_delay(elapsed, expected)), note=_unavailable_note(exc),
-                       poll_made=True)
+                       poll_made=not isinstance(exc, IESCircuitOpen))
         return
     if status.done:
         _count_poll(op)
@@ -423,34 +452,135 @@ def _halt(op: Operation, state: str, message: str) -> None:
 # -- recovery ---------------------------------------------------------------------------------
 
 
-def operations_sweep(now: datetime | None = None, *, worker_started: bool = False) -> int:
+def operations_sweep(now: datetime | None = None, *, worker_started: bool = False,
+                     starting_worker: str = "") -> int:
     """Re-enqueue every in-flight operation whose next look is overdue (lost task, dead worker,
     restarted Redis). Bumping the ticket retires any old chain that might still wake up.
 
-    `worker_started`: a worker has just (re)started, so the reminders and looks a killed one held
-    are lost; every operation being tracked is looked at again now rather than when its lease or
-    reminder runs out. (With several workers, one being looked at by another worker at that moment
-    is asked about once more: a read, once per worker start.) Submissions keep their lease: a
-    resubmission reconciles with IES first, but is not worth an early start."""
+    `worker_started`: a worker (`starting_worker`, see `worker_identity`) has just (re)started, so
+    the reminders and looks a killed one held are lost; every operation being tracked is looked at
+    again now rather than when its lease or reminder runs out. (With several workers, one being
+    looked at by another worker at that moment is asked about once more: a read, once per worker
+    start.) A submission keeps its lease unless its worker is known to be dead (`_dead_workers_submissions`):
+    a second POST while the first is on its way would create the service twice."""
     now = now or timezone.now()
+    revived = 0
+    for pk, state, ticket in _overdue(now, worker_started=worker_started):
+        # Only a look at an operation already at IES may be taken over before its deadline.
+        revived += _revive(pk, state, ticket, now, even_if_leased=worker_started and state == OperationState.PROCESSING)
+    if worker_started:
+        for pk, ticket, leased_until in _dead_workers_submissions(now, starting_worker):
+            # The dead worker's request may still be running at IES for as long as it would have
+            # waited for the answer; after that, resubmitting (which reconciles first) is what a live
+            # worker would have done after a timeout. Until then the lease is only cut short.
+            settled_at = leased_until - _submit_grace() + _attempt_time()
+            if settled_at <= now:
+                revived += _revive(pk, OperationState.QUEUED, ticket, now, even_if_leased=True)
+            else:
+                Operation.objects.filter(pk=pk, state=OperationState.QUEUED, poll_ticket=ticket,
+                                         next_poll_at=leased_until).update(next_poll_at=settled_at)
+    return revived
+
+
+def _overdue(now: datetime, *, worker_started: bool = False) -> list[tuple[int, str, int]]:
+    """What the sweep takes over: (pk, state, ticket) of each operation in flight whose deadline
+    passed (and, when a worker has just started, of each one at IES being tracked)."""
     in_flight = Operation.objects.filter(state__in=[OperationState.QUEUED, OperationState.PROCESSING])
     due = Q(next_poll_at__lt=now)
     if worker_started:
         due |= Q(state=OperationState.PROCESSING)
-    overdue = list(in_flight.filter(due).values_list("pk", "state", "poll_ticket")[:500])
-    revived = 0
-    for pk, state, ticket in overdue:
-        deadline = now + _revive_grace()
-        if not Operation.objects.filter(pk=pk, state=state, poll_ticket=ticket).update(
-            poll_ticket=ticket + 1, next_poll_at=deadline
-        ):
+    return list(in_flight.filter(due).values_list("pk", "state", "poll_ticket")[:500])
+
+
+def _revive(pk: int, state: str, ticket: int, now: datetime, *, even_if_leased: bool = False) -> int:
+    """Take the operation over (1) unless someone moved it on since the sweep selected it (0).
+
+    The claim is conditional on what the selection saw: the same state, the same ticket and (unless
+    `even_if_leased`) a deadline still overdue. A submission that claimed it meanwhile took a new
+    ticket and a later deadline (`operation_submit`), a look at IES a later deadline
+    (`_claim_poll`): the sweep then sends nothing, and no second POST races the first."""
+    claim = Operation.objects.filter(pk=pk, state=state, poll_ticket=ticket)
+    if not even_if_leased:
+        claim = claim.filter(next_poll_at__lt=now)
+    if not claim.update(poll_ticket=ticket + 1, next_poll_at=now + _revive_grace()):
+        return 0
+    if state == OperationState.QUEUED:
+        _enqueue_submit(pk, ticket + 1)
+    else:
+        _enqueue_track(pk, ticket + 1, 0)
+    return 1
+
+
+# -- who is submitting ------------------------------------------------------------------------
+# A submission's lease (`_submit_grace`, about a minute) keeps the sweeper off it while its POST may
+# be on the way. When the worker holding it was killed, a worker starting afterwards may resume it
+# at once, but only when that worker is known to be dead: a submission in flight on a live worker
+# is never duplicated (its POST may not have reached IES yet, so even reconciling first could not
+# tell). Who holds each lease is kept in the cache, for as long as the lease.
+
+
+def worker_identity(node: str, boot: str) -> str:
+    """A worker process: its Celery node name and a token of this start of it (a node restarted
+    under the same name is a new boot). Empty when the node is unknown (not run by a worker)."""
+    return f"{node} {boot}" if node and boot else ""
+
+
+def _lease_key(op_id: int) -> str:
+    return f"operations:submitting:{op_id}"
+
+
+def _lease_submission(op_id: int, holder: str) -> None:
+    if not holder:
+        return
+    try:
+        cache.set(_lease_key(op_id), holder, int(_submit_grace().total_seconds()) + 1)
+    except (RedisError, OSError):
+        pass  # unknown holder: the submission is resumed when its lease runs out, as before
+
+
+def _release_submission(op_id: int, holder: str) -> None:
+    if not holder:
+        return
+    try:
+        cache.delete(_lease_key(op_id))
+    except (RedisError, OSError):
+        pass
+
+
+def _attempt_time() -> timedelta:
+    # How long one submission's request may take before its worker gives up on the answer.
+    return timedelta(seconds=settings.IES_CONNECT_TIMEOUT + settings.IES_READ_TIMEOUT)
+
+
+def _dead_workers_submissions(now: datetime, starting_worker: str) -> list[tuple[int, int, datetime]]:
+    """(pk, ticket, lease end) of each submission under lease whose worker is known to be dead: the
+    same node as the one starting now but an earlier boot of it, or a node that does not answer a
+    ping. A submission whose holder is unknown (no record, no answer from the broker) or alive keeps
+    its lease."""
+    leased = list(Operation.objects.filter(state=OperationState.QUEUED, next_poll_at__gte=now)
+                  .values_list("pk", "poll_ticket", "next_poll_at")[:500])
+    if not leased:
+        return []
+    try:
+        holders: dict[str, Any] = cache.get_many([_lease_key(pk) for pk, _ticket, _until in leased])
+    except (RedisError, OSError):
+        return []
+    node, _, boot = starting_worker.partition(" ")
+    live: set[str] | None = None
+    dead = []
+    for pk, ticket, leased_until in leased:
+        holder = holders.get(_lease_key(pk))
+        if not isinstance(holder, str) or holder == starting_worker or leased_until is None:
             continue
-        revived += 1
-        if state == OperationState.QUEUED:
-            _enqueue_submit(pk, ticket + 1)
-        else:
-            _enqueue_track(pk, ticket + 1, 0)
-    return revived
+        holder_node = holder.partition(" ")[0]
+        if holder_node == node and node and boot:
+            dead.append((pk, ticket, leased_until))  # one process per node name: the old boot is gone
+            continue
+        if live is None:
+            live = live_workers()  # asked once, and only when someone else's lease is in question
+        if live is not None and holder_node not in live:
+            dead.append((pk, ticket, leased_until))
+    return dead
 
 
 def operation_recheck(*, op: Operation, request: HttpRequest | None = None) -> bool:

@@ -50,7 +50,10 @@ LIST_REFRESH_SECONDS = 30
 SERVICE_REFRESH_SECONDS = 30
 # A refresh asked for and not run within this long is no longer waited for (a worker down): the
 # page stops saying "refreshing…" and the next view may ask again.
-PENDING_SECONDS = 90
+PENDING_SECONDS = dispatch.REFRESH_EXPIRES_SECONDS  # by then the worker drops it unrun, too
+# "Refresh from IES" asks at once, but at most once per this many seconds per tenant or service,
+# and not while a refresh is still pending.
+FORCED_REFRESH_FLOOR_SECONDS = 5
 # While a refresh is pending the page polls its partial every POLL_SECONDS, at most MAX_POLLS
 # times (a minute), then says the answer is late and stops.
 POLL_SECONDS = 2
@@ -102,20 +105,44 @@ def _pending(kind: str, ident: int | str, attempted_at: datetime | None) -> bool
     return requested is not None and (attempted_at is None or attempted_at.timestamp() < float(requested))
 
 
-def _request_refresh(kind: str, ident: int | str, *, window: int, send: Callable[[], bool], force: bool = False) -> bool:
-    """Ask for a background refresh unless one was asked for within `window` seconds (`force`: the
-    person pressed "Refresh from IES"). True when one was sent."""
-    throttle = f"services:refresh-throttle:{kind}:{ident}"
+def _request_refresh(kind: str, ident: int | str, *, window: int, send: Callable[[], bool]) -> bool:
+    """Ask for a background refresh unless one was asked for within `window` seconds. True when
+    one was sent."""
+    try:
+        if not cache.add(f"services:refresh-throttle:{kind}:{ident}", 1, window):
+            return False
+    except (RedisError, OSError):
+        return False  # no cache, no throttle: pages leave the refreshing to the periodic sync
+    return _send_refresh(kind, ident, send)
+
+
+# What became of a press of "Refresh from IES".
+REFRESH_SENT, REFRESH_ALREADY_ASKED, REFRESH_NOT_SENT = "sent", "already-asked", "not-sent"
+
+
+def _force_refresh(kind: str, ident: int | str, *, window: int, send: Callable[[], bool],
+                   attempted_at: datetime | None) -> str:
+    """A person pressed "Refresh from IES": ask at once, unless a refresh is already pending or one
+    was forced within FORCED_REFRESH_FLOOR_SECONDS (anyone who can see the page may press it, so
+    pressing it again and again must not become a stream of calls to IES)."""
+    if _pending(kind, ident, attempted_at):
+        return REFRESH_ALREADY_ASKED
+    try:
+        if not cache.add(f"services:refresh-forced:{kind}:{ident}", 1, FORCED_REFRESH_FLOOR_SECONDS):
+            return REFRESH_ALREADY_ASKED
+        cache.set(f"services:refresh-throttle:{kind}:{ident}", 1, window)
+    except (RedisError, OSError):
+        return REFRESH_NOT_SENT
+    return REFRESH_SENT if _send_refresh(kind, ident, send) else REFRESH_NOT_SENT
+
+
+def _send_refresh(kind: str, ident: int | str, send: Callable[[], bool]) -> bool:
     requested = f"services:refresh-requested:{kind}:{ident}"
     try:
-        if force:
-            cache.set(throttle, 1, window)
-        elif not cache.add(throttle, 1, window):
-            return False
         # Before the send: a worker quicker than this line must find its attempt later than the request.
         cache.set(requested, time.time(), PENDING_SECONDS)
     except (RedisError, OSError):
-        return False  # no cache, no throttle: pages leave the refreshing to the periodic sync
+        return False
     if send():
         return True
     try:
@@ -140,10 +167,18 @@ def _older_than(moment: datetime | None, seconds: int) -> bool:
     return moment is None or timezone.now() - moment > timedelta(seconds=seconds)
 
 
-def service_list_refresh_request(*, tenant: Tenant, force: bool = False) -> bool:
-    """Have the tenant's list read from IES in the background (throttled unless `force`)."""
-    return _request_refresh("list", tenant.pk, window=LIST_REFRESH_SECONDS, force=force,
+def service_list_refresh_request(*, tenant: Tenant) -> bool:
+    """Have the tenant's list read from IES in the background (at most once per window). True
+    when one was sent."""
+    return _request_refresh("list", tenant.pk, window=LIST_REFRESH_SECONDS,
                             send=lambda: dispatch.sync_tenant(tenant.pk))
+
+
+def service_list_refresh_now(*, tenant: Tenant) -> str:
+    """"Refresh from IES" on the list (see _force_refresh): REFRESH_SENT, _ALREADY_ASKED or _NOT_SENT."""
+    state = ServiceListRefresh.objects.filter(tenant=tenant).only("attempted_at").first()
+    return _force_refresh("list", tenant.pk, window=LIST_REFRESH_SECONDS, send=lambda: dispatch.sync_tenant(tenant.pk),
+                          attempted_at=state.attempted_at if state else None)
 
 
 def service_list_freshness(*, tenant: Tenant, poll: int | None = None) -> Freshness:
@@ -291,12 +326,22 @@ def _service_stale(service: Service) -> bool:
     return history_behind or _older_than(service.detail_attempted_at, SERVICE_REFRESH_SECONDS)
 
 
-def service_refresh_request(*, tenant: Tenant, service: Service, force: bool = False) -> bool:
-    """Have one service and IES's operation log of it read from IES in the background."""
+def service_refresh_request(*, tenant: Tenant, service: Service) -> bool:
+    """Have one service and IES's operation log of it read from IES in the background (at most
+    once per window). True when one was sent."""
     if service.gone_at is not None:
         return False  # IES has nothing more to say about a deleted service
-    return _request_refresh("service", _service_ident(service), window=SERVICE_REFRESH_SECONDS, force=force,
+    return _request_refresh("service", _service_ident(service), window=SERVICE_REFRESH_SECONDS,
                             send=lambda: dispatch.refresh_service(tenant.pk, service.pk))
+
+
+def service_refresh_now(*, tenant: Tenant, service: Service) -> str:
+    """"Refresh from IES" on a service's page (see _force_refresh)."""
+    if service.gone_at is not None:
+        return REFRESH_NOT_SENT
+    return _force_refresh("service", _service_ident(service), window=SERVICE_REFRESH_SECONDS,
+                          send=lambda: dispatch.refresh_service(tenant.pk, service.pk),
+                          attempted_at=service.detail_attempted_at)
 
 
 def service_detail(*, tenant: Tenant, service: Service, poll: int | None = None) -> ServiceDetail:

@@ -25,6 +25,9 @@ from portal.services.services import ChangeRefused, service_bandwidth_change, se
 from portal.tenants.access import current_membership, read_only_reason, require_membership
 from portal.tenants.models import Membership
 
+# "Refresh from IES" pressed while a refresh is pending or moments after the last one.
+ALREADY_ASKING = gettext_lazy("IES was asked moments ago; this page shows its answer as soon as it arrives.")
+
 # The definition's bounds (IES-API.md / the simulator's schema); the catalog may say otherwise.
 BANDWIDTH_MIN, BANDWIDTH_MAX, BANDWIDTH_STEP = 1000, 10_000_000, 1000
 
@@ -35,6 +38,12 @@ def _poll(request: HtmxRequest) -> int | None:
     if not request.htmx or not (value.isascii() and value.isdigit()):
         return None
     return min(int(value[:4]), queries.MAX_POLLS)
+
+
+def _refresh_now(request: HttpRequest, outcome: str) -> None:
+    """Say why a press of "Refresh from IES" asked nothing (sent: the page shows it pending)."""
+    if outcome == queries.REFRESH_ALREADY_ASKED:
+        messages.info(request, ALREADY_ASKING)
 
 
 def _not_known(request: HttpRequest) -> HttpResponse:
@@ -62,7 +71,7 @@ def service_list(request: HtmxRequest) -> HttpResponse:
         # "Refresh from IES" (a POST) asks the worker at once, then lands on the same list, where the
         # refresh shows as pending. An old ?refresh=1 link only lands there: a GET changes nothing.
         if request.method == "POST":
-            queries.service_list_refresh_request(tenant=membership.tenant, force=True)
+            _refresh_now(request, queries.service_list_refresh_now(tenant=membership.tenant))
         clean = request.GET.copy()
         clean.pop("refresh", None)
         clean.pop("poll", None)
@@ -136,7 +145,7 @@ def service_detail(request: HtmxRequest, service_id: str) -> HttpResponse:
                                                  ies_service_id=service_id)
     if request.method == "POST":
         # "Refresh from IES": the worker reads the service now; the page shows it pending.
-        queries.service_refresh_request(tenant=membership.tenant, service=service, force=True)
+        _refresh_now(request, queries.service_refresh_now(tenant=membership.tenant, service=service))
         return redirect("services:detail", service_id=service.ies_service_id)
     if request.htmx and request.GET.get("part") == "state":
         return _service_state_fragment(request, membership, service)
