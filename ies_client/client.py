@@ -25,7 +25,7 @@ from urllib.parse import quote
 import requests
 
 from ies_client import tracking, wire
-from ies_client.breaker import DEFAULT_FAILURES, DEFAULT_RESET_S, BreakerConfig, BreakerStore
+from ies_client.breaker import DEFAULT_FAILURES, DEFAULT_RESET_S, DEFAULT_TRIAL_S, BreakerConfig, BreakerStore
 from ies_client.errors import IESNotFound, IESProtocolError
 from ies_client.models import (
     Direction,
@@ -92,6 +92,12 @@ class IESClient:
         breaker_failures: consecutive failures (timeouts, lost connections, 5xx, 429) of one
             endpoint that open its circuit breaker (see :mod:`ies_client.breaker`).
         breaker_reset: seconds an open breaker refuses calls before one trial request may go.
+        breaker_trial_timeout: seconds after which a trial that never ended (its process died)
+            is given up and another caller may try.
+        breaker_read_timeouts: False for a client with a short read timeout (pages): its read
+            timeouts count only toward the endpoint's page breaker, which only such clients obey
+            (slow is not down: the workers' longer timeout may still be met). Its other failures
+            count toward the endpoint's breaker, as every client's do.
         breaker_store: where breakers keep their state; None: the process's
             (:func:`ies_client.breaker.configure`, in memory unless configured).
     """
@@ -111,6 +117,8 @@ class IESClient:
         breaker_failures: int = DEFAULT_FAILURES,
         breaker_reset: float = DEFAULT_RESET_S,
         breaker_store: BreakerStore | None = None,
+        breaker_trial_timeout: float = DEFAULT_TRIAL_S,
+        breaker_read_timeouts: bool = True,
     ) -> None:
         if not isinstance(credentials, IESCredentials):
             raise TypeError("credentials must be an IESCredentials")
@@ -130,6 +138,8 @@ class IESClient:
             "breaker_failures": breaker_failures,
             "breaker_reset": breaker_reset,
             "breaker_store": breaker_store,
+            "breaker_trial_timeout": breaker_trial_timeout,
+            "breaker_read_timeouts": breaker_read_timeouts,
         }
         self.use_operations_endpoint = use_operations_endpoint
         self._owns_session = session is None
@@ -137,8 +147,9 @@ class IESClient:
         self._transport = Transport(
             self.base_url, credentials, session=self.session, connect_timeout=connect_timeout,
             read_timeout=read_timeout, retries=retries, backoff=backoff, verify_tls=verify_tls,
-            breaker=BreakerConfig(failure_threshold=max(1, int(breaker_failures)), reset_timeout=breaker_reset),
-            breaker_store=breaker_store,
+            breaker=BreakerConfig(failure_threshold=max(1, int(breaker_failures)), reset_timeout=breaker_reset,
+                                  trial_timeout=breaker_trial_timeout),
+            breaker_store=breaker_store, read_timeouts_count=breaker_read_timeouts,
         )
         # OPEN-O serves a definition's detail at /detail, the deck at /details: remember which works.
         self._detail_suffix = "details"

@@ -14,6 +14,11 @@ Circuit breaker. Every attempt first asks the endpoint's breaker (:mod:`ies_clie
 it is open the call fails at once with :class:`~ies_client.errors.IESCircuitOpen` and nothing is
 sent; a retry is not attempted into a breaker that opened meanwhile (the backoff is not slept).
 Timeouts, lost connections, 5xx (but a conflict) and 429 count as failures; 4xx answers as success.
+A transport made with ``read_timeouts_count=False`` (the portal's pages, whose read timeout is
+short) counts its read timeouts separately, toward the endpoint's page breaker that only such
+transports obey (:class:`~ies_client.breaker.Circuits`): an IES that answers in 5 s is slow, not
+down, and must not be shut off for the workers, whose longer timeout it meets. Its refused
+connections, connect timeouts and 5xx count toward the endpoint's breaker, as everyone's do.
 
 Listeners. ``add_request_listener(fn)`` has ``fn(RequestEvent)`` called after each attempt (and
 for each call a breaker refused: ``status=None``, ``error="IESCircuitOpen"``, ``seconds=0``), for
@@ -42,7 +47,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from ies_client import wire
-from ies_client.breaker import BreakerConfig, BreakerStore, Circuit, endpoint_template
+from ies_client.breaker import PAGES, BreakerConfig, BreakerStore, Circuit, Circuits, endpoint_template
 from ies_client.errors import IESCircuitOpen, IESConflict, IESError, IESProtocolError, IESUnavailable
 from ies_client.models import IESCredentials
 
@@ -153,6 +158,16 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return False
 
 
+def _read_timeout(exc: requests.RequestException) -> bool:
+    """IES accepted the connection but did not answer within the read timeout (before the headers,
+    or while sending the body: requests wraps the latter in a ConnectionError)."""
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
+        return isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError)
+    return False
+
+
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if value and value.strip().isdigit():
@@ -176,6 +191,7 @@ class Transport:
         verify_tls: bool | str = True,
         breaker: BreakerConfig | None = None,
         breaker_store: BreakerStore | None = None,
+        read_timeouts_count: bool = True,
     ) -> None:
         self.base_url = base_url
         self.session = session
@@ -186,6 +202,7 @@ class Transport:
         self._auth = _IESAuth(credentials)
         self.breaker = breaker or BreakerConfig()
         self._breaker_store = breaker_store  # None: the process's store (ies_client.breaker.configure)
+        self.read_timeouts_count = read_timeouts_count
 
     def _delay(self, attempt: int, response: requests.Response | None) -> float:
         """Full jitter (AWS's "Exponential Backoff And Jitter"): uniform in [0, backoff·2^attempt],
@@ -196,7 +213,14 @@ class Transport:
         return delay
 
     def circuit(self, method: str, endpoint: str) -> Circuit:
+        """The endpoint's breaker, which every caller obeys."""
         return Circuit(self.base_url, method, endpoint, self.breaker, self._breaker_store)
+
+    def circuits(self, method: str, endpoint: str) -> Circuits:
+        """The breakers a call of this transport passes (see the module's docstring)."""
+        pages = None if self.read_timeouts_count else Circuit(
+            self.base_url, method, endpoint, self.breaker, self._breaker_store, scope=PAGES)
+        return Circuits(self.circuit(method, endpoint), pages)
 
     def request(
         self,
@@ -217,7 +241,7 @@ class Transport:
         """
         url = self.base_url + path
         endpoint = endpoint or endpoint_template(path)
-        circuit = self.circuit(method, endpoint)
+        circuit = self.circuits(method, endpoint)
         idempotent = method in _IDEMPOTENT
         data = None
         headers = None
@@ -245,7 +269,7 @@ class Transport:
                 if ssl_error:  # our trust store's verdict, not IES's health
                     circuit.release(ticket)
                 else:
-                    circuit.failure(ticket)
+                    circuit.failure(ticket, read_timeout=_read_timeout(exc))
                 _emit(method, endpoint, None, seconds, type(exc).__name__)
                 retriable = idempotent or _never_sent(exc)
                 if retriable and attempt < self.retries and not ssl_error:
@@ -291,11 +315,11 @@ class Transport:
             raise error
 
     @staticmethod
-    def _refuse_retry_if_open(circuit: Circuit, exc: Exception | None, method: str, endpoint: str) -> None:
+    def _refuse_retry_if_open(circuit: Circuits, exc: Exception | None, method: str, endpoint: str) -> None:
         """Do not sleep and retry into a breaker that this failure (or another caller's) opened."""
         if circuit.is_open():
             _emit(method, endpoint, None, 0.0, IESCircuitOpen.__name__)
-            raise IESCircuitOpen(method=method, path=endpoint, retry_after=circuit.config.reset_timeout) from exc
+            raise IESCircuitOpen(method=method, path=endpoint, retry_after=circuit.endpoint.config.reset_timeout) from exc
 
     @staticmethod
     def _parse(content: bytes, status: int, method: str, path: str) -> Any:

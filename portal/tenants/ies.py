@@ -12,7 +12,7 @@ class TenantNotConfigured(Exception):
     """The tenant has no IES token yet: an admin must enter one."""
 
 
-_breaker_setup: tuple[str, str, float] | None = None
+_breaker_setup: tuple[str, str] | None = None
 _breaker_store: breaker.BreakerStore | None = None
 
 
@@ -33,10 +33,10 @@ def breaker_store_configure() -> breaker.BreakerStore:
     changed, as tests change them). Cheap enough to call before every client is handed out."""
     global _breaker_setup, _breaker_store
     url, prefix = _breaker_redis()
-    setup = (url, prefix, settings.IES_BREAKER_RESET_SECONDS)
+    setup = (url, prefix)
     if setup != _breaker_setup or breaker.current_store() is not _breaker_store:
         _breaker_store = breaker.RedisStore(url, prefix=prefix)
-        breaker.configure(_breaker_store, reset_timeout=settings.IES_BREAKER_RESET_SECONDS)
+        breaker.configure(_breaker_store)
         _breaker_setup = setup
     return _breaker_store
 
@@ -59,7 +59,9 @@ def ies_for_tenant(tenant: Tenant, *, for_page: bool = False) -> IESClient:
     `for_page`: a read made while a person waits for a page uses a short read timeout and no retry
     (IES_PAGE_READ_TIMEOUT, IES_PAGE_RETRIES), so that a slow IES degrades to "last known" quickly
     instead of hanging the page; once an endpoint has failed IES_BREAKER_FAILURES times in a row its
-    breaker answers at once (IESCircuitOpen) for every page and task, in every process.
+    breaker answers at once (IESCircuitOpen) for every page and task, in every process. A page's
+    read timeouts count apart: they open the endpoint's page breaker, which refuses pages only (a
+    slow IES must not shut out the workers, whose longer timeout it meets).
     """
     if not tenant.has_credentials:
         raise TenantNotConfigured(tenant.name)
@@ -77,4 +79,6 @@ def ies_for_tenant(tenant: Tenant, *, for_page: bool = False) -> IESClient:
         use_operations_endpoint=settings.IES_USE_OPERATIONS_ENDPOINT,
         breaker_failures=settings.IES_BREAKER_FAILURES,
         breaker_reset=settings.IES_BREAKER_RESET_SECONDS,
+        breaker_trial_timeout=settings.IES_BREAKER_TRIAL_SECONDS,
+        breaker_read_timeouts=not for_page,
     )

@@ -143,3 +143,52 @@ def test_the_bandwidth_editor_with_an_open_breaker_does_not_ask_ies_for_its_prev
     assert page.status_code == 200
     settle()
     assert asked(sim, "/cloudvpnwatch") == before
+
+
+def test_a_breaker_nobody_calls_after_its_cool_down_is_not_degraded(client, sim, settings):
+    """Staff moved a tenant off a dead IES: its breaker, past its cool-down and never tried again,
+    reads closed at once (not half-open, "degraded", for a day), and is forgotten after a while."""
+    from portal.observability import circuits
+    from portal.tenants.ies import breaker_store_configure
+
+    settings.IES_BREAKER_RESET_SECONDS = 0.3
+    breaker_store_configure()
+    dead = breaker.Circuit("https://moved-away.example:17100/rest", "GET", "/servicemanager/v1/services",
+                           breaker.BreakerConfig(failure_threshold=1, reset_timeout=0.3, trial_timeout=0.2))
+    dead.failure(dead.admit())
+    assert client.get("/readyz").json()["checks"]["ies"]["ok"] is False
+    time.sleep(0.4)
+    [entry] = circuits.circuits()
+    assert (entry.state, entry.open_for_seconds) == ("closed", None)
+    assert client.get("/readyz").json()["checks"]["ies"]["ok"] is True
+    time.sleep(1.0)  # its record lives four cool-downs
+    assert circuits.circuits() == []
+
+
+def test_a_pages_read_timeouts_do_not_shut_out_the_worker(presets, sim, settings):
+    """IES slow but working: pages give up after IES_PAGE_READ_TIMEOUT, and soon stop asking, which
+    must not close the endpoint to the worker's syncs and operation tracking, whose longer timeout
+    the answers meet."""
+    from ies_client.errors import IESCircuitOpen, IESUnavailable
+    from portal.tenants.ies import ies_for_tenant
+
+    settings.IES_PAGE_READ_TIMEOUT = 0.3
+    settings.IES_BREAKER_FAILURES = 2
+    tenant = Tenant.objects.get(name="nbitest_16")
+    sim.add_fault(kind="hang", seconds=1.0, prefix="/rest/catalog")
+    for _ in range(2):
+        with pytest.raises(IESUnavailable) as caught:
+            ies_for_tenant(tenant, for_page=True).list_service_definitions()
+        assert not isinstance(caught.value, IESCircuitOpen)
+    with pytest.raises(IESCircuitOpen):
+        ies_for_tenant(tenant, for_page=True).list_service_definitions()
+    assert ies_for_tenant(tenant).list_service_definitions()
+    assert [(s.scope, s.state) for s in breaker.snapshot()] == [("pages", "open")]  # nothing against the worker
+
+
+def test_the_trial_timeout_is_a_setting(presets, settings):
+    from portal.tenants.ies import ies_for_tenant
+
+    settings.IES_BREAKER_TRIAL_SECONDS = 7.5
+    tenant = Tenant.objects.get(name="nbitest_16")
+    assert ies_for_tenant(tenant)._transport.breaker.trial_timeout == 7.5
