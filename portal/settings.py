@@ -159,18 +159,21 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = ["portal.tenants.throttle.LoginThrottleBackend",
                            "django.contrib.auth.backends.ModelBackend"]
 AXES_HANDLER = "portal.tenants.throttle.LoginThrottle"
-# An account and an address are counted apart: many addresses at one account, or one address at
-# many accounts, are both stopped (a combined key would stop neither).
-AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+# Three counts (throttle.py): an account from one address (AXES_FAILURE_LIMIT), an account from
+# every address but those it has logged in from, and an address at every account.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["username"], ["ip_address"]]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
+LOGIN_FAILURES_PER_ACCOUNT_EVERYWHERE = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT_EVERYWHERE", "50"))
 LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20"))
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
 # Refused attempts do not extend a lock: a stranger guessing cannot keep an account's owner out.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.tenants.views.locked_out"
-# The address the audit log records: X-Forwarded-For only behind the TLS proxy (BEHIND_TLS_PROXY).
-AXES_CLIENT_IP_CALLABLE = "portal.audit.services.client_address"
+# The address the audit log records and the throttle counts (an IPv6 one per /64): X-Forwarded-For
+# is believed only from these proxies (addresses or networks, e.g. "10.0.0.0/8"); none by default.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "portal.audit.services.throttle_address"
 # Successful logins are not logged a second time (users' last_login has them); failures are.
 AXES_DISABLE_ACCESS_LOG = True
 LOGIN_URL = "login"
@@ -251,9 +254,12 @@ IES_USE_OPERATIONS_ENDPOINT = env_bool("IES_USE_OPERATIONS_ENDPOINT", True)
 IES_PAGE_RETRIES = int(os.environ.get("IES_PAGE_RETRIES", "0"))
 # Circuit breaker per IES endpoint (ies_client/breaker.py), shared by every process through Redis:
 # this many consecutive failures open it; it refuses calls for IES_BREAKER_RESET_SECONDS, then lets
-# one trial request through.
+# one trial request through; a trial that has not ended after IES_BREAKER_TRIAL_SECONDS (its process
+# died) lets another caller try. Pages' read timeouts (IES_PAGE_READ_TIMEOUT) count apart, toward
+# a breaker that refuses pages only: a slow IES must not shut out the worker's longer reads.
 IES_BREAKER_FAILURES = int(os.environ.get("IES_BREAKER_FAILURES", "5"))
 IES_BREAKER_RESET_SECONDS = float(os.environ.get("IES_BREAKER_RESET_SECONDS", "30"))
+IES_BREAKER_TRIAL_SECONDS = float(os.environ.get("IES_BREAKER_TRIAL_SECONDS", "60"))
 
 # Operation tracking. The default expectation applies until there is history (IES: ~10 minutes);
 # `make run` sets it from the simulator's time scale.
@@ -311,8 +317,9 @@ LOG_FORMAT = "json" if os.environ.get("LOG_FORMAT", "plain").strip().lower() == 
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 WORKER_METRICS_PORT = int(os.environ.get("WORKER_METRICS_PORT") or 0)
 WORKER_METRICS_ADDR = os.environ.get("WORKER_METRICS_ADDR", "127.0.0.1")
-# Probes come from inside (compose healthchecks, an orchestrator) over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Probes and Prometheus' scrapes come from inside (compose healthchecks, an orchestrator, the
+# scraper) over plain HTTP; /metrics still asks for METRICS_TOKEN.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 LOGGING = {
     "version": 1,
