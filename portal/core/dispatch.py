@@ -46,6 +46,9 @@ def send_task_or_defer(name: str, args: Sequence[Any] = (), *, countdown: float 
         outage.failed(error, by="broker")
         log.info("task %s not sent: %s", name, type(error).__name__)
         return False
+    except Exception:  # noqa: BLE001 - a fault of the publishing machinery must not fail the page either
+        log.exception("task %s not sent", name)
+        return False
     outage.answered()
     return True
 

@@ -91,10 +91,14 @@ class PrivateRedis:
 
 def _point_celery_at(url: str) -> None:
     """Publish to `url` from now on: the pools hold connections to the broker they were made for."""
+    from kombu import pools
+
     from portal.celery import app
 
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # The app's pool is kombu's registered pool for the old URL: closing it alone would leave the
+    # registry handing that closed pool back (and every later send in this process failing) once
+    # the URL is restored. Reset the registry with it.
+    pools.reset()
     app.conf.broker_url = url
     app._pool = None
     app.amqp._producer_pool = None
