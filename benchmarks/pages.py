@@ -144,13 +144,23 @@ def run_phase(sessions: list[requests.Session], url: str, seconds: float, check:
 
     def client(index: int) -> None:
         session = sessions[index]
-        session.get(url, timeout=30).content  # noqa: B018 - warm the connection, unmeasured
+        try:
+            session.get(url, timeout=30).content  # noqa: B018 - warm the connection, unmeasured
+        except requests.RequestException:
+            pass  # a keep-alive connection the server closed: the measured loop opens a new one
         barrier.wait()
         own = latencies[index]
         while not stop.is_set():
             started = time.perf_counter()
-            answer = session.get(url, timeout=30)
-            body = answer.content
+            try:
+                answer = session.get(url, timeout=30)
+                body = answer.content
+            except requests.RequestException:
+                # e.g. a gunicorn worker recycled (max_requests) closed this keep-alive connection
+                # as the request went out: an error a person would meet (a browser retries it).
+                own.append(time.perf_counter() - started)
+                errors[index] += 1
+                continue
             own.append(time.perf_counter() - started)
             if answer.status_code != 200 or check.encode() not in body:
                 errors[index] += 1
