@@ -366,7 +366,9 @@ class BrowserWatch:
         from playwright.sync_api import sync_playwright
 
         self._pw = sync_playwright().start()
-        executable = shutil.which("chromium") or shutil.which("chromium-browser")
+        # Debian's headless shell first (what the browser tests and .ci/run install), then chromium.
+        executable = next(filter(None, map(shutil.which, ("chromium-headless-shell", "chromium",
+                                                          "chromium-browser"))), None)
         self.browser = self._pw.chromium.launch(
             executable_path=executable, headless=True,
             args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
