@@ -32,13 +32,10 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -48,7 +45,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.pages import logged_in_session  # noqa: E402
-from benchmarks.tracking import PY, Stack, free_port, machine, percentile, wait_for  # noqa: E402
+from benchmarks.tracking import PY, Stack, free_port, machine, percentile, run_and_report, wait_for  # noqa: E402
 
 SERVICES = 20
 P95_TARGET_MS = 300.0
@@ -247,17 +244,7 @@ def main() -> None:
     parser.add_argument("--no-worker", dest="worker", action="store_false", help="no Celery worker")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) and print its path")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-faults-"))
-    try:
-        figures = run(args, tmp)
-    finally:
-        if args.keep:
-            print(f"files kept in {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    figures["targets"] = verdicts(figures)
-    print_table(figures)
-    print(json.dumps(figures, separators=(",", ":"), default=str))
+    run_and_report("bench-faults-", args, run, verdicts, print_table, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -46,10 +46,8 @@ import json
 import os
 import re
 import runpy
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -59,7 +57,17 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.tracking import BENCH_PASSWORD, PY, REPO, Stack, free_port, machine, percentile, wait_for  # noqa: E402
+from benchmarks.tracking import (  # noqa: E402
+    BENCH_PASSWORD,
+    PY,
+    REPO,
+    Stack,
+    free_port,
+    machine,
+    percentile,
+    run_and_report,
+    wait_for,
+)
 
 SERVICES = 1000
 TARGETS = {"page_p50_ms": 150.0, "page_vs_bare": 2.0, "detail_p50_ms": 100.0, "page_queries": 5}
@@ -425,18 +433,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) and print its path")
     args = parser.parse_args()
     args.workers, args.worker_class = conf["workers"], conf["worker_class"]
-    tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
-    try:
-        figures = run(args, tmp)
-    finally:
-        if args.keep:
-            print(f"files kept in {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    figures["ies_per_page_get"] = ies_per_page_get(figures)
-    figures["targets"] = verdicts(figures)
-    print_table(figures)
-    print(json.dumps(figures, separators=(",", ":"), default=str))
+    run_and_report("bench-pages-", args, run, verdicts, print_table, keep=args.keep,
+                   finish=lambda figures: figures.update(ies_per_page_get=ies_per_page_get(figures)))
 
 
 if __name__ == "__main__":

@@ -22,12 +22,9 @@ Prints a table, then as the LAST line one JSON object with the figures and `targ
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,7 +33,16 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.tracking import PY, TERMINAL, Stack, machine, percentile, place_orders, wait_for  # noqa: E402
+from benchmarks.tracking import (  # noqa: E402
+    PY,
+    TERMINAL,
+    Stack,
+    machine,
+    percentile,
+    place_orders,
+    run_and_report,
+    wait_for,
+)
 
 TARGETS = {"resume_max_s": 20.0}
 SERVICES_PATH = "/rest/servicemanager/v1/services/"
@@ -234,17 +240,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) and print its path")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-recovery-"))
-    try:
-        figures = run(args, tmp)
-    finally:
-        if args.keep:
-            print(f"files kept in {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    figures["targets"] = verdicts(figures)
-    print_table(figures)
-    print(json.dumps(figures))
+    run_and_report("bench-recovery-", args, run, verdicts, print_table, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,26 @@ if os.environ.get("BENCH_TASK_LOG"):
 """
 
 
+def run_and_report(prefix: str, args: argparse.Namespace, run, verdicts, print_table, *, finish=None,
+                   keep: bool = False) -> None:
+    """What every benchmark's main does: run it in a temporary folder (kept with --keep, for its
+    logs), judge the figures, print the table and, as the LAST line, the figures as one JSON object.
+    `finish(figures)` adds derived figures before the verdicts."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        figures = run(args, tmp)
+    finally:
+        if keep:
+            print(f"files kept in {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if finish is not None:
+        finish(figures)
+    figures["targets"] = verdicts(figures)
+    print_table(figures)
+    print(json.dumps(figures, separators=(",", ":"), default=str))
+
+
 def wait_for(check, what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -690,17 +710,7 @@ def main() -> None:
                         help="extra environment for the worker (e.g. CELERY_SKIP_CHECKS=1); repeatable")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) and print its path")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-tracking-"))
-    try:
-        figures = run(args, tmp)
-    finally:
-        if args.keep:
-            print(f"files kept in {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    figures["targets"] = verdicts(figures)
-    print_table(figures)
-    print(json.dumps(figures, separators=(",", ":"), default=str))
+    run_and_report("bench-tracking-", args, run, verdicts, print_table, keep=args.keep)
 
 
 if __name__ == "__main__":
