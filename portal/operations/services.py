@@ -24,7 +24,6 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from ies_client import models as ies
 from ies_client.errors import (
@@ -532,19 +531,15 @@ def _lease_key(op_id: int) -> str:
 def _lease_submission(op_id: int, holder: str) -> None:
     if not holder:
         return
-    try:
-        cache.set(_lease_key(op_id), holder, int(_submit_grace().total_seconds()) + 1)
-    except (RedisError, OSError):
-        pass  # unknown holder: the submission is resumed when its lease runs out, as before
+    # With Redis down nothing is kept (portal.core.cache): an unknown holder, whose submission is
+    # resumed when its lease runs out, as before.
+    cache.set(_lease_key(op_id), holder, int(_submit_grace().total_seconds()) + 1)
 
 
 def _release_submission(op_id: int, holder: str) -> None:
     if not holder:
         return
-    try:
-        cache.delete(_lease_key(op_id))
-    except (RedisError, OSError):
-        pass
+    cache.delete(_lease_key(op_id))
 
 
 def _attempt_time() -> timedelta:
@@ -561,10 +556,7 @@ def _dead_workers_submissions(now: datetime, starting_worker: str) -> list[tuple
                   .values_list("pk", "poll_ticket", "next_poll_at")[:500])
     if not leased:
         return []
-    try:
-        holders: dict[str, Any] = cache.get_many([_lease_key(pk) for pk, _ticket, _until in leased])
-    except (RedisError, OSError):
-        return []
+    holders: dict[str, Any] = cache.get_many([_lease_key(pk) for pk, _ticket, _until in leased])
     node, _, boot = starting_worker.partition(" ")
     live: set[str] | None = None
     dead = []

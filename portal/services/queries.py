@@ -22,7 +22,6 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from redis.exceptions import RedisError
 
 from ies_client import models as ies
 from ies_client.errors import IESAuthError, IESError
@@ -92,27 +91,18 @@ class Freshness:
         return self.refreshing and not self.next_poll
 
 
-def _cache_get(key: str) -> Any:
-    try:
-        return cache.get(key)
-    except (RedisError, OSError):
-        return None  # a cache failure is a miss
-
-
 def _pending(kind: str, ident: int | str, attempted_at: datetime | None) -> bool:
     """A refresh of `kind` was asked for and no attempt has ended since."""
-    requested = _cache_get(f"services:refresh-requested:{kind}:{ident}")
+    requested = cache.get(f"services:refresh-requested:{kind}:{ident}")
     return requested is not None and (attempted_at is None or attempted_at.timestamp() < float(requested))
 
 
 def _request_refresh(kind: str, ident: int | str, *, window: int, send: Callable[[], bool]) -> bool:
     """Ask for a background refresh unless one was asked for within `window` seconds. True when
-    one was sent."""
-    try:
-        if not cache.add(f"services:refresh-throttle:{kind}:{ident}", 1, window):
-            return False
-    except (RedisError, OSError):
-        return False  # no cache, no throttle: pages leave the refreshing to the periodic sync
+    one was sent. (With Redis down the cache's `add` is False: pages leave the refreshing to the
+    periodic sync; see portal.core.cache.)"""
+    if not cache.add(f"services:refresh-throttle:{kind}:{ident}", 1, window):
+        return False
     return _send_refresh(kind, ident, send)
 
 
@@ -127,28 +117,19 @@ def _force_refresh(kind: str, ident: int | str, *, window: int, send: Callable[[
     pressing it again and again must not become a stream of calls to IES)."""
     if _pending(kind, ident, attempted_at):
         return REFRESH_ALREADY_ASKED
-    try:
-        if not cache.add(f"services:refresh-forced:{kind}:{ident}", 1, FORCED_REFRESH_FLOOR_SECONDS):
-            return REFRESH_ALREADY_ASKED
-        cache.set(f"services:refresh-throttle:{kind}:{ident}", 1, window)
-    except (RedisError, OSError):
-        return REFRESH_NOT_SENT
+    if not cache.add(f"services:refresh-forced:{kind}:{ident}", 1, FORCED_REFRESH_FLOOR_SECONDS):
+        return REFRESH_ALREADY_ASKED
+    cache.set(f"services:refresh-throttle:{kind}:{ident}", 1, window)
     return REFRESH_SENT if _send_refresh(kind, ident, send) else REFRESH_NOT_SENT
 
 
 def _send_refresh(kind: str, ident: int | str, send: Callable[[], bool]) -> bool:
     requested = f"services:refresh-requested:{kind}:{ident}"
-    try:
-        # Before the send: a worker quicker than this line must find its attempt later than the request.
-        cache.set(requested, time.time(), PENDING_SECONDS)
-    except (RedisError, OSError):
-        return False
+    # Before the send: a worker quicker than this line must find its attempt later than the request.
+    cache.set(requested, time.time(), PENDING_SECONDS)
     if send():
         return True
-    try:
-        cache.delete(requested)
-    except (RedisError, OSError):
-        pass
+    cache.delete(requested)
     return False
 
 
