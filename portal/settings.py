@@ -269,6 +269,9 @@ OPERATION_HISTORY_SIZE = int(os.environ.get("OPERATION_HISTORY_SIZE", "20"))
 # The sweeper resumes what a lost reminder or a killed worker left (portal/operations/services.py):
 # one indexed query per sweep; every 5 s bounds recovery to seconds (benchmarks/recovery.py).
 OPERATION_SWEEP_SECONDS = float(os.environ.get("OPERATION_SWEEP_SECONDS", "5"))
+# A tenant with this many operations at IES is looked at with one list of its services (which shows
+# every one still running) instead of one status read each.
+OPERATION_LIST_LOOK_MIN = int(os.environ.get("OPERATION_LIST_LOOK_MIN", "3"))
 OPERATION_SUBMIT_RETRY_SECONDS = float(os.environ.get("OPERATION_SUBMIT_RETRY_SECONDS", "10"))
 
 CELERY_BEAT_SCHEDULE: dict = {

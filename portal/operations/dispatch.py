@@ -14,6 +14,7 @@ from portal.core.dispatch import send_task_or_defer
 
 SUBMIT = "operations.submit"
 TRACK = "operations.track"
+LOOK = "operations.look"
 SWEEP = "operations.sweep"
 
 
@@ -23,6 +24,12 @@ def submit(op_id: int, ticket: int, *, countdown: float | None = None) -> bool:
 
 
 def track(op_id: int, ticket: int, *, countdown: float | None = None) -> bool:
-    """Ask a worker to look at the operation at IES once (after `countdown` seconds). False: not
-    sent, the sweeper will."""
+    """Ask a worker to look at the operation's tenant now, the operation included (what a portal
+    that tracked operations one by one queued; still served). False: not sent, the sweeper will."""
     return send_task_or_defer(TRACK, (op_id, ticket), countdown=countdown)
+
+
+def look(tenant_id: int, eta: float, *, countdown: float | None = None) -> bool:
+    """Ask a worker to look at IES for the tenant's operations that are due (after `countdown`
+    seconds; `eta` tells the look which ask it answers). False: not sent, the sweeper will."""
+    return send_task_or_defer(LOOK, (tenant_id, eta), countdown=countdown)

@@ -13,15 +13,18 @@ Who calls what:
 from __future__ import annotations
 
 import logging
+import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, DateTimeField, ExpressionWrapper, F, Min, Q, TextField, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -38,7 +41,7 @@ from ies_client.errors import (
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record, client_address
 from portal.core.dispatch import live_workers
-from portal.operations import dispatch, messages, timing
+from portal.operations import dispatch, messages, observe, timing
 from portal.operations.models import (
     HALTED_STATES,
     Operation,
@@ -75,10 +78,10 @@ def _submit_grace() -> timedelta:
 
 
 def _late_grace() -> timedelta:
-    # How late a reminder may start before the sweeper sends another. Short, so that the polls a
+    # How late a reminder may start before the sweeper sends another. Short, so that the looks a
     # killed worker held are resumed within seconds of a worker (and the sweeper) running again; safe,
-    # because a look at IES begins by claiming the operation (`_claim_poll`): a reminder that wakes
-    # after the sweeper took over finds a newer ticket and asks IES nothing.
+    # because a look begins by claiming what is due (`_claim_for_look`): a second look sent for the
+    # same moment finds nothing left to claim and asks IES nothing.
     return timedelta(seconds=max(5.0, settings.OPERATION_SWEEP_SECONDS))
 
 
@@ -89,10 +92,10 @@ def _revive_grace() -> timedelta:
 
 
 def _poll_lease() -> timedelta:
-    # While a look at IES is under way (the status, then the service to confirm the end, each with
-    # its retries), the sweeper leaves the operation alone: a slow IES is not asked twice.
+    # While a look at IES is under way (the tenant's list, the status, then the service to confirm
+    # the end, each with its retries), nobody else takes its operations: a slow IES is not asked twice.
     one_call = (settings.IES_CONNECT_TIMEOUT + settings.IES_READ_TIMEOUT) * (settings.IES_RETRIES + 1)
-    return timedelta(seconds=2 * one_call + 10)
+    return timedelta(seconds=3 * one_call + 10)
 
 
 # -- starting ---------------------------------------------------------------------------------
@@ -142,8 +145,8 @@ def _enqueue_submit(op_id: int, ticket: int) -> None:
     transaction.on_commit(lambda: dispatch.submit(op_id, ticket))
 
 
-def _enqueue_track(op_id: int, ticket: int, delay: float) -> None:
-    transaction.on_commit(lambda: dispatch.track(op_id, ticket, countdown=delay))
+def _enqueue_look(tenant_id: int, at: datetime) -> None:
+    transaction.on_commit(lambda: _ask_for_look(tenant_id, at))
 
 
 def _claim(op: Operation, states: Iterable[str], **changes: Any) -> bool:
@@ -238,10 +241,11 @@ def operation_submit(op_id: int, ticket: int, *, holder: str = "") -> None:
               expected_seconds=expectation.median_s, expected_p90_seconds=expectation.p90_s,
               expected_learned=expectation.learned,
               give_up_at=now + timing.give_up_after(expectation.median_s),
-              next_poll_at=now + timedelta(seconds=delay) + _late_grace()):
+              next_poll_at=now + timedelta(seconds=delay)):
+        first_look = now + timedelta(seconds=delay)
         if op.order is not None and not op.order.ies_service_id:
             type(op.order).objects.filter(pk=op.order.pk).update(ies_service_id=result.service_id, field_errors={})
-        _enqueue_track(op.pk, op.poll_ticket, delay)
+        _enqueue_look(op.tenant_id, first_look)
 
 
 def _retry_submit_later(op: Operation) -> None:
@@ -312,127 +316,297 @@ def _latest_operation_id(client: IESClient, service_id: str, ies_kind: ies.Opera
 
 
 # -- tracking ---------------------------------------------------------------------------------
+# A tenant's operations are looked at together: one reminder per tenant ("look"), not one per
+# operation. A look claims the operations that are due, asks IES about them (one list of the
+# tenant's services covers every operation it shows still running; the others are read, several at a
+# time), and writes what it learned in one UPDATE (an operation that ended is finished on its own,
+# with its audit event). Then it asks for the tenant's next look, at the earliest next look of its
+# operations. While a look is under way its operations carry the look's lease in `next_poll_at`
+# (unique to the look): a write of a look whose operations were taken over meanwhile (a sweep after a
+# worker start) changes nothing, and of two looks that both see an end, the ticket decides.
+
+
+@dataclass(frozen=True)
+class _Later:
+    """An operation still running: when to look again, what to say meanwhile, what this look cost."""
+
+    delay: float
+    note: str = ""
+    calls: int = 0
+    looked: bool = True
+
+
+def operations_look(tenant_id: int, eta: float | None = None) -> int:
+    """Look at IES once for the tenant's operations that are due, record what it said and ask for
+    the tenant's next look. `eta`: when this look was asked for (see `_ask_for_look`). Returns how
+    many operations were looked at."""
+    _look_started(tenant_id, eta)
+    now = timezone.now()
+    in_flight = list(Operation.objects.filter(tenant_id=tenant_id, state=OperationState.PROCESSING)
+                     .values_list("pk", "ies_service_id", "next_poll_at", "submitted_at", "expected_seconds"))
+    due = [row[0] for row in in_flight if row[2] is None or row[2] <= now]
+    looked = _look(in_flight, due, now) if due else 0
+    _schedule_look(tenant_id)
+    return looked
 
 
 def operation_poll(op_id: int, ticket: int) -> None:
-    """Look at IES once, record what it said, and schedule the next look (or finish)."""
-    now = timezone.now()
-    if not _claim_poll(op_id, ticket, now):
+    """A reminder about one operation (a person's "check again", or one queued by a portal that
+    tracked operations one by one): it is due now, and its tenant is looked at."""
+    tenant_id = (Operation.objects.filter(pk=op_id, state=OperationState.PROCESSING, poll_ticket=ticket)
+                 .values_list("tenant_id", flat=True).first())
+    if tenant_id is None:
         return
+    Operation.objects.filter(pk=op_id, state=OperationState.PROCESSING, poll_ticket=ticket).update(
+        next_poll_at=timezone.now())
+    operations_look(tenant_id)
+
+
+def _look(in_flight: list[tuple], due: list[int], now: datetime) -> int:
+    lease = now + _poll_lease() + timedelta(microseconds=secrets.randbelow(999_999) + 1)
+    by_list = len(in_flight) >= settings.OPERATION_LIST_LOOK_MIN
+    if by_list:
+        # One list covers them all: every operation not held by another look is taken, so that all
+        # of them are looked at now and their next looks fall together (one list call for them all,
+        # at the pace of the one that needs it soonest, instead of one at each of their own times).
+        latest = now + _not_leased_after()
+        claimed = _claim_for_look([row[0] for row in in_flight], lease,
+                                  Q(next_poll_at__lte=latest) | Q(next_poll_at__isnull=True))
+    else:
+        claimed = _claim_for_look(due, lease, Q(next_poll_at__lte=now) | Q(next_poll_at__isnull=True))
+    if not claimed:
+        return 0
     try:
-        op = Operation.objects.select_related("tenant").get(pk=op_id)
-    except Operation.DoesNotExist:
-        return
-    if op.state != OperationState.PROCESSING or op.poll_ticket != ticket:
-        return
+        client = ies_for_tenant(claimed[0].tenant)
+    except TenantNotConfigured:
+        for op in claimed:
+            _halt(op, OperationState.NEEDS_ATTENTION, messages.NO_TOKEN)
+        return len(claimed)
+    _relearn(claimed, now)
+    seen: dict[int, observe.Seen] = {}
+    listing: observe.Listing | None = None
+    if by_list:
+        try:
+            listing = observe.list_services(client)
+        except IESError as exc:
+            # Nothing is known of any of them: the same answer for each, and no read per operation
+            # (an IES that failed the list would fail those too).
+            seen = {op.pk: observe.Seen(error=exc) for op in claimed}
+    if not seen:
+        due_now = set(due)
+        to_read = []
+        for op in claimed:
+            if listing is not None and op.pk not in due_now and not _old_enough(op, now):
+                # Settled in the list moments after IES took it: IES may not show it running yet.
+                seen[op.pk] = observe.Seen(listed_running=True)
+            else:
+                to_read.append(_watched(op))
+        seen.update(observe.observe(client, to_read, listing=listing))
+    later: dict[int, _Later] = {}
+    for op in claimed:
+        plan = _record(op, seen[op.pk], now)
+        if plan is not None:
+            later[op.pk] = plan
+    _write_later(later, lease, now)
+    return len(claimed)
+
+
+def _not_leased_after() -> timedelta:
+    # A next look is never further off than MAX_DELAY_S; a look's lease always is (_poll_lease).
+    return min(timedelta(seconds=timing.MAX_DELAY_S + 1), _poll_lease() - timedelta(seconds=1))
+
+
+def _old_enough(op: Operation, now: datetime) -> bool:
+    """Past its first look: a status that says "settled" can be believed."""
+    first_look = timing.next_poll_delay(0.0, op.expected_seconds or timing.default_expectation().median_s)
+    return op.submitted_at is not None and (now - op.submitted_at).total_seconds() >= first_look
+
+
+def _claim_for_look(pks: list[int], lease: datetime, condition: Q) -> list[Operation]:
+    """Take these operations (those still matching `condition`) for this look; a new ticket each, so
+    that of two looks that both see an end only the later claim finishes it."""
+    if not Operation.objects.filter(condition, pk__in=pks, state=OperationState.PROCESSING).update(
+            next_poll_at=lease, poll_ticket=F("poll_ticket") + 1):
+        return []
+    return list(Operation.objects.select_related("tenant", "requested_by")
+                .filter(pk__in=pks, state=OperationState.PROCESSING, next_poll_at=lease))
+
+
+# (kind, definition) → (when it was read, what history says): one read per few seconds per worker
+# process, not one per look, while operations started on the default guess are in flight.
+_history_memo: dict[tuple[str, str], tuple[float, timing.Expectation]] = {}
+_HISTORY_MEMO_SECONDS = 5.0
+
+
+def _relearn(claimed: list[Operation], now: datetime) -> None:
+    """An operation started before its kind had any history runs on the default guess; once others
+    of its kind and definition have ended, its looks are placed by what those took."""
+    guessing: dict[tuple[str, str], list[Operation]] = {}
+    for op in claimed:
+        if not op.expected_learned:
+            guessing.setdefault((op.kind, op.definition_id), []).append(op)
+    for (kind, definition_id), ops in guessing.items():
+        read_at, expectation = _history_memo.get((kind, definition_id), (0.0, None))
+        if expectation is None or time.monotonic() - read_at > _HISTORY_MEMO_SECONDS:
+            expectation = expectation_for(kind=kind, definition_id=definition_id)
+            _history_memo[(kind, definition_id)] = (time.monotonic(), expectation)
+        if not expectation.learned:
+            continue
+        allowance = timing.give_up_after(expectation.median_s)
+        Operation.objects.filter(pk__in=[op.pk for op in ops], expected_learned=False).update(
+            expected_seconds=expectation.median_s, expected_p90_seconds=expectation.p90_s, expected_learned=True,
+            give_up_at=ExpressionWrapper(F("submitted_at") + Value(allowance), output_field=DateTimeField()),
+        )
+        for op in ops:
+            op.expected_seconds, op.expected_p90_seconds, op.expected_learned = (
+                expectation.median_s, expectation.p90_s, True)
+            op.give_up_at = (op.submitted_at or now) + allowance
+
+
+def _watched(op: Operation) -> observe.Watched:
+    return observe.Watched(
+        pk=op.pk, kind=op.kind, ies_kind=IES_KIND[op.kind], service_id=op.ies_service_id,
+        operation_id=op.ies_operation_id,
+        expected_bandwidth_kbps=int((op.after or {})["bandwidth_kbps"]) if op.kind == OperationKind.MODIFY else None,
+    )
+
+
+def _record(op: Operation, seen: observe.Seen, now: datetime) -> _Later | None:
+    """Act on what the look saw of `op`: finish or halt it (at once), or say when to look again."""
     elapsed = (now - op.submitted_at).total_seconds() if op.submitted_at else 0.0
     expected = op.expected_seconds or timing.default_expectation().median_s
-    try:
-        client = ies_for_tenant(op.tenant)
-        status = client.operation_status(
-            op.ies_service_id, op.ies_operation_id or "unknown", IES_KIND[op.kind],
-            expected_bandwidth_kbps=int((op.after or {})["bandwidth_kbps"]) if op.kind == OperationKind.MODIFY else None,
-        )
-    except TenantNotConfigured:
-        _halt(op, OperationState.NEEDS_ATTENTION, messages.NO_TOKEN)
-        return
-    except IESAuthError:
-        _count_poll(op)
-        _halt(op, OperationState.NEEDS_ATTENTION, messages.TOKEN_REFUSED_WHILE_WATCHING)
-        return
-    except IESError as exc:
-        # IES slow or down: nothing is known, so nothing changes; look again a bit later.
-        log.info("operation %s: IES did not answer (%s)", op.pk, type(exc).__name__)
-        # A call the circuit breaker refused never left: not a look at IES, not counted.
-        _schedule_next(op, max(5.0, timing.next_poll_delay(elapsed, expected)), note=_unavailable_note(exc),
-                       poll_made=not isinstance(exc, IESCircuitOpen))
-        return
-    if status.done:
-        _count_poll(op)
-        _conclude(op, status)
-        return
+    counts = _counts(seen.calls, looked=seen.calls > 0 or seen.listed_running)
+    if seen.error is not None:
+        if isinstance(seen.error, IESAuthError):
+            _halt(op, OperationState.NEEDS_ATTENTION, messages.TOKEN_REFUSED_WHILE_WATCHING, counts=counts)
+            return None
+        # IES slow or down: nothing is known, so nothing changes; look again a bit later. A call the
+        # circuit breaker refused never left: not a look at IES, not counted.
+        log.info("operation %s: IES did not answer (%s)", op.pk, type(seen.error).__name__)
+        return _Later(max(5.0, timing.next_poll_delay(elapsed, expected)), _unavailable_note(seen.error),
+                      calls=seen.calls, looked=seen.calls > 0)
+    if seen.done:
+        return _conclude(op, seen, counts)
     if op.give_up_at and now > op.give_up_at:
-        _count_poll(op)
-        _halt(op, OperationState.STUCK, messages.STUCK)
-        return
-    _schedule_next(op, timing.next_poll_delay(elapsed, expected), poll_made=True)
+        _halt(op, OperationState.STUCK, messages.STUCK, counts=counts)
+        return None
+    return _Later(timing.next_poll_delay(elapsed, expected), calls=seen.calls)
 
 
-def _claim_poll(op_id: int, ticket: int, now: datetime) -> bool:
-    """Take the operation for one look at IES, if this reminder still owns it (its ticket is the
-    current one): the sweeper leaves it alone for the length of the look, and a reminder the sweeper
-    replaced meanwhile (a late one, or one a dead worker held) asks IES nothing."""
-    return bool(Operation.objects.filter(pk=op_id, state=OperationState.PROCESSING, poll_ticket=ticket)
-                .update(next_poll_at=now + _poll_lease()))
+def _counts(calls: int, *, looked: bool = True) -> dict[str, Any]:
+    counts: dict[str, Any] = {"polls": F("polls") + 1} if looked else {}
+    if calls:
+        counts["ies_calls"] = F("ies_calls") + calls
+    return counts
 
 
-def _count_poll(op: Operation) -> None:
-    Operation.objects.filter(pk=op.pk).update(polls=F("polls") + 1, ies_calls=F("ies_calls") + 1)
-
-
-def _unavailable_note(exc: IESError) -> str:
+def _unavailable_note(exc: IESError | None) -> str:
     if isinstance(exc, IESUnavailable):
         return messages.NO_ANSWER
     return messages.ERROR_ANSWER
 
 
-def _schedule_next(op: Operation, delay: float, note: str = "", *, poll_made: bool = False) -> None:
-    """`poll_made`: count the look at IES just made in the same UPDATE (the commonest poll costs one
-    UPDATE, not two: with hundreds of operations in flight, polls are most of the worker's work)."""
-    next_at = timezone.now() + timedelta(seconds=delay)
-    counts = {"polls": F("polls") + 1, "ies_calls": F("ies_calls") + 1} if poll_made else {}
-    changed = Operation.objects.filter(pk=op.pk, state=OperationState.PROCESSING, poll_ticket=op.poll_ticket).update(
-        next_poll_at=next_at + _late_grace(), message=note, **counts
-    )
-    if not changed and poll_made:
-        _count_poll(op)  # another chain owns the operation now; the call was still made
-    if changed:
-        dispatch.track(op.pk, op.poll_ticket, countdown=delay)
+def _write_later(later: dict[int, _Later], lease: datetime, now: datetime) -> None:
+    """One UPDATE for every operation of the look that is still running (only those this look still
+    holds: the lease is its mark)."""
+    if not later:
+        return
+    pks = list(later)
+    for start in range(0, len(pks), 200):  # bounded statements, whatever the tenant's backlog
+        chunk = pks[start:start + 200]
+        changes: dict[str, Any] = {
+            "next_poll_at": Case(*[When(pk=pk, then=Value(now + timedelta(seconds=later[pk].delay)))
+                                   for pk in chunk], output_field=DateTimeField()),
+        }
+        notes = {pk: later[pk].note for pk in chunk if later[pk].note}
+        changes["message"] = (Case(*[When(pk=pk, then=Value(note)) for pk, note in notes.items()], default=Value(""),
+                                   output_field=TextField()) if notes else Value(""))
+        looked = [pk for pk in chunk if later[pk].looked]
+        if looked:
+            changes["polls"] = F("polls") + Case(When(pk__in=looked, then=Value(1)), default=Value(0))
+        by_calls: dict[int, list[int]] = {}
+        for pk in chunk:
+            if later[pk].calls:
+                by_calls.setdefault(later[pk].calls, []).append(pk)
+        if by_calls:
+            changes["ies_calls"] = F("ies_calls") + Case(
+                *[When(pk__in=group, then=Value(calls)) for calls, group in by_calls.items()], default=Value(0))
+        Operation.objects.filter(pk__in=chunk, state=OperationState.PROCESSING, next_poll_at=lease).update(**changes)
 
 
-def _conclude(op: Operation, status: ies.Operation) -> None:
-    """IES says the operation is over: confirm the result the way the deck does, then finish."""
-    client = ies_for_tenant(op.tenant)
-    remote: ies.Service | None
+def _schedule_look(tenant_id: int) -> None:
+    """Ask for the tenant's next look, at the earliest next look of its operations in flight."""
+    next_at = (Operation.objects.filter(tenant_id=tenant_id, state=OperationState.PROCESSING)
+               .aggregate(at=Min("next_poll_at"))["at"])
+    if next_at is not None:
+        _ask_for_look(tenant_id, next_at)
+
+
+def _look_key(tenant_id: int) -> str:
+    return f"operations:look:{tenant_id}"
+
+
+def _ask_for_look(tenant_id: int, at: datetime, *, force: bool = False) -> None:
+    """Send the tenant's look for `at`, unless one is already asked for by then (the cache notes the
+    time of the pending one). Two askers at the same moment send one look (`cache.add`); a look sent
+    twice anyway only finds nothing due. `force`: send whatever the cache says (the sweeper, whose
+    look may have been lost with a worker or a wiped Redis)."""
+    now_s = time.time()
+    at_s = max(at.timestamp(), now_s)
+    key = _look_key(tenant_id)
+    if not force:
+        pending = cache.get(key)
+        # A look due up to a couple of seconds ago is presumably about to run (it ends by asking for
+        # the next one itself).
+        if isinstance(pending, float) and now_s - 2.0 <= pending <= at_s + 0.05:
+            return
+        if not cache.add(f"{key}:{int(at_s * 10)}", 1, timeout=int(at_s - now_s) + 30):
+            return
+    cache.set(key, at_s, timeout=int(at_s - now_s) + 60)
+    dispatch.look(tenant_id, at_s, countdown=at_s - now_s)
+
+
+def _look_started(tenant_id: int, eta: float | None) -> None:
+    # The look asked for at `eta` is running: the next ask must not take it for a pending one.
+    if eta is not None and cache.get(_look_key(tenant_id)) == eta:
+        cache.delete(_look_key(tenant_id))
+
+
+def _conclude(op: Operation, seen: observe.Seen, counts: dict[str, Any]) -> _Later | None:
+    """IES says the operation is over: with the confirming read the deck makes, finish it."""
+    status = seen.status
+    assert status is not None
     if status.succeeded:
         if op.kind == OperationKind.DELETE:
-            _finish(op, OperationState.SUCCEEDED, messages.DELETED, gone=True, ies_finished_at=status.finished_at)
-            return
-        try:
-            remote = client.get_service(op.ies_service_id)
-        except IESError as exc:
-            # Done at IES but unreadable right now: stay in flight, confirm at the next poll.
-            _schedule_next(op, 5.0, note=_unavailable_note(exc))
-            return
+            _finish(op, OperationState.SUCCEEDED, messages.DELETED, gone=True, ies_finished_at=status.finished_at,
+                    counts=counts)
+            return None
+        remote = seen.remote
+        if remote is None:
+            # Done at IES but unreadable right now: stay in flight, confirm at the next look.
+            return _Later(5.0, _unavailable_note(seen.remote_error), calls=seen.calls)
         if op.kind == OperationKind.MODIFY and remote.bandwidth_kbps != int((op.after or {})["bandwidth_kbps"]):
-            _finish(op, OperationState.FAILED, messages.BANDWIDTH_MISMATCH, remote=remote, ies_finished_at=status.finished_at)
-            return
-        _finish(op, OperationState.SUCCEEDED, "", remote=remote, ies_finished_at=status.finished_at)
-        return
+            _finish(op, OperationState.FAILED, messages.BANDWIDTH_MISMATCH, remote=remote,
+                    ies_finished_at=status.finished_at, counts=counts)
+            return None
+        _finish(op, OperationState.SUCCEEDED, "", remote=remote, ies_finished_at=status.finished_at, counts=counts)
+        return None
     reason = status.reason or messages.NO_REASON
-    if op.kind == OperationKind.CREATE:
-        try:
-            remote = client.get_service(op.ies_service_id)
-        except IESNotFound:
-            _finish(op, OperationState.ROLLED_BACK, reason, ies_finished_at=status.finished_at)
-            return
-        except IESError:
-            remote = None
-        _finish(op, OperationState.FAILED, reason, remote=remote, ies_finished_at=status.finished_at)
-        return
-    try:
-        remote = client.get_service(op.ies_service_id)
-    except IESError:
-        remote = None
-    _finish(op, OperationState.FAILED, reason, remote=remote, ies_finished_at=status.finished_at)
+    if op.kind == OperationKind.CREATE and seen.remote_gone:
+        _finish(op, OperationState.ROLLED_BACK, reason, ies_finished_at=status.finished_at, counts=counts)
+        return None
+    _finish(op, OperationState.FAILED, reason, remote=seen.remote, ies_finished_at=status.finished_at, counts=counts)
+    return None
 
 
 def _finish(op: Operation, state: str, message: str, *, remote: ies.Service | None = None,
-            gone: bool = False, ies_finished_at: datetime | None = None) -> None:
+            gone: bool = False, ies_finished_at: datetime | None = None, counts: dict[str, Any] | None = None) -> None:
     """End the operation with its audit event and, through `operation_finished`, what the apps above
     record of it (the service mirror), all in one transaction: nobody reads one without the others.
-    `remote`: the service as IES reported it at the end; `gone`: IES confirmed it no longer exists."""
-    changes = {"state": state, "message": message, "finished_at": timezone.now(), "next_poll_at": None}
+    `remote`: the service as IES reported it at the end; `gone`: IES confirmed it no longer exists;
+    `counts`: the look that saw the end, counted in the same UPDATE."""
+    changes = {"state": state, "message": message, "finished_at": timezone.now(), "next_poll_at": None,
+               **(counts or {})}
     with transaction.atomic():
         if not _claim(op, [OperationState.QUEUED, OperationState.PROCESSING, *HALTED_STATES], **changes):
             return
@@ -444,8 +618,9 @@ def _finish(op: Operation, state: str, message: str, *, remote: ies.Service | No
                      outcome=outcome, message=message, operation=op, address=op.client_address)
 
 
-def _halt(op: Operation, state: str, message: str) -> None:
-    _claim(op, [OperationState.QUEUED, OperationState.PROCESSING], state=state, message=message, next_poll_at=None)
+def _halt(op: Operation, state: str, message: str, *, counts: dict[str, Any] | None = None) -> None:
+    _claim(op, [OperationState.QUEUED, OperationState.PROCESSING], state=state, message=message, next_poll_at=None,
+           **(counts or {}))
 
 
 # -- recovery ---------------------------------------------------------------------------------
@@ -453,8 +628,10 @@ def _halt(op: Operation, state: str, message: str) -> None:
 
 def operations_sweep(now: datetime | None = None, *, worker_started: bool = False,
                      starting_worker: str = "") -> int:
-    """Re-enqueue every in-flight operation whose next look is overdue (lost task, dead worker,
-    restarted Redis). Bumping the ticket retires any old chain that might still wake up.
+    """Send again what is overdue (a lost task, a dead worker, a restarted Redis): each submission
+    whose deadline passed (bumping its ticket retires any old reminder that might still wake up), and
+    the look of each tenant with an operation more than `_late_grace` past its next look. Returns
+    how many submissions and looks it sent.
 
     `worker_started`: a worker (`starting_worker`, see `worker_identity`) has just (re)started, so
     the reminders and looks a killed one held are lost; every operation being tracked is looked at
@@ -464,9 +641,9 @@ def operations_sweep(now: datetime | None = None, *, worker_started: bool = Fals
     a second POST while the first is on its way would create the service twice."""
     now = now or timezone.now()
     revived = 0
-    for pk, state, ticket in _overdue(now, worker_started=worker_started):
-        # Only a look at an operation already at IES may be taken over before its deadline.
-        revived += _revive(pk, state, ticket, now, even_if_leased=worker_started and state == OperationState.PROCESSING)
+    for pk, state, ticket in _overdue(now):
+        revived += _revive(pk, state, ticket, now)
+    revived += _revive_looks(now, worker_started=worker_started)
     if worker_started:
         for pk, ticket, leased_until in _dead_workers_submissions(now, starting_worker):
             # The dead worker's request may still be running at IES for as long as it would have
@@ -481,33 +658,44 @@ def operations_sweep(now: datetime | None = None, *, worker_started: bool = Fals
     return revived
 
 
-def _overdue(now: datetime, *, worker_started: bool = False) -> list[tuple[int, str, int]]:
-    """What the sweep takes over: (pk, state, ticket) of each operation in flight whose deadline
-    passed (and, when a worker has just started, of each one at IES being tracked)."""
-    in_flight = Operation.objects.filter(state__in=[OperationState.QUEUED, OperationState.PROCESSING])
-    due = Q(next_poll_at__lt=now)
-    if worker_started:
-        due |= Q(state=OperationState.PROCESSING)
-    return list(in_flight.filter(due).values_list("pk", "state", "poll_ticket")[:500])
+def _overdue(now: datetime) -> list[tuple[int, str, int]]:
+    """The submissions the sweep takes over: (pk, state, ticket) of each queued operation whose
+    deadline passed."""
+    return list(Operation.objects.filter(state=OperationState.QUEUED, next_poll_at__lt=now)
+                .values_list("pk", "state", "poll_ticket")[:500])
 
 
 def _revive(pk: int, state: str, ticket: int, now: datetime, *, even_if_leased: bool = False) -> int:
-    """Take the operation over (1) unless someone moved it on since the sweep selected it (0).
+    """Take a queued operation over (1) unless someone moved it on since the sweep selected it (0).
 
     The claim is conditional on what the selection saw: the same state, the same ticket and (unless
     `even_if_leased`) a deadline still overdue. A submission that claimed it meanwhile took a new
-    ticket and a later deadline (`operation_submit`), a look at IES a later deadline
-    (`_claim_poll`): the sweep then sends nothing, and no second POST races the first."""
+    ticket and a later deadline (`operation_submit`): the sweep then sends nothing, and no second
+    POST races the first."""
     claim = Operation.objects.filter(pk=pk, state=state, poll_ticket=ticket)
     if not even_if_leased:
         claim = claim.filter(next_poll_at__lt=now)
     if not claim.update(poll_ticket=ticket + 1, next_poll_at=now + _revive_grace()):
         return 0
-    if state == OperationState.QUEUED:
-        _enqueue_submit(pk, ticket + 1)
-    else:
-        _enqueue_track(pk, ticket + 1, 0)
+    _enqueue_submit(pk, ticket + 1)
     return 1
+
+
+def _revive_looks(now: datetime, *, worker_started: bool) -> int:
+    """Send the look of each tenant whose operations at IES are overdue: at most once per
+    `_revive_grace` per tenant (under a backlog the look sent waits its turn in the queue; sending it
+    again each sweep would only lengthen the queue). After a worker start, everything is due now."""
+    processing = Operation.objects.filter(state=OperationState.PROCESSING)
+    if worker_started:
+        processing.update(next_poll_at=now)
+        tenants = set(processing.values_list("tenant_id", flat=True).distinct())
+    else:
+        late = Q(next_poll_at__lt=now - _late_grace()) | Q(next_poll_at__isnull=True)
+        tenants = {tenant_id for tenant_id in processing.filter(late).values_list("tenant_id", flat=True).distinct()
+                   if cache.add(f"operations:look-revived:{tenant_id}", 1, timeout=int(_revive_grace().total_seconds()))}
+    for tenant_id in tenants:
+        transaction.on_commit(partial(_ask_for_look, tenant_id, now, force=True))
+    return len(tenants)
 
 
 # -- who is submitting ------------------------------------------------------------------------
@@ -581,8 +769,11 @@ def operation_recheck(*, op: Operation, request: HttpRequest | None = None) -> b
         return False
     back_to = OperationState.PROCESSING if op.submitted_at else OperationState.QUEUED
     ticket = op.poll_ticket + 1
+    now = timezone.now()
+    # A submission is leased as the sweeper's deadline; a look at IES is simply due now.
+    next_at = now + _submit_grace() if back_to == OperationState.QUEUED else now
     if not Operation.objects.filter(pk=op.pk, state=op.state, poll_ticket=op.poll_ticket).update(
-        state=back_to, poll_ticket=ticket, message="", next_poll_at=timezone.now() + _submit_grace(),
+        state=back_to, poll_ticket=ticket, message="", next_poll_at=next_at,
         # A fresh allowance before giving up again.
         give_up_at=timezone.now() + timing.give_up_after(op.expected_seconds or timing.default_expectation().median_s),
     ):
@@ -590,7 +781,7 @@ def operation_recheck(*, op: Operation, request: HttpRequest | None = None) -> b
     if back_to == OperationState.QUEUED:
         _enqueue_submit(op.pk, ticket)
     else:
-        _enqueue_track(op.pk, ticket, 0)
+        transaction.on_commit(lambda: _ask_for_look(op.tenant_id, now, force=True))
     return True
 
 

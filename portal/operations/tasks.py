@@ -27,6 +27,11 @@ def track_operation(op_id: int, ticket: int) -> None:
     services.operation_poll(op_id, ticket)
 
 
+@shared_task(name=dispatch.LOOK, acks_late=True, ignore_result=True)
+def look_at_tenant(tenant_id: int, eta: float | None = None) -> int:
+    return services.operations_look(tenant_id, eta)
+
+
 @shared_task(name=dispatch.SWEEP, ignore_result=True)
 def sweep_operations(worker_started: bool = False, starting_worker: str = "") -> int:
     return services.operations_sweep(worker_started=worker_started, starting_worker=starting_worker)

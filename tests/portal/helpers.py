@@ -67,3 +67,20 @@ def xlsx_bytes(rows) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def tenant_on_simulator(sim, name: str, username: str, user_model):
+    """A portal tenant for a new tenant of `sim`, a member user, and a client logged in as them."""
+    from django.test import Client
+
+    from portal.tenants.models import Membership, Tenant
+
+    creds = sim.new_tenant(name)
+    tenant = Tenant.objects.create(name=name, ies_base_url=sim.base_url)
+    tenant.set_credentials(token=creds["token"], bearer=creds["bearer"])
+    tenant.save()
+    user = user_model.objects.create_user(username, password=f"{username}-password-123")
+    Membership.objects.create(user=user, tenant=tenant)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return tenant, client

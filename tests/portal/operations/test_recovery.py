@@ -5,9 +5,8 @@ import signal
 import pytest
 
 from portal.operations.models import Operation, OperationState
-from portal.tenants.models import Membership, Tenant
 from tests.fixtures_simulator import start_simulator
-from tests.portal.helpers import post
+from tests.portal.helpers import post, tenant_on_simulator
 from tests.portal.operations.test_tracking import final, ies_services_named, place_order
 from tests.waiting import wait_until
 
@@ -18,16 +17,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def slow_tenant(tmp_path, django_user_model):
     """A tenant on a simulator of its own at time scale 60: a create takes about 10 s."""
     sim = start_simulator(tmp_path / "slow-sim", time_scale=60)
-    creds = sim.new_tenant("slowco")
-    tenant = Tenant.objects.create(name="slowco", ies_base_url=sim.base_url)
-    tenant.set_credentials(token=creds["token"], bearer=creds["bearer"])
-    tenant.save()
-    user = django_user_model.objects.create_user("slow", password="slow-password-123")
-    Membership.objects.create(user=user, tenant=tenant)
-    from django.test import Client
-
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
+    _tenant, client = tenant_on_simulator(sim, "slowco", "slow", django_user_model)
     yield sim, client
     sim.stop()
 
