@@ -4,7 +4,9 @@ Users, memberships, tenants and the login throttle's records change only through
 which check what they are given and record every change in the audit log. The admin stays for a
 quick look at the database: this site turns every ModelAdmin registered with it (by any app:
 auth's users and groups, axes's attempts, ours) into a view-only one, so no app's admin can add,
-change or delete a row, nor run an action. Its own password-change page is gone too (404).
+change or delete a row, nor run an action. Its own password-change page is gone too (404), and
+so is the link to it at the top right (templates/admin/base_site.html): the portal has no page where
+one changes one's own password to send it to instead.
 
 Kept mounted in production rather than removed: looking is harmless, and the one thing it did
 wrong, writing past the portal, it can no longer do. (Mounted or not, every change to a user or a

@@ -16,7 +16,8 @@ address (LoginThrottle.user_logged_in); axes's own log of every login stays off.
 
 A lock lasts until the count in the cool-off window (AXES_COOLOFF_TIME) drops below its limit,
 as old failures age out; attempts while locked out are refused without being counted, so they do
-not extend it. Staff can lift it at once: /staff/lockouts/.
+not extend it. The lockout page says when that is (`lock_ends_at`). Staff can lift it at once:
+/staff/lockouts/.
 
 axes compares a single number with AXES_FAILURE_LIMIT; `LoginThrottle.get_failures` gives it the
 account's count from this address, or the limit itself once another count has reached its own.
@@ -200,6 +201,23 @@ def lapses_at(rows: Iterable[tuple[dt.datetime, int]], limit: int) -> dt.datetim
         if remaining < limit:
             return time + cool_off()
     raise AssertionError("unreachable: the count drops to 0")  # pragma: no cover
+
+
+def lock_ends_at(*, username: str | None, address: str | None) -> dt.datetime | None:
+    """When the lock on this attempt lapses (None: nothing locks it now): the latest of its locked
+    counts', each as `lapses_at` reckons it. axes keeps one row per (account, address, browser)
+    whose time is its latest failure, and a count drops as its rows age out of the cool-off, oldest
+    first: a lock ends up to a whole cool-off sooner than "cool-off from now", never later."""
+    rows = _recent().values_list("attempt_time", "failures_since_start")
+    ends = []
+    if username and address:
+        ends.append(lapses_at(rows.filter(username=username, ip_address=address), account_limit()))
+    if username and not is_known_address(username=username, address=address):
+        ends.append(lapses_at(rows.filter(username=username).exclude(ip_address__in=known_addresses(username)),
+                              account_everywhere_limit()))
+    if address:
+        ends.append(lapses_at(rows.filter(ip_address=address), address_limit()))
+    return max((end for end in ends if end is not None), default=None)
 
 
 def lockout_list() -> list[Lockout]:

@@ -1,9 +1,13 @@
 """Where a person lands, and which of their tenants they act for."""
 
+import math
+
+from axes.helpers import get_client_username
 from django.conf import settings
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.tenants import throttle
@@ -33,9 +37,15 @@ class PortalLoginView(LoginView):
 def locked_out(request: HttpRequest, original_response: HttpResponse | None = None,
                credentials: dict | None = None) -> HttpResponse:
     """What a login refused by the throttle answers (AXES_LOCKOUT_CALLABLE), on the portal's login
-    page and on /admin/login/ alike: 429, how long, and who can lift it sooner."""
-    minutes = max(1, round(throttle.cool_off().total_seconds() / 60))
-    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
+    page and on /admin/login/ alike: 429, until when, and who can lift it sooner."""
+    until = throttle.lock_ends_at(username=get_client_username(request, credentials),
+                                  address=getattr(request, "axes_ip_address", None))
+    seconds = max(1, math.ceil((until - timezone.now()).total_seconds())) if until else 0
+    response = render(request, "registration/locked_out.html",
+                      {"until": until, "minutes": math.ceil(seconds / 60)}, status=429)
+    if until:
+        response["Retry-After"] = str(seconds)
+    return response
 
 
 @require_POST

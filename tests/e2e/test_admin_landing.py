@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.tenants.models import Tenant
-from tests.portal.conftest import DEMO_PASSWORD
+from tests.e2e.helpers import try_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,10 +16,7 @@ TENANT_LINKS = ("My services", "Order", "Operations", "Traffic")
 
 def test_admin_lands_on_the_staff_pages_and_sees_tenant_pages_only_as_a_tenant(page, live_server, presets):
     base = live_server.url
-    page.goto(base + "/login/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    try_login(page, base, "admin")
 
     expect(page.get_by_role("heading", name="Tenants", exact=True)).to_be_visible()
     expect(page.get_by_text("No tenant yet")).to_have_count(0)

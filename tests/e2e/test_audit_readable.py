@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record
 from portal.tenants.models import Tenant
-from tests.e2e.test_login_and_services import log_in
+from tests.e2e.helpers import log_in, switch_to_chinese
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +39,7 @@ def test_the_audit_log_reads_as_words_in_english_and_chinese(page, live_server, 
     for raw in ("service.modify", "tenant.token.replace", "bandwidth_kbps", "{'", "list_key", "…wxyz"):
         expect(table).not_to_contain_text(raw)
 
-    page.get_by_role("button", name="简体中文").click()
+    switch_to_chinese(page)
     row = page.get_by_role("table").get_by_role("row").filter(has_text="site2dc6_201705071300")
     expect(row).to_contain_text("修改带宽")
     expect(row).to_contain_text("带宽 60 → 80 Mbit/s")

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.operations.models import Operation, OperationSeen, OperationState
-from tests.e2e.test_login_and_services import log_in
+from tests.e2e.helpers import log_in
 from tests.portal.helpers import post
 from tests.portal.services.mirroring import own_tenant
 

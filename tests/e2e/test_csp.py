@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.e2e.test_login_and_services import log_in
+from tests.e2e.helpers import log_in
 from tests.e2e.test_order_flow import fill_form, open_site2dc_form, order_values
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

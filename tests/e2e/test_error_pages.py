@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from portal.catalog.models import Order
 from portal.tenants.models import Membership, Role
-from tests.e2e.test_login_and_services import log_in
+from tests.e2e.helpers import log_in, submit_login, switch_to_chinese
 from tests.e2e.test_order_flow import open_site2dc_form
 from tests.portal.conftest import DEMO_PASSWORD
 from tests.portal.test_error_pages import write_lock_held
@@ -52,7 +52,7 @@ def test_a_missing_page_has_the_portals_layout_and_a_way_back(page, live_server,
     assert answer.status == 404
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     expect(page.locator(".tenant")).to_have_text("nbitest_11")  # the header is the portal's
-    page.get_by_role("button", name="简体中文").click()
+    switch_to_chinese(page)
     expect(page.get_by_role("heading", name="页面不存在")).to_be_visible()
     page.get_by_role("link", name="返回我的业务").click()
     expect(page.get_by_role("heading", name="我的业务")).to_be_visible()
@@ -69,9 +69,7 @@ def test_a_form_sent_after_the_session_expired_says_what_to_do(page, live_server
     expect(page.get_by_text("Nothing was sent to IES.")).to_be_visible()
     page.get_by_role("link", name="Log in again").click()
     expect(page).to_have_url(re.compile(r"/login/"))
-    page.get_by_label("Username").fill("user1")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, "user1")
     expect(page.get_by_role("heading", name="My services")).to_be_visible()
 
 
@@ -91,9 +89,7 @@ def test_logging_in_while_the_database_is_locked_shows_the_busy_page_then_works(
     expect(page.locator(".topbar")).to_have_text("CloudVPN Portal")  # the portal's look, without the database
 
     page.get_by_role("link", name="Back to the portal").click()
-    page.get_by_label("Username").fill("user1")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    submit_login(page, "user1")
     expect(page.get_by_role("heading", name="My services")).to_be_visible()
 
 

@@ -1,22 +1,12 @@
-import re
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.portal.conftest import DEMO_PASSWORD
+from tests.e2e.helpers import log_in, switch_to_chinese
 from tests.portal.services.mirroring import presets
 
 __all__ = ["presets"]  # the presets mirrored, as a worker leaves them: pages read the mirror only
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, base: str, username: str) -> None:
-    page.goto(base + "/services/")
-    expect(page).to_have_url(re.compile(r"/login/"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_user1_logs_in_and_sees_their_service(page, live_server, presets):
@@ -30,8 +20,7 @@ def test_user1_logs_in_and_sees_their_service(page, live_server, presets):
 
 def test_the_page_switches_to_chinese(page, live_server, presets):
     log_in(page, live_server.url, "user2")
-    page.get_by_role("button", name="简体中文").click()
+    switch_to_chinese(page)
     expect(page.get_by_role("heading", name="我的业务")).to_be_visible()
-    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="My services")).to_be_visible()

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from portal.catalog.models import Order
 from portal.operations.models import Operation, OperationState
-from tests.e2e.test_login_and_services import log_in
+from tests.e2e.helpers import log_in, switch_to_chinese
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -224,8 +224,7 @@ def test_two_place_order_requests_at_once_make_one_order(page, live_server, pres
 def test_the_order_flow_in_chinese(page, live_server, presets, celery_worker):
     base = live_server.url
     log_in(page, base, "user16")
-    page.get_by_role("button", name="简体中文").click()
-    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    switch_to_chinese(page)
     expect(page.get_by_role("heading", name=ZH["My services"])).to_be_visible()
 
     open_site2dc_form(page, base, order_link=ZH["Order"])

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.services.tasks import sync_tenant_services
-from tests.e2e.test_login_and_services import log_in
+from tests.e2e.helpers import log_in, switch_to_chinese
 from tests.portal.services.mirroring import make_stale, own_tenant, presets, run_refreshes
 from tests.simulator.helpers import create_body, created_service
 
@@ -95,8 +95,7 @@ def test_names_sort_the_way_people_count(page, live_server, own_tenant, simulato
 
 def test_ies_status_words_are_chinese_and_the_ies_word_stays_at_hand(page, live_server, presets):
     log_in(page, live_server.url, "user2")
-    page.get_by_role("button", name="简体中文").click()
-    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    switch_to_chinese(page)
     row = page.get_by_role("row").filter(has_text="site2dc_201705071132")
     status = row.locator("[data-ies-word=Completed]")
     expect(status).to_have_text("已完成")

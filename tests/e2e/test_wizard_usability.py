@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_login_and_services import log_in
+from tests.e2e.helpers import log_in, switch_to_chinese
 from tests.e2e.test_order_flow import fill_form, open_site2dc_form, order_values
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,8 +37,7 @@ def test_a_serial_number_reads_exactly_20_characters_in_the_catalog_and_the_wiza
 
 def test_every_label_help_and_placeholder_of_both_definitions_is_chinese(page, live_server, presets):
     log_in(page, live_server.url, "user1")
-    page.get_by_role("button", name="简体中文").click()
-    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    switch_to_chinese(page)
     for name in ("CloudVPN Site2DC", SITE2SITE_NAME):
         open_form(page, name, "订购")
         fields = page.locator(".order-form .field")

@@ -1,6 +1,9 @@
 """Django's admin is read-only for everyone, superusers included (issue 13, defect 6): it cannot add,
 change or delete users, memberships or anything else, and an empty POST confirms nothing."""
 
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, User
@@ -107,3 +110,36 @@ def test_it_has_no_password_change_page(admin_client):
     assert admin_client.get("/admin/password_change/done/").status_code == 404
     assert User.objects.get(username="admin").check_password(DEMO_PASSWORD)
     assert admin_client.get("/admin/").status_code == 200  # the rest of the admin still renders
+
+
+def _links(html: str, base: str) -> set[str]:
+    """Every same-site link of a page, made absolute against `base` (forms post: not links)."""
+    found: set[str] = set()
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            target = dict(attrs).get("href") if tag == "a" else None
+            if target and not target.startswith(("#", "javascript:", "mailto:")):
+                url = urlsplit(urljoin(base, target))
+                if url.netloc in ("", "testserver"):
+                    found.add(url.path + (f"?{url.query}" if url.query else ""))
+
+    Links().feed(html)
+    return found
+
+
+def test_no_link_on_the_index_nor_a_users_page_leads_nowhere(admin_client):
+    """"Change password", at the top right of every admin page, led to a 404: every link of these
+    pages leads somewhere that answers, not a 404, a 403 nor a 500 (redirects followed)."""
+    user1 = User.objects.get(username="user1")
+    broken = []
+    for page in ("/admin/", f"/admin/auth/user/{user1.pk}/change/"):
+        answer = admin_client.get(page)
+        assert answer.status_code == 200, page
+        links = _links(answer.text, page)
+        assert f"/admin/auth/user/{user1.pk}/history/" in links or page == "/admin/", links
+        for link in sorted(links):
+            status = admin_client.get(link, follow=True).status_code
+            if status in (403, 404) or status >= 500:
+                broken.append(f"{page} → {link}: {status}")
+    assert not broken

@@ -14,7 +14,7 @@ from tests.portal.conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-LOCKED_TEXT = "paused for 15 minutes"
+LOCKED_TEXT = "is paused until"
 
 
 def attempt(username: str, password: str, *, address: str = "203.0.113.5", url: str = "/login/",
@@ -106,7 +106,7 @@ def test_the_lockout_page_is_translated(presets):
     answer = attempt("user1", DEMO_PASSWORD, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert answer.status_code == 429
     assert '<html lang="zh-hans">' in answer.text
-    assert "登录失败次数过多" in answer.text and "15 分钟" in answer.text
+    assert "登录失败次数过多" in answer.text and "暂停至" in answer.text and "约 15 分钟后恢复" in answer.text
 
 
 def test_a_successful_login_forgets_that_accounts_failures(presets):
@@ -198,3 +198,41 @@ def test_an_ipv6_client_is_counted_per_64(presets):
     assert throttle.lockout_clear(scope=throttle.ADDRESS, key="not an address") == 0
     assert throttle.lockout_clear(scope=throttle.ADDRESS, key="2001:db8:1:2::99") == 20
     assert logged_in(attempt("user1", DEMO_PASSWORD, address="2001:db8:1:2:ffff::1"))
+
+
+def _local_hhmm(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+def test_the_lockout_page_says_when_the_lock_ends_counted_from_the_failures(presets):
+    """The lock lapses a cool-off after the failures that make it (axes moves a row's time to its
+    latest failure; refused attempts do not count): seen 10 minutes later, 5 minutes are left, not 15."""
+    for _ in range(5):
+        attempt("user1", "wrong")
+    ten_minutes_ago = timezone.now() - dt.timedelta(minutes=10)
+    AccessAttempt.objects.update(attempt_time=ten_minutes_ago)
+    answer = attempt("user1", DEMO_PASSWORD)
+    assert answer.status_code == 429 and not logged_in(answer)
+    ends = ten_minutes_ago + dt.timedelta(minutes=15)
+    assert f"paused until {_local_hhmm(ends)} (Asia/Shanghai), in about 5 minutes," in answer.text
+    assert "15 minutes" not in answer.text
+    assert 299 <= int(answer["Retry-After"]) <= 300
+
+
+def test_an_addresss_lock_ends_when_its_oldest_failures_age_out(presets):
+    """20 failures from one address, half of them 14 minutes old: the count drops below 20 in one
+    minute, when those age out, though the latest failure is a moment ago."""
+    for number in range(20):
+        attempt(f"nobody{number}", "guess", address="203.0.113.66")
+    fourteen_minutes_ago = timezone.now() - dt.timedelta(minutes=14)
+    AccessAttempt.objects.filter(username__in=[f"nobody{number}" for number in range(10)]).update(
+        attempt_time=fourteen_minutes_ago)
+    answer = attempt("user3", DEMO_PASSWORD, address="203.0.113.66")
+    assert answer.status_code == 429
+    ends = fourteen_minutes_ago + dt.timedelta(minutes=15)
+    assert f"paused until {_local_hhmm(ends)} (Asia/Shanghai), in about 1 minute," in answer.text
+    assert int(answer["Retry-After"]) <= 60
+    # And it does lapse then: the same login a minute later (the old rows past the cool-off) works.
+    AccessAttempt.objects.filter(attempt_time=fourteen_minutes_ago).update(
+        attempt_time=timezone.now() - dt.timedelta(minutes=15, seconds=1))
+    assert logged_in(attempt("user3", DEMO_PASSWORD, address="203.0.113.66"))
