@@ -127,3 +127,22 @@ def test_the_progress_bar_moves_by_itself_until_the_outcome(page, live_server, s
     assert at_ies.finished_at <= op.finished_at, (at_ies.finished_at, op.finished_at)
     took = int((op.finished_at - op.submitted_at).total_seconds())
     expect(page.locator("#op-status")).to_contain_text(f"Done in {took // 60}:{took % 60:02d}.")
+
+
+def test_the_operations_list_follows_an_operation_to_its_end_by_itself(page, live_server, slow_simulator,
+                                                                     start_worker):
+    start_worker(env={"IES_BASE_URL": slow_simulator.base_url, "OPERATION_DEFAULT_SECONDS": str(EXPECTED_SECONDS)})
+    log_in(page, live_server.url, "user16")
+    open_site2dc_form(page, live_server.url)
+    fill_form(page, order_values())
+    page.get_by_role("button", name="Next: review").click()
+    with page.expect_navigation(url=re.compile(r"/operations/\d+/$")):
+        page.get_by_role("button", name="Place order").click()
+    op_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    page.goto(live_server.url + "/operations/")
+    page.evaluate("window.__untouched = 1")  # gone if the page were loaded again
+    row = page.locator(f'tr[data-operation-id="{op_id}"]')
+    expect(row).to_have_attribute("data-state", re.compile(r"queued|processing"))
+    expect(row).to_have_attribute("data-state", "succeeded", timeout=90_000)
+    assert page.evaluate("window.__untouched") == 1, "the rows refreshed in place"
+    expect(page.locator("#op-listing")).not_to_have_attribute("hx-trigger", re.compile(".+"), timeout=10_000)
