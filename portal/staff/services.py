@@ -5,12 +5,16 @@ page, a management command and the spreadsheet import leave the same trace. Secr
 an audit event: a token appears as its last four characters at most.
 """
 
+import multiprocessing
 import secrets
+import threading
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.hashers import get_hasher
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
@@ -385,24 +389,64 @@ def _record_preset_user_changes(user: User, before: dict[str, bool], *, password
         audit_record(action="user.password.reset", obj=user, outcome=Outcome.SUCCEEDED, message="load_presets")
 
 
-@recorded_by_caller()
-@transaction.atomic
+def _preset_password_hashes(password: str, *, reset_passwords: bool, processes: int) -> dict[str, str]:
+    """The encoded password of every preset user about to be given one, each with its own salt.
+
+    With the default PBKDF2 hasher a hash costs about half a second of CPU, 17 of them most of a
+    fresh `make run`: `processes` > 1 spreads them over that many processes. They only hash. They
+    are forked when this process runs no other thread (load_presets): a spawned pool's named
+    semaphores, when Ctrl-C stops `make run` midway, are left to a resource tracker that complains
+    on the terminal. Beside other threads (a test), they are spawned: a fork could copy a lock that
+    another thread holds.
+    """
+    usernames = [preset_username(number) for preset in PRESET_TENANTS for number in preset.users]
+    usernames.append(ADMIN_USERNAME)
+    if not reset_passwords:
+        existing = set(get_user_model().objects.filter(username__in=usernames).values_list("username", flat=True))
+        usernames = [name for name in usernames if name not in existing]
+    hasher = get_hasher()
+    salts = [hasher.salt() for _ in usernames]
+    workers = min(processes, len(usernames))
+    if workers <= 1:
+        return {name: hasher.encode(password, salt) for name, salt in zip(usernames, salts, strict=True)}
+    start = "fork" if threading.active_count() == 1 else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(start)) as pool:
+        encoded = list(pool.map(hasher.encode, [password] * len(usernames), salts))
+    return dict(zip(usernames, encoded, strict=True))
+
+
 def presets_load(*, password: str, credentials: dict[str, SimulatorCredentials] | None = None,
-                 reset_passwords: bool = False, enable_users: bool = False) -> PresetResult:
+                 reset_passwords: bool = False, enable_users: bool = False, hash_processes: int = 1) -> PresetResult:
     """Create or update the deck's tenants, users user1…user16 and the staff user `admin`.
 
     Re-runnable: nothing is duplicated; existing users keep their password unless asked
     (`reset_passwords`), and a user staff disabled stays disabled unless asked (`enable_users`).
     What it creates is counted in one "presets.load" event; each change to an existing user
     (re-enabled, made staff, password reset) is an event of its own, as the staff pages record it.
+    `hash_processes`: how many processes hash the new passwords (`_preset_password_hashes`).
     """
+    # Hashed before the transaction, which on SQLite holds the write lock from its start
+    # (IMMEDIATE): `make run` serves pages and runs the worker while the presets load.
+    hashes = _preset_password_hashes(password, reset_passwords=reset_passwords, processes=hash_processes)
+    return _presets_write(password=password, hashes=hashes, credentials=credentials,
+                          reset_passwords=reset_passwords, enable_users=enable_users)
+
+
+@recorded_by_caller()
+@transaction.atomic
+def _presets_write(*, password: str, hashes: dict[str, str], credentials: dict[str, SimulatorCredentials] | None,
+                   reset_passwords: bool, enable_users: bool) -> PresetResult:
     result = PresetResult()
     user_model = get_user_model()
 
     def ensure_user(username: str, *, staff: bool = False) -> User:
         user, created = user_model.objects.get_or_create(username=username)
         before = {"is_active": user.is_active, "is_staff": user.is_staff, "is_superuser": user.is_superuser}
-        if created or reset_passwords:
+        hashed_before = (created or reset_passwords) and username in hashes
+        if hashed_before:
+            user.password = hashes[username]
+        elif created or reset_passwords:
+            # Removed by someone else since the hashing found it: hashed here.
             user.set_password(password)
         if staff:
             user.is_staff = True
@@ -410,6 +454,9 @@ def presets_load(*, password: str, credentials: dict[str, SimulatorCredentials] 
         if enable_users:
             user.is_active = True
         user.save()
+        if hashed_before:
+            # What save() does after set_password: the validators hear of the new password.
+            password_validation.password_changed(password, user)
         result.users_created += int(created)
         if not created:
             _record_preset_user_changes(user, before, password_reset=reset_passwords)

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import get_hasher
 from django.core.management import call_command
 
 from portal.staff.presets import PRESET_TENANTS
@@ -48,3 +49,16 @@ def test_the_command_fetches_tokens_from_the_simulator(simulator, settings, caps
     assert get_user_model().objects.get(username="user7").check_password(password)
     call_command("load_presets", password_file=str(tmp_path / "pw"))
     assert password not in capsys.readouterr().out
+
+
+def test_passwords_hashed_in_several_processes_each_have_a_salt_of_their_own(db, settings, tmp_path):
+    """`make run` hashes the demo users' passwords over every CPU (load_presets --hash-processes):
+    still one salt per user, with the configured hasher, and every login works."""
+    settings.PORTAL_DEMO_PASSWORD = "Parallel-pass-42"
+    call_command("load_presets", "--no-simulator-tokens", "--hash-processes", "3", password_file=str(tmp_path / "pw"))
+    users = list(get_user_model().objects.all())
+    assert len(users) == 17
+    algorithms = {user.password.split("$")[0] for user in users}
+    assert algorithms == {get_hasher().algorithm}
+    assert len({user.password.split("$")[1] for user in users}) == 17, "one salt per user"
+    assert all(user.check_password("Parallel-pass-42") for user in users)

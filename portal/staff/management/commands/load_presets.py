@@ -29,6 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("--enable-users", action="store_true",
                             help="Enable preset users that staff disabled (by default they stay disabled).")
         parser.add_argument("--password-file", help="Where a generated demo password is kept between runs.")
+        parser.add_argument("--hash-processes", type=int, default=1, metavar="N",
+                            help="Hash the new users' passwords in N processes (make run: one per CPU).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = settings.PORTAL_DEMO_PASSWORD or self._generated_password(options.get("password_file"))
@@ -42,7 +44,7 @@ class Command(BaseCommand):
                     f"({type(exc).__name__}). Start it first, or pass --no-simulator-tokens."
                 ) from exc
         result = presets_load(password=password, credentials=credentials, reset_passwords=options["reset_passwords"],
-                              enable_users=options["enable_users"])
+                              enable_users=options["enable_users"], hash_processes=options["hash_processes"])
         self.stdout.write(
             f"Presets loaded: {result.tenants_created} tenants, {result.users_created} users, "
             f"{result.memberships_created} memberships created; tokens set for {result.credentials_set} tenants."
