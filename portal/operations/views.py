@@ -49,24 +49,25 @@ def operation_recheck_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")  # the page and its refreshing listing share a URL
-def operation_list(request: HttpRequest) -> HttpResponse:
+def operation_list(request: SignedInRequest) -> HttpResponse:
     membership = require_membership(request)
     ops = list(operation_list_for_tenant(tenant=membership.tenant, reader=membership)[:100])
     views = [present(op) for op in ops]
+    polling = any(view.polling for view in views)
     context = {
         "views": views, "unseen": sum(1 for op in ops if getattr(op, "is_new", False)),
         # "Mark all as read" marks what this page showed, not what finished after it was drawn.
         "drawn_at": timezone.now().isoformat(),
-        "polling": any(view.polling for view in views),
+        "polling": polling,
     }
     # The header badge counted in the same response as the rows: they cannot disagree.
     badge = operations_badge(tenant=membership.tenant, reader=membership)
     if request.htmx:
         response = render(request, "operations/operation_list.html#listing", context)
-        response.write(badge_oob(request, badge, carried=context["polling"]))
+        response.write(badge_oob(request, badge, carried=polling))
         return response
     return render(request, "operations/operation_list.html",
-                  {**context, "ops_badge": badge, "ops_badge_carried": context["polling"]})
+                  {**context, "ops_badge": badge, "ops_badge_carried": polling})
 
 
 @require_POST
