@@ -47,6 +47,7 @@ def payload(chart: Chart) -> dict:
         "bw": [[s.at, s.kbps] for s in chart.steps],
         "points": chart.figures.samples,
         "shown": len(k),
+        "width": chart.width,  # what it was thinned for: the page's inlined chart may be for another width
         "downsampled": chart.downsampled,
         "bucket_s": chart.bucket_seconds,
         "bucket_text": format_duration(chart.bucket_seconds),

@@ -50,6 +50,10 @@ SIDE_WORKERS = 4
 # opened meanwhile would queue theirs behind them without end. Past this many, a chart skips them.
 SIDE_READS_MAX_PENDING = 2 * SIDE_WORKERS
 OPERATIONS_READ_GUARD_S = 30  # at most this long one chart's read of the log keeps the others from reading it
+# How old the newest read of IES behind a chart usually is at most: a live chart asks IES every
+# minute, and the cache keeps what closed SETTLE_S before that. A chart drawn from the cache alone
+# (IES failing) says when its values were read, and that they are older than usual past this.
+USUAL_AGE_S = series.SETTLE_S + 60
 
 
 def clamp_width(raw: str | int | None) -> int:
@@ -68,10 +72,10 @@ def display_unit(max_bps: float | None) -> tuple[str, float]:
     return "kbit/s", 1e3
 
 
-def epoch_label(epoch: int) -> str:
+def epoch_label(epoch: int, *, seconds: bool = False) -> str:
     """1495058150 → '2017-05-18 05:55 CST' (the portal's zone, with its abbreviation)."""
     moment = datetime.fromtimestamp(int(epoch), zone())
-    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
+    return f"{moment:%Y-%m-%d %H:%M:%S} {moment.tzname()}" if seconds else f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,11 @@ class Stale:
     until: int  # Unix time: the end of the last bucket known
     problem: str
     advice: str
-    label: str
+    label: str  # what the chart shows and when it was read from IES (and that it is older than usual)
+    read_at: int | None = None  # Unix time: when IES gave the newest of it (None: not recorded)
+    older_than_usual: bool = False
+    meta: str = ""  # the chart's toolbar line in place of "Updated <now>"
+    figures_note: str = ""  # for figures computed from it elsewhere (the bandwidth editor's)
 
 
 @dataclass
@@ -224,11 +232,13 @@ def _bandwidth_bounds(tenant: Tenant, service: Service) -> tuple[int | None, int
 
 
 def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange, width: int, now: int,
-                         client_factory: Callable[[], IESClient] | None = None) -> Chart:
+                         client_factory: Callable[[], IESClient] | None = None, cached_only: bool = False) -> Chart:
     """The chart of ``service``'s connection: rate in and out, the bandwidth in force, the figures.
 
     Raises the client's IESError (or TenantNotConfigured) when IES cannot answer the rate and the
     cache holds none of it; when the cache holds some, the chart is drawn from it (``stale``).
+    ``cached_only``: raises series.NotCached, asking IES nothing, unless the cache holds all but the
+    newest buckets (the chart page inlines its first chart only then).
     """
     if client_factory is None:
         def client_factory() -> IESClient:
@@ -256,8 +266,9 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
     bounds_future = _submit_side_read(_bandwidth_bounds, tenant, service)
     fetch_stats = series.FetchStats()
     fetched = series.fetch(client_factory, tenant_key=series.tenant_cache_key(tenant), specs=specs,
-                           start=lead_start, end=trange.end, now=now, stats=fetch_stats, raise_errors=False)
-    stale = _last_known(fetched)
+                           start=lead_start, end=trange.end, now=now, stats=fetch_stats, raise_errors=False,
+                           cached_only=cached_only)
+    stale = _last_known(fetched, now=now)
     lead_in, lead_out, util_in, util_out = fetched
     probe_in = _aggregate(lead_in, util_in, indicator)
     probe_out = _aggregate(lead_out, util_out, indicator)
@@ -306,7 +317,7 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
     )
 
 
-def _last_known(fetched: list[series.Series]) -> Stale | None:
+def _last_known(fetched: list[series.Series], *, now: int) -> Stale | None:
     """When IES failed: what the cache still holds, or the failure raised when it holds nothing.
 
     Closed buckets are kept in Redis (series.py), so a chart seen before can still be drawn up to
@@ -326,9 +337,28 @@ def _last_known(fetched: list[series.Series]) -> Stale | None:
     from portal.tenants.ies_errors import describe
 
     trouble = describe(error)
-    return Stale(error=error, until=until, problem=trouble.problem, advice=trouble.advice,
-                 label=_("The chart shows the last known traffic, until %(time)s.")
-                 % {"time": epoch_label(until)})
+    read_at = max((s.cached_at for s in rates if s.cached_at is not None), default=None)
+    # Blocks stored before "at" was kept: judged by the values' end, which lags a read by SETTLE_S.
+    age = now - read_at if read_at is not None else now - until - series.SETTLE_S
+    older = age > USUAL_AGE_S
+    if read_at is not None:
+        figures_note = _("IES is not answering: these figures come from the traffic last read from IES, at "
+                         "%(read)s (values until %(time)s).") % {
+            "read": epoch_label(read_at, seconds=True), "time": epoch_label(until)}
+        label = _("The chart shows the last known traffic, as read from IES at %(read)s (values until %(time)s).") % {
+            "read": epoch_label(read_at, seconds=True), "time": epoch_label(until)}
+        meta = _("Read from IES at %(time)s") % {"time": epoch_label(read_at, seconds=True)}
+    else:
+        figures_note = _("IES is not answering: these figures come from the last known traffic, until "
+                         "%(time)s.") % {"time": epoch_label(until)}
+        label = _("The chart shows the last known traffic, until %(time)s.") % {"time": epoch_label(until)}
+        meta = _("Last known values, until %(time)s") % {"time": epoch_label(until)}
+    if older:
+        label = f"{label} {_('That is older than usual.')}"
+        figures_note = f"{figures_note} {_('That is older than usual.')}"
+        meta = f"{meta} · {_('older than usual')}"
+    return Stale(error=error, until=until, problem=trouble.problem, advice=trouble.advice, label=label,
+                 read_at=read_at, older_than_usual=older, meta=meta, figures_note=figures_note)
 
 
 def _from(s: series.Series, start: int) -> series.Series:

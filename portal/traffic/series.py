@@ -48,6 +48,13 @@ SETTLE_S = 120
 BLOCK_TTL = {"minute": 8 * 86400, "hour": 45 * 86400, "day": 400 * 86400}
 PARTIAL_TTL = 3600
 MAX_WORKERS = 8
+# A fetch with ``cached_only`` may still ask IES for the newest buckets, up to this far back: the tail
+# a live chart reads on every refresh anyway (a minute series then asks an hour at most, 60 points).
+WARM_TAIL_S = 3600
+
+
+class NotCached(Exception):  # noqa: N818 - a state, not an error: the caller falls back
+    """``fetch(cached_only=True)``: the cache lacks more than the newest buckets; IES was not asked."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,9 @@ class Series:
     values: np.ndarray
     not_found: bool = False  # IES does not know the connection (yet): no values, not an error
     error: Exception | None = None  # set instead of raised when fetch(raise_errors=False)
+    # When IES last answered for what the cache gave (Unix time): what a chart drawn from the cache
+    # alone (IES failing) says it shows. None: nothing cached, or blocks stored before it was kept.
+    cached_at: int | None = None
 
     @property
     def times(self) -> np.ndarray:
@@ -167,6 +177,7 @@ class _Plan:
     cached: dict[int, tuple[int, np.ndarray]]
     pieces: list[tuple[int, int]]  # [lo, hi) to ask IES, bucket-aligned
     results: list[ies.TrafficSeries | Exception] | None = None
+    cached_at: int | None = None  # the newest "at" of the blocks read
 
 
 def _plan(spec: SeriesSpec, start: int, end: int, now: int, tenant_key: str,
@@ -177,6 +188,7 @@ def _plan(spec: SeriesSpec, start: int, end: int, now: int, tenant_key: str,
     fetch_end = min(end, -(-now // iv) * iv)
     values = np.full((end - start) // iv, np.nan)
     cached: dict[int, tuple[int, np.ndarray]] = {}
+    cached_at: int | None = None
     missing: list[tuple[int, int]] = []
     for bs in _blocks(spec, start, end):
         be = bs + span
@@ -186,6 +198,8 @@ def _plan(spec: SeriesSpec, start: int, end: int, now: int, tenant_key: str,
             until = int(entry["until"])
             block_values = np.frombuffer(entry["v"], dtype=np.float64)
             cached[bs] = (until, block_values)
+            if entry.get("at") is not None and (cached_at is None or entry["at"] > cached_at):
+                cached_at = int(entry["at"])
             lo, hi = max(bs, start), min(until, end)
             if hi > lo:
                 values[(lo - start) // iv:(hi - start) // iv] = block_values[(lo - bs) // iv:(hi - bs) // iv]
@@ -206,7 +220,7 @@ def _plan(spec: SeriesSpec, start: int, end: int, now: int, tenant_key: str,
         while lo < hi:
             pieces.append((lo, min(hi, lo + chunk)))
             lo += chunk
-    return _Plan(spec, start, end, values, cached, pieces)
+    return _Plan(spec, start, end, values, cached, pieces, cached_at=cached_at)
 
 
 def fetch(
@@ -220,6 +234,7 @@ def fetch(
     stats: FetchStats | None = None,
     raise_errors: bool = True,
     starts: Sequence[int] | None = None,
+    cached_only: bool = False,
 ) -> list[Series]:
     """The series ``specs`` over ``[start, end)`` (bucket-aligned to each spec's timedim).
 
@@ -227,6 +242,9 @@ def fetch(
     calls, except IESNotFound (IES does not know the connection yet): that series is empty. With
     ``raise_errors=False`` a failed series carries its exception in ``error`` instead (an overview
     of many connections must not fail for one of them). ``starts``: a start per spec, if they differ.
+    ``cached_only``: raise NotCached, before any IES call, when the cache lacks more than the newest
+    buckets (:data:`WARM_TAIL_S`, or the last closed bucket of a coarse series): a page that inlines
+    its chart does so only when that costs no more than a refresh.
     """
     spans = [(starts[i] if starts is not None else start, end) for i in range(len(specs))]
     stats = stats if stats is not None else FetchStats()
@@ -241,6 +259,12 @@ def fetch(
         iv = spec.interval
         plans.append(_plan(spec, s0 // iv * iv, -(-s1 // iv) * iv, now, tenant_key, stored))
     stats.cached_blocks += len(stored)
+    if cached_only:
+        for plan in plans:
+            iv = plan.spec.interval
+            tail = min(now - WARM_TAIL_S, (now - SETTLE_S) // iv * iv - iv)
+            if any(lo < tail for lo, _ in plan.pieces):
+                raise NotCached(plan.spec)
 
     jobs: list[Callable[[], object]] = []
     owners: list[_Plan] = []
@@ -274,10 +298,11 @@ def fetch(
         spec, iv = plan.spec, plan.spec.interval
         answers = [r for p, r in zip(owners, results, strict=True) if p is plan and isinstance(r, np.ndarray)]
         if not plan.pieces:
-            out.append(Series(spec, plan.start, plan.end, plan.values))
+            out.append(Series(spec, plan.start, plan.end, plan.values, cached_at=plan.cached_at))
             continue
         if id(plan) in failed:
-            out.append(Series(spec, plan.start, plan.end, plan.values, error=failed[id(plan)]))
+            out.append(Series(spec, plan.start, plan.end, plan.values, error=failed[id(plan)],
+                              cached_at=plan.cached_at))
             continue
         # Everything IES sent for this series, dense over the span of the calls and of the range.
         fa = min(plan.start, plan.pieces[0][0])
@@ -311,8 +336,9 @@ def fetch(
                 block[(until - bs) // iv:] = dense[(until - fa) // iv:(new_until - fa) // iv]
                 plan.cached[bs] = (new_until, block)
                 ttl = BLOCK_TTL[spec.timedim] if new_until >= be else PARTIAL_TTL
+                # "at": when IES gave it, which a chart drawn from the cache alone tells the person.
                 writes.setdefault(ttl, {})[_block_key(tenant_key, spec, bs)] = {"until": new_until,
-                                                                                 "v": block.tobytes()}
+                                                                                 "v": block.tobytes(), "at": now}
         out.append(Series(spec, plan.start, plan.end, plan.values))
     for ttl, entries in writes.items():
         cache.set_many(entries, ttl)

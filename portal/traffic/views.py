@@ -1,7 +1,10 @@
 """Traffic pages: thin views over portal.traffic.selectors (one view per URL).
 
-The chart page is a shell; its data comes from ``data.json`` (the browser sends the chart's width,
-so the server can downsample to it). Every connection is looked up through
+The chart page carries its first chart inline (``json_script``) when the cache holds it but for the
+newest buckets, so the browser draws it without another round trip; otherwise it is a shell whose
+data comes from ``data.json`` (which later refreshes and zooms use too). The browser tells the width
+it draws at (a cookie for the page, a parameter for ``data.json``) so the server can downsample to
+it. Every connection is looked up through
 ``portal.services.queries.service_or_404`` (the access chokepoint, with the mirror's catch-up on a
 miss): another tenant's connection is a 404.
 """
@@ -31,13 +34,18 @@ from portal.services.selectors import (
 from portal.tenants.access import current_membership
 from portal.tenants.ies import TenantNotConfigured
 from portal.tenants.ies_errors import describe
-from portal.traffic import export, ranges, selectors
+from portal.traffic import export, ranges, selectors, series
 
 if TYPE_CHECKING:
     from portal.services.models import Service
     from portal.tenants.models import Membership
 
 log = logging.getLogger(__name__)
+
+# traffic.js keeps the width it last drew at in this cookie: the page's inlined chart is thinned for
+# it. Without it, a chart's width on a 1280-pixel screen; the script asks again if it draws wider.
+WIDTH_COOKIE = "traffic_width"
+INLINE_WIDTH = 900
 
 
 def _now() -> int:
@@ -100,6 +108,7 @@ def connection(request: HttpRequest, cloud_vpn_name: str) -> HttpResponse:
         "preset_links": _preset_links(trange, error is None),
         "timedims": [("auto", _("automatic"))] + [(k, v) for k, v in ranges.TIMEDIM_LABELS.items()],
         "indicators": list(ranges.INDICATOR_LABELS.items()),
+        **_inline_chart(request, membership, service, trange, now, enabled=error is None),
         "start_input": ranges.input_local(trange.start),
         "end_input": "" if trange.live else ranges.input_local(trange.end),
         "zone_label": ranges.zone_label(trange.end),
@@ -107,6 +116,46 @@ def connection(request: HttpRequest, cloud_vpn_name: str) -> HttpResponse:
         "config": config,
     }
     return render(request, "traffic/connection.html", context, status=400 if error else 200)
+
+
+def _inline_chart(request: HttpRequest, membership: Membership, service: Service, trange: ranges.TimeRange,
+                  now: int, *, enabled: bool) -> dict:
+    """The page's first chart (``initial``, and ``chart`` for the figures beside it), when the cache
+    holds it but for the newest buckets: then it costs no more than the refresh a live chart makes
+    every minute. Otherwise nothing: the page is drawn at once with "Loading…" and the script asks
+    data.json, so a slow or cold IES never holds up the page itself."""
+    if not enabled:
+        return {}
+    width = selectors.clamp_width(request.COOKIES.get(WIDTH_COOKIE) or INLINE_WIDTH)
+    try:
+        chart = selectors.chart_for_connection(tenant=membership.tenant, service=service, trange=trange,
+                                               width=width, now=now, cached_only=True)
+    except series.NotCached:
+        return {}
+    except (IESError, TenantNotConfigured) as exc:
+        log.warning("traffic of %s failed: %s", service.cloud_vpn_name, type(exc).__name__)
+        return {"initial": _trouble_body(exc, service)}
+    return {"initial": _chart_body(request, membership, service, trange, chart, stats=False), "chart": chart,
+            "scale_url": scale_url(service, chart.suggestion.kbps, trange) if chart.suggestion else ""}
+
+
+def _chart_body(request: HttpRequest, membership: Membership, service: Service, trange: ranges.TimeRange,
+                chart: selectors.Chart, *, stats: bool) -> dict:
+    """What the script draws: the chart's payload, its links, and (``stats``) the figures' HTML."""
+    body = export.payload(chart)
+    if chart.stale is not None:
+        body["stale"] = {"until": chart.stale.until, "problem": chart.stale.problem, "advice": chart.stale.advice,
+                         "label": chart.stale.label, "read_at": chart.stale.read_at,
+                         "older_than_usual": chart.stale.older_than_usual, "meta": chart.stale.meta}
+    query = dict(trange.query(exact=True), width=str(chart.width))
+    body["csv_url"] = reverse("traffic:csv", args=[service.cloud_vpn_name]) + "?" + urlencode(query)
+    body["png_name"] = export.filename(chart, "png")
+    if stats:
+        body["stats_html"] = render_to_string("traffic/connection.html#stats", {
+            "chart": chart, "service": service, "membership": membership,
+            "scale_url": scale_url(service, chart.suggestion.kbps, trange) if chart.suggestion else "",
+        }, request=request)
+    return body
 
 
 @require_GET
@@ -124,18 +173,7 @@ def data(request: HttpRequest, cloud_vpn_name: str) -> JsonResponse:
     except (IESError, TenantNotConfigured) as exc:
         log.warning("traffic of %s failed: %s", cloud_vpn_name, type(exc).__name__)
         return _ies_trouble(exc, service)
-    body = export.payload(chart)
-    if chart.stale is not None:
-        body["stale"] = {"until": chart.stale.until, "problem": chart.stale.problem, "advice": chart.stale.advice,
-                         "label": chart.stale.label}
-    query = dict(trange.query(exact=True), width=str(width))
-    body["csv_url"] = reverse("traffic:csv", args=[service.cloud_vpn_name]) + "?" + urlencode(query)
-    body["png_name"] = export.filename(chart, "png")
-    body["stats_html"] = render_to_string("traffic/connection.html#stats", {
-        "chart": chart, "service": service, "membership": membership,
-        "scale_url": scale_url(service, chart.suggestion.kbps, trange) if chart.suggestion else "",
-    }, request=request)
-    response = JsonResponse(body)
+    response = JsonResponse(_chart_body(request, membership, service, trange, chart, stats=True))
     response["Cache-Control"] = "private, no-cache"
     return response
 
@@ -146,15 +184,17 @@ def _ies_trouble(exc: IESError | TenantNotConfigured, service: Service) -> JsonR
     A breaker that is open (IES failed again and again) is a 503 with Retry-After: the portal is
     fine, IES is not, and the browser may ask again when the breaker lets a trial through.
     """
-    trouble = describe(exc)
-    response = JsonResponse({"error": {"problem": trouble.problem, "advice": trouble.advice,
-                                       "what": _("The traffic of %(name)s could not be read from IES.")
-                                       % {"name": service.cloud_vpn_name}}},
-                            status=503 if isinstance(exc, IESCircuitOpen) else 502)
+    response = JsonResponse(_trouble_body(exc, service), status=503 if isinstance(exc, IESCircuitOpen) else 502)
     if isinstance(exc, IESCircuitOpen):
         response["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+def _trouble_body(exc: IESError | TenantNotConfigured, service: Service) -> dict:
+    trouble = describe(exc)
+    return {"error": {"problem": trouble.problem, "advice": trouble.advice,
+                      "what": _("The traffic of %(name)s could not be read from IES.") % {"name": service.cloud_vpn_name}}}
 
 
 def _csv_trouble(exc: IESError | TenantNotConfigured) -> HttpResponse:

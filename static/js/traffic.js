@@ -1,20 +1,26 @@
 /* CloudVPN Portal: traffic charts (uPlot, vendored). No build step, no text of its own:
  * every sentence comes translated from the page's JSON config.
  *
- * The connection page fetches data.json with the chart's width (the server downsamples to about two
- * points per pixel, keeping each pixel's min and max), draws the rate (inbound, outbound, bandwidth in
+ * The connection page draws the chart the page carries inline (#traffic-initial, when the server's
+ * cache held it) at once; otherwise, and for every refresh and zoom, it fetches data.json with the
+ * chart's width (the server downsamples to about two points per pixel, keeping each pixel's min and
+ * max). The width is kept in a cookie, so the next page's inline chart is thinned for it. It draws the rate (inbound, outbound, bandwidth in
  * force as steps) and the utilisation, which it computes exactly as the CSV export does: rate ÷
  * bandwidth in force × 100. Dragging zooms by asking for the narrower range (its URL is pushed, so
  * Back zooms out and the address can be shared). A range ending "now" refreshes every minute.
  *
- * Performance marks: traffic:data (JSON parsed), traffic:drawn (first draw done), and the measure
- * traffic:draw between them (read by benchmarks/traffic.py).
+ * Performance marks: traffic:data (JSON parsed), traffic:drawn (both charts first drawn), and the
+ * measure traffic:draw between them (read by benchmarks/traffic.py, with navigation → traffic:drawn).
+ *
+ * The connection page runs it (after uPlot) at the end of the chart's markup, not deferred: the
+ * chart is drawn while the rest of the page is parsed, before its deferred scripts (htmx) run.
  */
 (function () {
   "use strict";
 
   var COLORS = { in: "#0b63ce", out: "#d9480f", bw: "#067647", busy: "#b42318" };
   var STEPS = [[1e9, "Gbit/s"], [1e6, "Mbit/s"], [1e3, "kbit/s"]];
+  var WIDTH_COOKIE = "traffic_width";
 
   function trim(value, digits) {
     if (value === 0) return "0";
@@ -175,6 +181,7 @@
     this.png = root.querySelector("#traffic-png");
     this.query = Object.assign({}, cfg.query);
     this.plots = [];
+    this.drawnPlots = 0;
     this.drawnOnce = false;
     this.timer = null;
     var self = this;
@@ -203,7 +210,22 @@
   }
 
   ConnectionChart.prototype.width = function () {
-    return Math.max(200, Math.round(this.rateEl.clientWidth || this.root.clientWidth));
+    var width = Math.max(200, Math.round(this.rateEl.clientWidth || this.root.clientWidth));
+    document.cookie = WIDTH_COOKIE + "=" + width + "; path=/traffic/; max-age=31536000; SameSite=Lax";
+    return width;
+  };
+
+  /* The chart the page carries: drawn at once. Thinned for another width (no cookie yet, or a
+   * window resized since), it is asked again for this one once it is on screen. */
+  ConnectionChart.prototype.showInitial = function (d) {
+    if (d.error) {
+      this.setState("error", null, d.error);
+      return;
+    }
+    performance.mark("traffic:data");
+    this.render(d);
+    var width = this.width();
+    if (width > d.width * 1.1 || width < d.width / 2) this.load(true);
   };
 
   ConnectionChart.prototype.setState = function (kind, text, trouble) {
@@ -272,9 +294,13 @@
     var utils = [x, utilisation(d.in, bw), utilisation(d.out, bw), x.map(function () { return 80; })];
     this.csv.href = d.csv_url;
     this.png.disabled = d.empty;
-    document.getElementById("traffic-stats").outerHTML = d.stats_html;
+    // An inline chart's figures are in the page already.
+    if (d.stats_html) document.getElementById("traffic-stats").outerHTML = d.stats_html;
     var t = this.texts;
-    var meta = [interpolate(t.updated, { time: timeFormatter(d.tz.name, d.tz.abbreviations)(Math.floor(Date.now() / 1000)) })];
+    // Drawn from the cache alone (IES failing): when its values were read, never "now".
+    var meta = [d.stale ? d.stale.meta
+      : interpolate(t.updated, { time: timeFormatter(d.tz.name, d.tz.abbreviations)(Math.floor(Date.now() / 1000)) })];
+    this.root.dataset.stale = d.stale ? (d.stale.older_than_usual ? "older" : "true") : "false";
     if (d.downsampled) meta.push(interpolate(t.summarises, { duration: d.bucket_text }));
     this.meta.textContent = meta.join(" · ");
     var title = this.root.querySelector("#traffic-title");
@@ -302,6 +328,11 @@
         if (!document.hidden) self.load(true);
       }, (this.cfg.refreshSeconds || 60) * 1000);
     }
+  };
+
+  /* Both charts have drawn (uPlot's draw hook): then the chart is on screen. */
+  ConnectionChart.prototype.plotDrawn = function () {
+    if (++this.drawnPlots >= 2) this.markDrawn();
   };
 
   ConnectionChart.prototype.markDrawn = function () {
@@ -334,7 +365,7 @@
       u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
       self.zoomTo(from, to);
     };
-    var ready = function () { self.markDrawn(); };
+    var ready = function () { self.plotDrawn(); };
     var factor = d.unit.factor;
     var fmtTime = timeFormatter(tz, d.tz.abbreviations);
     // The x scale is the range asked (not the data's span), read afresh on each refresh or zoom.
@@ -367,9 +398,10 @@
         { label: t.busy, stroke: COLORS.busy, color: COLORS.busy, width: 1, dash: [4, 4], points: { show: false }, tipHidden: true,
           value: function () { return "80 %"; } }
       ],
-      hooks: { setSelect: [onSelect] },
+      hooks: { setSelect: [onSelect], draw: [ready] },
       plugins: [tooltipPlugin(fmtTime, function (v) { return fmtPct(v); })]
     };
+    this.drawnPlots = 0;
     this.rateEl.replaceChildren();
     this.utilEl.replaceChildren();
     this.plots = [new uPlot(rateOpts, rates, this.rateEl), new uPlot(utilOpts, utils, this.utilEl)];
@@ -485,13 +517,17 @@
     if (root && cfgEl) {
       var chart = new ConnectionChart(root, JSON.parse(cfgEl.textContent));
       window.trafficChart = chart;
-      chart.load(false);
+      var initial = document.getElementById("traffic-initial");
+      if (initial) chart.showInitial(JSON.parse(initial.textContent));
+      else chart.load(false);
     }
     var list = document.querySelector("[data-traffic-overview]");
     var overviewCfg = document.getElementById("traffic-overview-config");
     if (list && overviewCfg) drawOverview(list, JSON.parse(overviewCfg.textContent));
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  /* The connection page runs this below the chart's markup and data: draw at once. Elsewhere
+   * (deferred, or in the head) wait for the document. */
+  if (document.getElementById("traffic-config") || document.readyState !== "loading") start();
+  else document.addEventListener("DOMContentLoaded", start);
 })();

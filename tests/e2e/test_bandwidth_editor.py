@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from portal.operations.models import Operation, OperationKind
 from portal.services.models import Service
-from tests.e2e.test_login_and_services import log_in
+from tests.e2e.helpers import log_in, switch_to_chinese
 from tests.e2e.test_order_flow import fill_form, open_site2dc_form, order_values
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -108,8 +108,7 @@ def test_amounts_are_read_the_way_people_type_them_with_the_reading_beside_the_b
 
 def test_amounts_in_chinese_group_thousands_with_a_comma_too(page, live_server, presets):
     log_in(page, live_server.url, "user1")
-    page.get_by_role("button", name="简体中文").click()
-    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    switch_to_chinese(page)
     page.goto(f"{live_server.url}/services/{SERVICE_ID}/bandwidth/")
     page.locator("#id_bandwidth_0").fill("1,000")
     expect(page.get_by_test_id("bandwidth-reading")).to_have_text("= 1 Gbit/s")
@@ -197,3 +196,24 @@ def test_a_viewer_sees_the_bandwidth_and_why_it_cannot_be_changed(page, live_ser
 def test_the_bandwidth_page_has_a_main_heading(page, live_server, presets):
     open_editor(page, live_server.url, "user1", SERVICE_ID)
     expect(page.get_by_role("heading", level=1)).to_have_text("Bandwidth of s2s_201705061433")
+
+
+def test_figures_from_the_cache_say_so_while_ies_is_unavailable(page, live_server, presets, sim):
+    import time
+
+    from portal.traffic.selectors import epoch_label
+    from tests.conftest import clear_session_cache
+    from tests.e2e.test_traffic import read_chart_at
+
+    clear_session_cache()  # no preview of an earlier test: this one is made while IES fails
+    read = int(time.time()) - 900
+    read_chart_at({"range": "7d"}, read)  # the editor's window: the last 7 days by the hour
+    log_in(page, live_server.url, "user1")
+    expect(page.get_by_role("heading", name="My services")).to_be_visible()
+    sim.add_fault(kind="error", status=503, prefix="/rest/cloudvpnwatch")
+    page.goto(f"{live_server.url}/services/{SERVICE_ID}/bandwidth/")
+    expect(page.get_by_test_id("window-figures")).to_contain_text("Last 7 days: peak")
+    cached = page.get_by_test_id("cached-figures")
+    expect(cached).to_contain_text("IES is not answering: these figures come from the traffic last read from IES, "
+                                   f"at {epoch_label(read, seconds=True)}")
+    expect(cached).to_contain_text("That is older than usual.")

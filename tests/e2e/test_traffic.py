@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import clear_session_cache
-from tests.e2e.test_login_and_services import log_in
+from tests.e2e.helpers import log_in, switch_to_chinese
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -171,11 +171,63 @@ def test_every_time_on_the_page_names_the_zone_as_the_server_does(page, live_ser
 def test_the_chart_legend_is_in_the_language_of_the_page(page, live_server, presets):
     log_in(page, live_server.url, "user1")
     expect(page.get_by_role("heading", name="My services")).to_be_visible()
-    page.get_by_role("button", name="简体中文").click()
-    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    switch_to_chinese(page)
     page.goto(f"{live_server.url}/traffic/{CONNECTION}/?range=24h")
     expect(page.locator("#traffic")).to_have_attribute("data-drawn", "true")
     for chart in ("#chart-rate", "#chart-util"):
         labels = page.locator(f"{chart} .u-legend .u-series .u-label").all_inner_texts()
         assert labels[0] == "时间", labels
         assert not any(re.search(r"[A-Za-z]{3,}", label) for label in labels), labels
+
+
+def read_chart_at(query: dict, now: int) -> None:
+    """The portal reads user1's chart at ``now``, as a page would have then: its closed buckets go
+    into the cache with the moment IES gave them."""
+    from portal.services.mirror import service_mirror_sync
+    from portal.services.models import Service
+    from portal.tenants.models import Tenant
+    from portal.traffic import ranges, selectors
+
+    tenant = Tenant.objects.get(name="nbitest_11")
+    service_mirror_sync(tenant=tenant)
+    selectors.chart_for_connection(tenant=tenant, service=Service.objects.get(cloud_vpn_name=CONNECTION),
+                                   trange=ranges.parse(query, now=now), width=800, now=now)
+
+
+def test_a_chart_the_server_holds_comes_with_the_page_without_another_request(page, live_server, presets):
+    open_chart(page, live_server.url, "range=24h")  # the first time: data.json, and the width is kept
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/data.json" in request.url else None)
+    page.goto(f"{live_server.url}/traffic/{CONNECTION}/?range=24h")
+    chart = page.locator("#traffic")
+    expect(chart).to_have_attribute("data-drawn", "true")
+    expect(chart).to_have_attribute("data-state", "ready")
+    expect(page.locator("#traffic-initial")).to_have_count(1)
+    expect(page.locator("#chart-rate canvas")).to_have_count(1)
+    expect(page.locator("#chart-util canvas")).to_have_count(1)
+    expect(page.locator("[data-figure=peak-out]")).to_contain_text(re.compile(r"[kMG]bit/s"))
+    expect(page.locator("#traffic-meta")).to_have_text(re.compile(r"^Updated \d{4}-\d\d-\d\d \d\d:\d\d CST"))
+    # Thinned for the width it is drawn at: nothing to ask again.
+    assert page.evaluate("window.trafficChart.data.width === window.trafficChart.width()")
+    assert asked == []
+
+
+def test_a_chart_from_the_cache_alone_says_when_ies_gave_it_not_updated_now(page, live_server, presets, sim):
+    import time
+
+    from portal.traffic.selectors import epoch_label
+
+    read = int(time.time()) - 900
+    read_chart_at({"range": "1h"}, read)
+    log_in(page, live_server.url, "user1")
+    expect(page.get_by_role("heading", name="My services")).to_be_visible()
+    sim.add_fault(kind="error", status=503, prefix="/rest/cloudvpnwatch")
+    page.goto(f"{live_server.url}/traffic/{CONNECTION}/?range=1h")
+    chart = page.locator("#traffic")
+    expect(chart).to_have_attribute("data-drawn", "true")
+    expect(chart).to_have_attribute("data-stale", "older")
+    when = epoch_label(read, seconds=True)  # local time, with the zone: "2026-12-07 10:43:12 CST"
+    expect(page.locator("#traffic-meta")).to_have_text(re.compile(rf"^Read from IES at {re.escape(when)} · older than usual"))
+    notice = page.locator("#traffic-stats [data-stale]")
+    expect(notice).to_contain_text(f"as read from IES at {when}")
+    expect(notice).to_contain_text("That is older than usual.")

@@ -80,7 +80,7 @@ def test_chart_data_shows_the_last_known_traffic_when_ies_fails(login, mirrored,
     body = answer.json()
     assert body["points"] > 0 and not body["empty"]
     assert body["stale"]["until"] <= time.time()
-    assert body["stale"]["label"].startswith("The chart shows the last known traffic, until ")
+    assert body["stale"]["label"].startswith("The chart shows the last known traffic, as read from IES at ")
     assert body["stale"]["problem"] == "IES is not answering, so the portal has stopped asking it for a short while."
     assert "data-stale" in body["stats_html"] and body["stale"]["label"] in body["stats_html"]
 
