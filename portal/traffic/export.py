@@ -99,4 +99,7 @@ def filename(chart: Chart, ext: str) -> str:
     tz = ranges.zone()
     a = datetime.fromtimestamp(chart.trange.start, tz).strftime("%Y%m%d-%H%M")
     b = datetime.fromtimestamp(chart.trange.end, tz).strftime("%Y%m%d-%H%M")
-    return f"{chart.service.cloud_vpn_name}_{a}_{b}_{chart.trange.timedim}-{chart.trange.indicator}.{ext}"
+    # A connection's name is IES's to choose: what a file name or a header cannot hold (a path
+    # separator, a quote, a control character such as a newline) becomes "_".
+    name = "".join("_" if ch in '/\\"' or not ch.isprintable() else ch for ch in chart.service.cloud_vpn_name)
+    return f"{name}_{a}_{b}_{chart.trange.timedim}-{chart.trange.indicator}.{ext}"

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -221,7 +222,7 @@ def csv_export(request: HttpRequest, cloud_vpn_name: str) -> HttpResponse:
         # A file is taken for complete: what the cache alone holds is shown on the chart, not exported.
         return _csv_trouble(chart.stale.error)
     response = HttpResponse(export.csv_text(chart), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{export.filename(chart, "csv")}"'
+    response["Content-Disposition"] = content_disposition_header(True, export.filename(chart, "csv"))
     return response
 
 

@@ -9,6 +9,7 @@ import json
 import re
 import sqlite3
 from html import unescape
+from urllib.parse import unquote
 
 import pytest
 
@@ -17,7 +18,7 @@ from portal.services.tasks import refresh_service
 
 pytestmark = pytest.mark.django_db
 
-NAMES = ["EDGE/01", "what?now", "hash#1", "with space", "a/b c?d#e%25"]
+NAMES = ["EDGE/01", "what?now", "hash#1", "with space", "a/b c?d#e%25", 'say "hi"\\', "上海-北京"]
 
 
 def rename_connection(simulator, service_id: str, name: str) -> None:
@@ -29,6 +30,16 @@ def rename_connection(simulator, service_id: str, name: str) -> None:
                 entry["CloudVpnName"] = name
         db.execute("UPDATE services SET params = ? WHERE id = ?", (json.dumps(params), service_id))
         db.execute("UPDATE connections SET name = ? WHERE service_id = ?", (name, service_id))
+
+
+def download_name(disposition: str) -> str:
+    """The file name a browser saves an attachment as (RFC 6266: `filename*` wins over `filename`)."""
+    assert disposition.startswith("attachment;"), disposition
+    if encoded := re.search(r"filename\*=utf-8''(\S+)", disposition):
+        return unquote(encoded.group(1))
+    plain = re.fullmatch(r'attachment; filename="((?:[^"\\]|\\.)*)"', disposition)
+    assert plain, disposition
+    return re.sub(r"\\(.)", r"\1", plain.group(1))
 
 
 def button_href(page, label: str) -> str:
@@ -55,7 +66,10 @@ def test_the_traffic_link_of_a_service_opens_its_page(own_tenant, simulator, nam
     data = client.get(config["dataUrl"], {"range": "24h", "width": "600"})
     assert data.status_code == 200, data.content[:300]
     assert data.json()["connection"] == name
-    assert client.get(config["csvUrl"], {"range": "24h"}).status_code == 200
+    csv = client.get(config["csvUrl"], {"range": "24h"})
+    assert csv.status_code == 200
+    # The download's name: the connection's, with what a file name cannot hold replaced by "_".
+    assert download_name(csv["Content-Disposition"]).startswith(re.sub(r'[/\\"]', "_", name) + "_")
 
     # The traffic overview links to it too.
     overview = client.get("/traffic/")
