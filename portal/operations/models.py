@@ -61,6 +61,9 @@ class Operation(models.Model):
     expected_seconds = models.FloatField(null=True, blank=True)
     expected_p90_seconds = models.FloatField(null=True, blank=True)
     expected_learned = models.BooleanField(default=False)  # from history, not the default guess
+    # How long IES itself says the operation took (its operation's start to end), when it says so: what
+    # expectations are learned from, free of the portal's own delay in noticing the end.
+    ies_duration_seconds = models.FloatField(null=True, blank=True)
     give_up_at = models.DateTimeField(null=True, blank=True)  # past this, the operation is "stuck"
     next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Which chain of tracking tasks owns the polling; a task whose ticket is stale just stops.

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from portal.operations import timing
@@ -36,14 +40,16 @@ if TYPE_CHECKING:
 
 
 def expectation_for(*, kind: str, definition_id: str) -> timing.Expectation:
-    """Median and p90 of the last successes of this kind and definition (else the default)."""
+    """Median and p90 of the last successes of this kind and definition (else the default): as IES
+    timed them where it did, else from the portal's submission to its noticing the end."""
     rows = (
         Operation.objects.filter(kind=kind, definition_id=definition_id, state=OperationState.SUCCEEDED,
                                  submitted_at__isnull=False, finished_at__isnull=False)
         .order_by("-finished_at")
-        .values_list("submitted_at", "finished_at")[: settings.OPERATION_HISTORY_SIZE]
+        .values_list("submitted_at", "finished_at", "ies_duration_seconds")[: settings.OPERATION_HISTORY_SIZE]
     )
-    return timing.expectation_from([(end - start).total_seconds() for start, end in rows if start and end])
+    return timing.expectation_from([ies_seconds if ies_seconds is not None else (end - start).total_seconds()
+                                    for start, end, ies_seconds in rows if start and end])
 
 
 def operation_lookup(*, reader: Membership | None = None) -> QuerySet[Operation]:
@@ -95,6 +101,16 @@ class Badge:
         return self.running > 0
 
 
+def _badge_counts(reader: Membership | None) -> dict[str, Count]:
+    """The badge's counts as aggregates over operations, as `reader` sees them (see _news_to)."""
+    news = _news_to(reader)
+    return {
+        "running": Count("pk", filter=Q(state__in=IN_FLIGHT_STATES)),
+        "halted": Count("pk", filter=Q(state__in=HALTED_STATES)),
+        **({"unseen": Count("pk", filter=news)} if news else {}),
+    }
+
+
 def operations_badge(*, tenant: Tenant, reader: Membership | None = None, current: Operation | None = None) -> Badge:
     """The badge's counts in one query, as `reader` sees them (their own news; without a reader
     or for a read-only one, none).
@@ -106,13 +122,91 @@ def operations_badge(*, tenant: Tenant, reader: Membership | None = None, curren
     others = Operation.objects.filter(tenant=tenant)
     if current is not None:
         others = others.exclude(pk=current.pk)
-    news = _news_to(reader)
-    counts = others.aggregate(
-        running=Count("pk", filter=Q(state__in=IN_FLIGHT_STATES)),
-        halted=Count("pk", filter=Q(state__in=HALTED_STATES)),
-        **({"unseen": Count("pk", filter=news)} if news else {}),
-    )
+    counts = others.aggregate(**_badge_counts(reader))
     if current is not None:
         counts["running"] += current.state in IN_FLIGHT_STATES
         counts["halted"] += current.state in HALTED_STATES
     return Badge(**counts)
+
+
+# A page that reads its own rows anyway carries the badge in one of its queries instead of a query
+# of its own (issue 14: at most 5 queries per page), as scalar subqueries on a row it reads once
+# (badge_subqueries; read back with badge_from).
+BADGE_PREFIX = "badge_"
+# Stands for the outer row's service while a subquery is compiled on its own (see _badge_sql).
+_OUTER_SERVICE = -914_003
+_UNSTEADY = (*IN_FLIGHT_STATES, *HALTED_STATES)  # states a page may show change under it
+
+
+def badge_subqueries(*, tenant: Tenant, reader: Membership | None = None,
+                     unsteady_of_service: str | None = None) -> dict[str, RawSQL]:
+    """The badge's counts over the tenant's operations as annotations for a query that reads one
+    row per page. `unsteady_of_service`: a column of the outer row (SQL) naming a service whose
+    running and stopped operations are left out (the page counts those from its own rows).
+
+    Built by the ORM once per process and reader, then reused as SQL: building and compiling
+    these subqueries cost more than the query they replace."""
+    key = _reader_key(reader)
+    counts = _badge_sql(connection.vendor, tenant.pk, key, unsteady_of_service is not None)
+    out = {}
+    for name, (sql, params) in counts.items():
+        if unsteady_of_service is not None:
+            sql, params = _splice(sql, params, _OUTER_SERVICE, unsteady_of_service)
+        out[BADGE_PREFIX + name] = RawSQL(f"COALESCE(({sql}), 0)", params, output_field=IntegerField())
+    return out
+
+
+def _reader_key(reader: Membership | None) -> tuple | None:
+    # What _news_to reads of the reader: none of it for a read-only one.
+    return (reader.user_id, reader.tenant_id, reader.created_at) if reader is not None and reader.can_write else None
+
+
+@lru_cache(maxsize=1024)
+def _badge_sql(vendor: str, tenant_id: int, reader_key: tuple | None,
+               unsteady_excluded: bool) -> dict[str, tuple[str, tuple]]:
+    from portal.tenants.models import Membership, Role
+
+    reader = None
+    if reader_key is not None:
+        user_id, member_tenant_id, created_at = reader_key
+        reader = Membership(user_id=user_id, tenant_id=member_tenant_id, role=Role.MEMBER, created_at=created_at)
+    operations = Operation.objects.filter(tenant_id=tenant_id)
+    if unsteady_excluded:
+        operations = operations.exclude(service_id=_OUTER_SERVICE, state__in=_UNSTEADY)
+    compiled = {}
+    for name, count in _badge_counts(reader).items():
+        query = operations.order_by().values("tenant").annotate(n=count).values("n").query
+        sql, params = query.sql_with_params()
+        compiled[name] = (sql, tuple(params))
+    return compiled
+
+
+def _splice(sql: str, params: tuple, placeholder: object, column: str) -> tuple[str, tuple]:
+    """Put `column` (SQL) where the parameter `placeholder` was."""
+    parts = sql.split("%s")
+    assert len(parts) == len(params) + 1, "a literal %s in the SQL"
+    out_sql, out_params = parts[0], []
+    for param, part in zip(params, parts[1:], strict=True):
+        if param == placeholder:
+            out_sql += column + part
+        else:
+            out_sql += "%s" + part
+            out_params.append(param)
+    return out_sql, tuple(out_params)
+
+
+def badge_from(*rows: object, extra: Badge | None = None) -> Badge:
+    """The badge from the annotations of badge_subqueries on `rows`, plus `extra`."""
+    counts = {"running": 0, "halted": 0, "unseen": 0}
+    for row in rows:
+        for name in counts:
+            counts[name] += getattr(row, BADGE_PREFIX + name, 0) or 0
+    if extra is not None:
+        counts = {name: value + getattr(extra, name) for name, value in counts.items()}
+    return Badge(**counts)
+
+
+def badge_of(operations: list[Operation]) -> Badge:
+    """What running and stopped operations among `operations` add to the badge (read by the page)."""
+    return Badge(running=sum(op.state in IN_FLIGHT_STATES for op in operations),
+                 halted=sum(op.state in HALTED_STATES for op in operations))

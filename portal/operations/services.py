@@ -578,7 +578,7 @@ def _conclude(op: Operation, seen: observe.Seen, counts: dict[str, Any]) -> _Lat
     assert status is not None
     if status.succeeded:
         if op.kind == OperationKind.DELETE:
-            _finish(op, OperationState.SUCCEEDED, messages.DELETED, gone=True, ies_finished_at=status.finished_at,
+            _finish(op, OperationState.SUCCEEDED, messages.DELETED, gone=True, ies_finished_at=status.finished_at, ies_started_at=status.started_at,
                     counts=counts)
             return None
         remote = seen.remote
@@ -587,26 +587,30 @@ def _conclude(op: Operation, seen: observe.Seen, counts: dict[str, Any]) -> _Lat
             return _Later(5.0, _unavailable_note(seen.remote_error), calls=seen.calls)
         if op.kind == OperationKind.MODIFY and remote.bandwidth_kbps != int((op.after or {})["bandwidth_kbps"]):
             _finish(op, OperationState.FAILED, messages.BANDWIDTH_MISMATCH, remote=remote,
-                    ies_finished_at=status.finished_at, counts=counts)
+                    ies_finished_at=status.finished_at, ies_started_at=status.started_at, counts=counts)
             return None
-        _finish(op, OperationState.SUCCEEDED, "", remote=remote, ies_finished_at=status.finished_at, counts=counts)
+        _finish(op, OperationState.SUCCEEDED, "", remote=remote, ies_finished_at=status.finished_at, ies_started_at=status.started_at, counts=counts)
         return None
     reason = status.reason or messages.NO_REASON
     if op.kind == OperationKind.CREATE and seen.remote_gone:
-        _finish(op, OperationState.ROLLED_BACK, reason, ies_finished_at=status.finished_at, counts=counts)
+        _finish(op, OperationState.ROLLED_BACK, reason, ies_finished_at=status.finished_at, ies_started_at=status.started_at, counts=counts)
         return None
-    _finish(op, OperationState.FAILED, reason, remote=seen.remote, ies_finished_at=status.finished_at, counts=counts)
+    _finish(op, OperationState.FAILED, reason, remote=seen.remote, ies_finished_at=status.finished_at, ies_started_at=status.started_at, counts=counts)
     return None
 
 
 def _finish(op: Operation, state: str, message: str, *, remote: ies.Service | None = None,
-            gone: bool = False, ies_finished_at: datetime | None = None, counts: dict[str, Any] | None = None) -> None:
+            gone: bool = False, ies_finished_at: datetime | None = None, counts: dict[str, Any] | None = None,
+            ies_started_at: datetime | None = None) -> None:
     """End the operation with its audit event and, through `operation_finished`, what the apps above
     record of it (the service mirror), all in one transaction: nobody reads one without the others.
     `remote`: the service as IES reported it at the end; `gone`: IES confirmed it no longer exists;
-    `counts`: the look that saw the end, counted in the same UPDATE."""
+    `counts`: the look that saw the end, counted in the same UPDATE; `ies_started_at`: when IES says it
+    started (with `ies_finished_at`, how long IES took)."""
     changes = {"state": state, "message": message, "finished_at": timezone.now(), "next_poll_at": None,
                **(counts or {})}
+    if ies_started_at and ies_finished_at and ies_finished_at >= ies_started_at:
+        changes["ies_duration_seconds"] = (ies_finished_at - ies_started_at).total_seconds()
     with transaction.atomic():
         if not _claim(op, [OperationState.QUEUED, OperationState.PROCESSING, *HALTED_STATES], **changes):
             return

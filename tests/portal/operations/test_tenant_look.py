@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal.operations import dispatch, services
+from portal.operations import dispatch, selectors, services
 from portal.operations.models import Operation, OperationKind, OperationState
 from tests.fixtures_simulator import start_simulator
 from tests.portal.helpers import tenant_on_simulator
@@ -85,6 +85,8 @@ def test_one_list_call_covers_the_running_operations_and_each_end_is_confirmed_o
     assert min(looks) >= 3
     # POST + list calls + 2 reads each: what a tenant's operations cost together.
     assert len(paths) == 3 + len(lists) + 2 * 3
+    # How long each took as IES timed it (10 min at time scale 60, ±10 %): what is learned from.
+    assert all(9.0 <= op.ies_duration_seconds <= 11.0 for op in ended), [op.ies_duration_seconds for op in ended]
 
 
 def test_an_operation_that_ended_before_its_next_look_is_seen_at_the_tenants_next_look(own_sim, inline_worker,
@@ -177,3 +179,18 @@ def test_the_look_is_what_the_tracking_tasks_send(own_sim, inline_worker):
     inline_worker.run_until(lambda: all_ended(ops), 60, what="the create to end")
     ran = {name for name in inline_worker.ran if name.startswith("operations.")}
     assert ran == {dispatch.SUBMIT, dispatch.LOOK}, "no reminder per operation"
+
+
+def test_expectations_are_learned_from_ies_own_durations_where_it_gave_them(own_sim):
+    _sim, tenant, _client = own_sim
+    now = timezone.now()
+    # The portal noticed each end 30 s late (a sparse look); IES says they took 60 s, 62 s and 64 s.
+    for ies_seconds in (60.0, 62.0, 64.0):
+        Operation.objects.create(tenant=tenant, kind=OperationKind.CREATE, definition_id="learned-def",
+                                 state=OperationState.SUCCEEDED, submitted_at=now - timedelta(seconds=ies_seconds + 30),
+                                 finished_at=now, ies_duration_seconds=ies_seconds)
+    # One without IES's times (an IES without the operations endpoint): the portal's own count.
+    Operation.objects.create(tenant=tenant, kind=OperationKind.CREATE, definition_id="learned-def",
+                             state=OperationState.SUCCEEDED, submitted_at=now - timedelta(seconds=66), finished_at=now)
+    expectation = selectors.expectation_for(kind=OperationKind.CREATE, definition_id="learned-def")
+    assert (expectation.median_s, expectation.p90_s, expectation.samples) == (63.0, 66.0, 4)
