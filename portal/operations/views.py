@@ -47,6 +47,9 @@ def operation_recheck_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("operations:detail", pk=op.pk)
 
 
+IDLE_LIST_POLL_SECONDS = 30
+
+
 @require_GET
 @vary_on_headers("HX-Request")  # the page and its refreshing listing share a URL
 def operation_list(request: SignedInRequest) -> HttpResponse:
@@ -54,11 +57,14 @@ def operation_list(request: SignedInRequest) -> HttpResponse:
     ops = list(operation_list_for_tenant(tenant=membership.tenant, reader=membership)[:100])
     views = [present(op) for op in ops]
     polling = any(view.polling for view in views)
+    # As often as the operation nearest its end asks on its own page; rarely when nothing runs.
+    poll_seconds = min((view.poll_seconds for view in views if view.polling), default=IDLE_LIST_POLL_SECONDS)
     context = {
         "views": views, "unseen": sum(1 for op in ops if getattr(op, "is_new", False)),
         # "Mark all as read" marks what this page showed, not what finished after it was drawn.
         "drawn_at": timezone.now().isoformat(),
         "polling": polling,
+        "poll_seconds": poll_seconds,
     }
     # The header badge counted in the same response as the rows: they cannot disagree.
     badge = operations_badge(tenant=membership.tenant, reader=membership)

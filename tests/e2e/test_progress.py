@@ -145,4 +145,4 @@ def test_the_operations_list_follows_an_operation_to_its_end_by_itself(page, liv
     expect(row).to_have_attribute("data-state", re.compile(r"queued|processing"))
     expect(row).to_have_attribute("data-state", "succeeded", timeout=90_000)
     assert page.evaluate("window.__untouched") == 1, "the rows refreshed in place"
-    expect(page.locator("#op-listing")).not_to_have_attribute("hx-trigger", re.compile(".+"), timeout=10_000)
+    expect(page.locator("#op-listing")).to_have_attribute("data-polling", "idle", timeout=10_000)
