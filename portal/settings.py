@@ -289,6 +289,9 @@ TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
 
 PORTAL_DEMO_PASSWORD = os.environ.get("PORTAL_DEMO_PASSWORD", "")
 
+# The database keeps sessions, the cache serves them: no session query per page, and Redis wiped
+# or down logs nobody out (portal/tenants/sessions.py).
+SESSION_ENGINE = "portal.tenants.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Count, OuterRef, Q, QuerySet, StringAgg, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -26,10 +28,11 @@ from django.utils.translation import gettext as _
 from ies_client import models as ies
 from ies_client.errors import IESAuthError, IESError
 from portal.operations.models import IN_FLIGHT_STATES, Operation
+from portal.operations.selectors import Badge, badge_from, badge_of, badge_subqueries
 from portal.services import dispatch
 from portal.services.mirror import TROUBLE_KINDS
 from portal.services.models import Service, ServiceListRefresh
-from portal.services.selectors import service_last_sync_for_tenant, service_list_for_tenant
+from portal.services.selectors import service_last_sync_for_tenant, service_list_for_tenant, service_lookup
 from portal.services.status_words import RUNNING
 from portal.tenants.access import current_membership, tenant_object_for_writer_or_404, tenant_object_or_404
 from portal.tenants.ies import TenantNotConfigured
@@ -162,10 +165,10 @@ def service_list_refresh_now(*, tenant: Tenant) -> str:
                           attempted_at=state.attempted_at if state else None)
 
 
-def service_list_freshness(*, tenant: Tenant, poll: int | None = None) -> Freshness:
-    """How fresh the tenant's list is; asks for a background refresh when it is old (not from a
-    poll: a poll only watches the refresh its page asked for)."""
-    state = ServiceListRefresh.objects.filter(tenant=tenant).first()
+def service_list_freshness(*, tenant: Tenant, state: ServiceListRefresh | None, poll: int | None = None) -> Freshness:
+    """How fresh the tenant's list is, from its refresh state as the caller read it (None: none
+    yet); asks for a background refresh when it is old (not from a poll: a poll only watches the
+    refresh its page asked for)."""
     as_of = state.succeeded_at if state else None
     if as_of is None:
         # Rows mirrored before refreshes were recorded, or by an operation's end.
@@ -189,6 +192,8 @@ class ServiceListing:
     freshness: Freshness
     total: int = 0
     in_flight: dict[int, Operation] = field(default_factory=dict)  # service pk → its running operation
+    statuses: list[str] = field(default_factory=list)  # the words the tenant's live services have, for the filter
+    badge: Badge | None = None  # the header badge, when a reader was given
 
     @property
     def services(self) -> list[Service]:
@@ -243,26 +248,59 @@ def service_or_404(request: HttpRequest, services: QuerySet[Service], /, *, for_
         raise ServiceNotKnown from exc
 
 
+# The columns a list row shows (presenters.service_row): a row's parameters and IES's operation log
+# are the detail page's, and decoding their JSON for 50 rows is the list's largest read.
+ROW_FIELDS = ("tenant_id", "ies_service_id", "name", "kind", "cloud_vpn_name", "bandwidth_kbps", "status",
+              "active_status", "last_changed_at", "gone_at")
+
+
+def _list_summary(*, tenant: Tenant, matching: QuerySet[Service], reader: Membership | None) -> Tenant:
+    """The list's one-row facts in one query: the tenant's refresh state, the status words of its
+    live services, how many match the filters and, for a reader, the header badge's counts."""
+    live = service_list_for_tenant(tenant=tenant).order_by().values("tenant")
+    # "," is the only separator SQLite takes with DISTINCT; IES's status words are single words.
+    statuses = live.annotate(words=StringAgg("status", Value(","), distinct=True)).values("words")
+    total = matching.order_by().values("tenant").annotate(n=Count("pk")).values("n")
+    summary = (Tenant.objects.filter(pk=tenant.pk).select_related("service_list_refresh")
+               .only("pk", "service_list_refresh__attempted_at", "service_list_refresh__succeeded_at",
+                     "service_list_refresh__trouble")
+               .annotate(statuses=Subquery(statuses), total=Coalesce(Subquery(total), 0),
+                         **(badge_subqueries(tenant=tenant, reader=reader) if reader else {})))
+    return summary.get()
+
+
+def _running_operations(rows: Iterable[Service]) -> dict[int, Operation]:
+    """The rows' running operations as service_listing annotated them: enough of one for its link."""
+    return {row.pk: Operation(pk=row.running_pk, kind=row.running_kind, service_id=row.pk)  # type: ignore[attr-defined]
+            for row in rows if row.running_pk is not None}  # type: ignore[attr-defined]
+
+
 def service_listing(*, tenant: Tenant, q: str = "", status: str = "", kind: str = "", sort: str = "name",
-                    page: int | str = 1, poll: int | None = None) -> ServiceListing:
-    """One page of the tenant's mirror, with how fresh it is (see service_list_freshness)."""
-    freshness = service_list_freshness(tenant=tenant, poll=poll)
+                    page: int | str = 1, poll: int | None = None, reader: Membership | None = None) -> ServiceListing:
+    """One page of the tenant's mirror, with how fresh it is (see service_list_freshness), in two
+    queries: the summary (refresh state, status words, count, badge) and the page's rows with their
+    running operations. With a `reader`, the header badge as they see it (else listing.badge is None)."""
     services = filtered_services(tenant=tenant, q=q, status=status, kind=kind, sort=sort)
-    paginator = Paginator(services, PAGE_SIZE)
+    summary = _list_summary(tenant=tenant, matching=services, reader=reader)
+    state = getattr(summary, "service_list_refresh", None)
+    freshness = service_list_freshness(tenant=tenant, state=state, poll=poll)
+    # The service's newest operation in flight, as operation_running_for_service picks it.
+    running = Operation.objects.filter(service=OuterRef("pk"), state__in=IN_FLIGHT_STATES).order_by("-created_at")
+    rows = services.only(*ROW_FIELDS).annotate(running_pk=Subquery(running.values("pk")[:1]),
+                                               running_kind=Subquery(running.values("kind")[:1]))
+    paginator = Paginator(rows, PAGE_SIZE)
+    paginator.count = summary.total  # type: ignore[attr-defined]  # counted by the summary, not again
     current = paginator.get_page(page)
-    rows = list(current.object_list)
-    current.object_list = rows  # evaluated once; the template and the views share these rows
-    running = Operation.objects.filter(service__in=rows, state__in=IN_FLIGHT_STATES).order_by("created_at")
+    listed = list(current.object_list)
+    current.object_list = listed  # evaluated once; the template and the views share these rows
     return ServiceListing(
         page=current,
         freshness=freshness,
-        total=paginator.count,
-        in_flight={op.service_id: op for op in running if op.service_id is not None},
+        total=summary.total,  # type: ignore[attr-defined]
+        in_flight=_running_operations(listed),
+        statuses=sorted(summary.statuses.split(",")) if summary.statuses is not None else [],  # type: ignore[attr-defined]
+        badge=badge_from(summary) if reader else None,
     )
-
-
-def status_choices(*, tenant: Tenant) -> list[str]:
-    return list(service_list_for_tenant(tenant=tenant).order_by("status").values_list("status", flat=True).distinct())
 
 
 # -- one service ------------------------------------------------------------------------------
@@ -285,6 +323,7 @@ class ServiceDetail:
     history: list[HistoryEntry]
     in_flight: Operation | None
     history_known: bool  # IES's operation log is in the history (else only the portal's own operations)
+    badge: Badge | None = None  # the header badge, when a reader was given (see service_page_lookup)
 
     @property
     def trouble(self) -> Trouble | None:
@@ -325,10 +364,25 @@ def service_refresh_now(*, tenant: Tenant, service: Service) -> str:
                           attempted_at=service.detail_attempted_at)
 
 
-def service_detail(*, tenant: Tenant, service: Service, poll: int | None = None) -> ServiceDetail:
+def service_page_lookup(*, reader: Membership | None) -> QuerySet[Service]:
+    """service_lookup for a service's page (deleted ones too, for their history). With a reader,
+    the row carries the header badge's counts, but for the service's own running and stopped
+    operations: service_detail counts those from the very rows the page shows, so that the badge
+    and the "in progress" notice are one read (as operations_badge's `current`)."""
+    services = service_lookup(include_gone=True)
+    if reader is None:
+        return services
+    quote = connection.ops.quote_name
+    return services.annotate(**badge_subqueries(tenant=reader.tenant, reader=reader,
+                                                unsteady_of_service=f"{quote(Service._meta.db_table)}.{quote('id')}"))
+
+
+def service_detail(*, tenant: Tenant, service: Service, poll: int | None = None,
+                   reader: Membership | None = None) -> ServiceDetail:
     """The service as the mirror knows it, with the history merged from IES's log as last read
     and the portal's own operations; asks for a background refresh when that is old (or older
-    than the service's last change)."""
+    than the service's last change). With a reader, the header badge: `service` as
+    service_page_lookup(reader=…) read it, plus the service's own operations."""
     gone = service.gone_at is not None
     if not gone and poll is None and _service_stale(service):
         service_refresh_request(tenant=tenant, service=service)
@@ -337,11 +391,14 @@ def service_detail(*, tenant: Tenant, service: Service, poll: int | None = None)
     freshness = Freshness(as_of=service.last_synced_at, refreshing=refreshing,
                           trouble=None if gone else _trouble(service.detail_trouble),
                           next_poll=_next_poll(refreshing, poll))
+    # With a reader, the badge counts the service's running and stopped operations from these rows
+    # (the 100 newest: one that old and still running or stopped would be missed from it).
     ours = list(service.operations.select_related("requested_by").order_by("-created_at")[:100])
     return ServiceDetail(service=service, freshness=freshness,
                          history=merge_history(remote_operations(service), ours),
                          in_flight=next((op for op in ours if op.in_flight), None),
-                         history_known=service.history_synced_at is not None)
+                         history_known=service.history_synced_at is not None,
+                         badge=badge_from(service, extra=badge_of(ours)) if reader is not None else None)
 
 
 def _word(enum: type[ies.OperationKind] | type[ies.OperationResult], value: str) -> Any:
@@ -401,6 +458,8 @@ class UsagePreview:
     window_label: str  # "Last 7 days", "Last 24 hours", "2026-11-30 10:00 to 2026-12-01 10:00"
     how: str  # "maximum per hour": the values the figures come from
     suggestion: Suggestion | None = None
+    # IES failed and the figures come from the traffic cached earlier: says so, and from when.
+    cached_note: str = ""
 
     def utilisation_at(self, kbps: int | None, which: str = "peak") -> float | None:
         value = self.peak_bps if which == "peak" else self.p95_bps
@@ -471,8 +530,10 @@ def usage_preview(*, tenant: Tenant, service: Service, window: dict[str, str] | 
     peaks = [d.peak_bps for d in (figs.inbound, figs.outbound) if d.peak_bps is not None]
     preview = UsagePreview(peak_bps=max(peaks) if peaks else None, p95_bps=figs.p95_bps,
                            window_label=_window_label(trange, now=now, default=default),
-                           how=f"{trange.indicator_label} {trange.timedim_label}", suggestion=chart.suggestion)
-    cache.set(key, preview, 300)
+                           how=f"{trange.indicator_label} {trange.timedim_label}", suggestion=chart.suggestion,
+                           cached_note=chart.stale.figures_note if chart.stale else "")
+    # Figures from the cache alone are kept no longer than a failure is: fresh ones once IES answers.
+    cache.set(key, preview, 60 if chart.stale else 300)
     return preview
 
 

@@ -18,7 +18,7 @@ from portal.core.bandwidth_input import BandwidthField, DescribedAmountMixin, sp
 from portal.core.http import HtmxRequest, SignedInRequest
 from portal.operations.presenters import badge_oob, present
 from portal.operations.selectors import operation_running_for_service, operations_badge
-from portal.services import queries
+from portal.services import presenters, queries
 from portal.services.models import Service, ServiceKind
 from portal.services.selectors import service_audit_trail, service_lookup, tenant_activity_list
 from portal.services.services import ChangeRefused, service_bandwidth_change, service_delete
@@ -78,24 +78,25 @@ def service_list(request: HtmxRequest) -> HttpResponse:
         return redirect(f"{request.path}?{clean.urlencode()}" if clean else request.path)
     params = {key: request.GET.get(key, "").strip() for key in ("q", "status", "kind", "sort")}
     params["sort"] = params["sort"] if params["sort"] in queries.SORTS else "name"
+    # An htmx poll or filter swaps the results only: no header, so no badge to count.
     listing = queries.service_listing(tenant=membership.tenant, page=request.GET.get("page", 1),
-                                      poll=_poll(request), **params)
-    for service in listing.services:
-        # For the template: the row's running operation, not a field of the model.
-        service.running = listing.in_flight.get(service.pk)  # type: ignore[attr-defined]
+                                      poll=_poll(request), reader=None if request.htmx else membership, **params)
     current = params["sort"]
     context = {
         "listing": listing,
+        "rows": presenters.service_rows(listing.services, listing.in_flight),
         "freshness": listing.freshness,
         "poll_seconds": queries.POLL_SECONDS,
         "params": params,
-        "statuses": queries.status_choices(tenant=membership.tenant),
+        "statuses": listing.statuses,
         "kinds": ServiceKind.choices,
         # A column's link sorts by it, or reverses the order when it is already the sort.
         # "Last change" starts with the newest first.
         "columns": _list_columns(current),
         "sort_order": "descending" if current.startswith("-") else "ascending",
     }
+    if listing.badge is not None:
+        context["ops_badge"] = listing.badge  # counted in the listing's summary query
     template = "services/service_list.html#results" if request.htmx else "services/service_list.html"
     return render(request, template, context)
 
@@ -132,7 +133,7 @@ def service_row(request: HttpRequest, service_id: str) -> HttpResponse:
     membership, service = queries.service_or_404(request, service_lookup(include_gone=True),
                                                  ies_service_id=service_id)
     running = None if service.gone_at else operation_running_for_service(service=service)
-    response = render(request, "services/service_list.html#row", {"s": service, "running": running})
+    response = render(request, "services/service_list.html#row", {"row": presenters.service_row(service, running)})
     response.write(badge_oob(request, operations_badge(tenant=membership.tenant, reader=membership, current=running), carried=False))
     return response
 
@@ -141,8 +142,11 @@ def service_row(request: HttpRequest, service_id: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 @_services_or_not_known
 def service_detail(request: HtmxRequest, service_id: str) -> HttpResponse:
-    membership, service = queries.service_or_404(request, service_lookup(include_gone=True),
-                                                 ies_service_id=service_id)
+    # The page (not its fragments, nor the POST) draws the header: its badge comes with the service.
+    page = request.method == "GET" and not request.htmx
+    membership, service = queries.service_or_404(
+        request, queries.service_page_lookup(reader=current_membership(request) if page else None),
+        ies_service_id=service_id)
     if request.method == "POST":
         # "Refresh from IES": the worker reads the service now; the page shows it pending.
         _refresh_now(request, queries.service_refresh_now(tenant=membership.tenant, service=service))
@@ -151,14 +155,14 @@ def service_detail(request: HtmxRequest, service_id: str) -> HttpResponse:
         return _service_state_fragment(request, membership, service)
     if request.htmx:
         return _service_running_fragment(request, membership, service)
-    detail = queries.service_detail(tenant=membership.tenant, service=service)
+    detail = queries.service_detail(tenant=membership.tenant, service=service, reader=membership)
     audit = service_audit_trail(tenant=membership.tenant, service=service)[:50]
     running = detail.in_flight if not detail.service.gone_at else None
     return render(request, "services/service_detail.html", {
         **_state_context(detail),
         "audit": audit,
         "running": present(running) if running else None,
-        "ops_badge": operations_badge(tenant=membership.tenant, reader=membership, current=running),
+        "ops_badge": detail.badge,
         "ops_badge_carried": running is not None,
     })
 

@@ -11,5 +11,7 @@ def tenancy(request: HttpRequest) -> dict:
     return {
         "current_membership": membership,
         "current_tenant": membership.tenant if membership else None,
-        "all_memberships": request_memberships(request),
+        # Staff seeing as a tenant stay on it until they stop: no menu of their own tenants (and
+        # no query for it).
+        "all_memberships": [] if getattr(membership, "impersonated", False) else request_memberships(request),
     }
