@@ -17,19 +17,20 @@ T0 = datetime(2026, 5, 7, 14, 0, tzinfo=UTC)
     (0, 600, 30.0),
     (0, 100, 10.0),
     (75, 100, 5.0),       # 80 s is 5 s away: wait only until then
-    (79, 100, 2.0),       # dense step (2.5 % of 100 s, at most 2 s) beats the 1 s left
+    (79, 100, 1.5),       # dense step (1.5 % of 100 s) beats the 1 s left
     (0, 1, 1.0),          # the floor: one second
     (0, 0, 1.0),          # no expectation: treated as one second
-    # Around the expected end: 2.5 % of it, between 1 and 2 s (a 10-minute operation's end is seen
+    # Around the expected end: 1.5 % of it, between 1 and 2 s (a 10-minute operation's end is seen
     # within 2 s, 95 % within 3 s).
     (35, 40, 1.0),
-    (80, 100, 2.0),
-    (149, 100, 2.0),
+    (50, 60, 1.0),
+    (80, 100, 1.5),
+    (149, 100, 1.5),
     (500, 600, 2.0),
     (9, 10, 1.0),
     # Past 1.5× the expectation: back off, at most 30 s.
-    (150, 100, 2.0),
-    (200, 100, 7.0),
+    (150, 100, 1.5),
+    (200, 100, 6.5),
     (10_000, 100, 30.0),
 ])
 def test_next_poll_delay(elapsed, expected, delay):
@@ -43,7 +44,7 @@ def test_the_schedule_never_sleeps_past_the_dense_window_nor_longer_than_30_s(ex
         delay = timing.next_poll_delay(elapsed, expected)
         assert 1.0 <= delay <= 30.0
         elapsed += delay
-    dense = min(timing.DENSE_MAX_S, max(1.0, expected * 0.025))
+    dense = min(timing.DENSE_MAX_S, max(1.0, expected * timing.DENSE_FRACTION))
     assert elapsed <= 0.8 * expected + dense, "the first look inside the dense window is at most one dense step late"
 
 
