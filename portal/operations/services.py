@@ -345,9 +345,12 @@ def operations_look(tenant_id: int, eta: float | None = None) -> int:
     in_flight = list(Operation.objects.filter(tenant_id=tenant_id, state=OperationState.PROCESSING)
                      .values_list("pk", "ies_service_id", "next_poll_at", "submitted_at", "expected_seconds"))
     due = [row[0] for row in in_flight if row[2] is None or row[2] <= now]
-    looked = _look(in_flight, due, now) if due else 0
-    _schedule_look(tenant_id)
-    return looked
+    try:
+        return _look(in_flight, due, now) if due else 0
+    finally:
+        # Whatever happened to this look, the tenant's next one is asked for: a look that failed
+        # half-way must not end the tenant's tracking until the sweeper notices.
+        _schedule_look(tenant_id)
 
 
 def operation_poll(op_id: int, ticket: int) -> None:
@@ -377,6 +380,16 @@ def _look(in_flight: list[tuple], due: list[int], now: datetime) -> int:
     if not claimed:
         return 0
     try:
+        return _look_at(claimed, set(due), by_list, now, lease)
+    except Exception:
+        # Let the next look take them soon rather than when the lease ends (minutes).
+        Operation.objects.filter(pk__in=[op.pk for op in claimed], state=OperationState.PROCESSING,
+                                 next_poll_at=lease).update(next_poll_at=now + _late_grace())
+        raise
+
+
+def _look_at(claimed: list[Operation], due_now: set[int], by_list: bool, now: datetime, lease: datetime) -> int:
+    try:
         client = ies_for_tenant(claimed[0].tenant)
     except TenantNotConfigured:
         for op in claimed:
@@ -393,7 +406,6 @@ def _look(in_flight: list[tuple], due: list[int], now: datetime) -> int:
             # (an IES that failed the list would fail those too).
             seen = {op.pk: observe.Seen(error=exc) for op in claimed}
     if not seen:
-        due_now = set(due)
         to_read = []
         for op in claimed:
             if listing is not None and op.pk not in due_now and not _old_enough(op, now):

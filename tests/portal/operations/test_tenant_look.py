@@ -11,6 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from portal.operations import dispatch, selectors, services
@@ -194,3 +195,25 @@ def test_expectations_are_learned_from_ies_own_durations_where_it_gave_them(own_
                              state=OperationState.SUCCEEDED, submitted_at=now - timedelta(seconds=66), finished_at=now)
     expectation = selectors.expectation_for(kind=OperationKind.CREATE, definition_id="learned-def")
     assert (expectation.median_s, expectation.p90_s, expectation.samples) == (63.0, 66.0, 4)
+
+
+def test_a_look_that_fails_half_way_gives_its_operations_back_and_asks_for_the_next(own_sim, inline_worker,
+                                                                                  monkeypatch):
+    _sim, tenant, client = own_sim
+    ops = place(client, inline_worker, 1)
+    run_until_at_ies(inline_worker, ops)
+    Operation.objects.filter(pk=ops[0].pk).update(next_poll_at=timezone.now())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in reading IES's answer")
+
+    monkeypatch.setattr(services.observe, "observe", broken)
+    cache.delete(services._look_key(tenant.pk))  # no other look pending: only this one can ask
+    mark = inline_worker.published
+    before = timezone.now()
+    with pytest.raises(RuntimeError), inline_worker.sends():
+        services.operations_look(tenant.pk)
+    op = Operation.objects.get(pk=ops[0].pk)
+    assert op.state == OperationState.PROCESSING
+    assert op.next_poll_at <= before + timedelta(seconds=10), "not held for the look's whole lease"
+    assert any(sent.startswith(dispatch.LOOK) for sent in inline_worker.sent[mark:]), "the next look is asked for"
