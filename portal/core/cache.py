@@ -67,6 +67,17 @@ class ResilientRedisCache(RedisCache):
     def delete(self, key: Any, version: int | None = None) -> bool:
         return self._call(False, super().delete, key, version)
 
+    def delete_despite_backoff(self, key: Any, version: int | None = None) -> bool:
+        """A delete that must not be skipped while the cache backs off after an error (a logout's
+        session): tried even then. False when Redis did not take it."""
+        try:
+            deleted = super().delete(key, version)
+        except CACHE_ERRORS as error:
+            self._outage.failed(error, by="cache")
+            return False
+        self._outage.answered()
+        return deleted
+
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
         return self._call({}, super().get_many, keys, version)
 
