@@ -20,6 +20,7 @@ STUCK = _("IES has not finished this operation in far longer than usual. The por
           "check again to ask IES once more.")
 NO_ANSWER = _("IES did not answer the last check; the portal keeps trying.")
 ERROR_ANSWER = _("IES answered the last check with an error; the portal keeps trying.")
+CHECK_FAILED = _("The portal could not record the last check; it keeps trying.")
 SEND_FAILED = _("IES could not be reached to send the request; the portal tries again shortly.")
 NO_REASON = _("IES did not say why.")
 BANDWIDTH_MISMATCH = _("IES reported success, but the service does not have the bandwidth that was asked for.")

@@ -13,6 +13,7 @@ and is handed in (`ies_kind`).
 from __future__ import annotations
 
 import contextvars
+import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from ies_client import models as ies
 from ies_client.client import IESClient
 from ies_client.errors import IESCircuitOpen, IESError, IESNotFound
+
+log = logging.getLogger(__name__)
 
 # Reads of one look that may be in flight together. The client's pool keeps 10 connections per host;
 # a worker runs a few looks at once, and IES is one server: a handful each is plenty.
@@ -96,6 +99,16 @@ def observe(client: IESClient, watched: Iterable[Watched], *, listing: Listing |
 
 
 def _observe_one(client: IESClient, item: Watched) -> Seen:
+    try:
+        return _read(client, item)
+    except Exception:
+        # A defect in reading one answer must not sink the look of every other operation: this one
+        # is looked at again later, as if IES had answered with an error.
+        log.exception("operation %s: reading IES's answer failed", item.pk)
+        return Seen(error=IESError("The portal could not read IES's answer."), calls=1)
+
+
+def _read(client: IESClient, item: Watched) -> Seen:
     seen = Seen()
     try:
         seen.calls += 1

@@ -93,9 +93,11 @@ def _revive_grace() -> timedelta:
 
 def _poll_lease() -> timedelta:
     # While a look at IES is under way (the tenant's list, the status, then the service to confirm
-    # the end, each with its retries), nobody else takes its operations: a slow IES is not asked twice.
+    # the end, each with its retries), nobody else takes its operations: a slow IES is not asked
+    # twice. A lease also ends further off than any next look ever is (`_not_leased_after`), so a
+    # look that takes every operation not held (a list look) never takes another look's.
     one_call = (settings.IES_CONNECT_TIMEOUT + settings.IES_READ_TIMEOUT) * (settings.IES_RETRIES + 1)
-    return timedelta(seconds=3 * one_call + 10)
+    return timedelta(seconds=3 * one_call + 10) + _not_leased_after()
 
 
 # -- starting ---------------------------------------------------------------------------------
@@ -380,7 +382,7 @@ def _look(in_flight: list[tuple], due: list[int], now: datetime) -> int:
     if not claimed:
         return 0
     try:
-        return _look_at(claimed, set(due), by_list, now, lease)
+        return _look_at(claimed, by_list, now, lease)
     except Exception:
         # Let the next look take them soon rather than when the lease ends (minutes).
         Operation.objects.filter(pk__in=[op.pk for op in claimed], state=OperationState.PROCESSING,
@@ -388,7 +390,7 @@ def _look(in_flight: list[tuple], due: list[int], now: datetime) -> int:
         raise
 
 
-def _look_at(claimed: list[Operation], due_now: set[int], by_list: bool, now: datetime, lease: datetime) -> int:
+def _look_at(claimed: list[Operation], by_list: bool, now: datetime, lease: datetime) -> int:
     try:
         client = ies_for_tenant(claimed[0].tenant)
     except TenantNotConfigured:
@@ -405,18 +407,28 @@ def _look_at(claimed: list[Operation], due_now: set[int], by_list: bool, now: da
             # Nothing is known of any of them: the same answer for each, and no read per operation
             # (an IES that failed the list would fail those too).
             seen = {op.pk: observe.Seen(error=exc) for op in claimed}
+    later: dict[int, _Later] = {}
     if not seen:
         to_read = []
         for op in claimed:
-            if listing is not None and op.pk not in due_now and not _old_enough(op, now):
-                # Settled in the list moments after IES took it: IES may not show it running yet.
-                seen[op.pk] = observe.Seen(listed_running=True)
+            if wait := _too_young(op, now):
+                # Moments after IES took it, IES may not show it running yet (an IES without the
+                # operations endpoint would then read as ended): its first look comes later.
+                later[op.pk] = _Later(wait, looked=False)
             else:
                 to_read.append(_watched(op))
         seen.update(observe.observe(client, to_read, listing=listing))
-    later: dict[int, _Later] = {}
     for op in claimed:
-        plan = _record(op, seen[op.pk], now)
+        if op.pk in later:
+            continue
+        try:
+            with transaction.atomic():
+                plan = _record(op, seen[op.pk], now)
+        except Exception:
+            # One operation the portal cannot record (a defect, a constraint) must not stop the
+            # tracking of the tenant's others: it is looked at again, later.
+            log.exception("operation %s: recording what IES said failed", op.pk)
+            plan = _Later(5.0, messages.CHECK_FAILED)
         if plan is not None:
             later[op.pk] = plan
     _write_later(later, lease, now)
@@ -425,13 +437,19 @@ def _look_at(claimed: list[Operation], due_now: set[int], by_list: bool, now: da
 
 def _not_leased_after() -> timedelta:
     # A next look is never further off than MAX_DELAY_S; a look's lease always is (_poll_lease).
-    return min(timedelta(seconds=timing.MAX_DELAY_S + 1), _poll_lease() - timedelta(seconds=1))
+    return timedelta(seconds=timing.MAX_DELAY_S + 1)
 
 
-def _old_enough(op: Operation, now: datetime) -> bool:
-    """Past its first look: a status that says "settled" can be believed."""
+def _too_young(op: Operation, now: datetime) -> float:
+    """Seconds until `op` is old enough for a settled status to be believed; 0 once it is. An IES may
+    take a moment after its 202 to show the service running: a few seconds (or the first look, if
+    sooner), not the first look of a long operation (which may be half a minute away: a worker
+    that starts meanwhile looks at once)."""
+    if op.submitted_at is None:
+        return 0.0
     first_look = timing.next_poll_delay(0.0, op.expected_seconds or timing.default_expectation().median_s)
-    return op.submitted_at is not None and (now - op.submitted_at).total_seconds() >= first_look
+    settle = min(first_look, timing.SETTLE_S)
+    return max(0.0, settle - (now - op.submitted_at).total_seconds())
 
 
 def _claim_for_look(pks: list[int], lease: datetime, condition: Q) -> list[Operation]:
@@ -448,6 +466,8 @@ def _claim_for_look(pks: list[int], lease: datetime, condition: Q) -> list[Opera
 # process, not one per look, while operations started on the default guess are in flight.
 _history_memo: dict[tuple[str, str], tuple[float, timing.Expectation]] = {}
 _HISTORY_MEMO_SECONDS = 5.0
+# A running operation's expectation changes only on a few samples, not on one odd operation.
+RELEARN_MIN_SAMPLES = 3
 
 
 def _relearn(claimed: list[Operation], now: datetime) -> None:
@@ -462,7 +482,7 @@ def _relearn(claimed: list[Operation], now: datetime) -> None:
         if expectation is None or time.monotonic() - read_at > _HISTORY_MEMO_SECONDS:
             expectation = expectation_for(kind=kind, definition_id=definition_id)
             _history_memo[(kind, definition_id)] = (time.monotonic(), expectation)
-        if not expectation.learned:
+        if not expectation.learned or expectation.samples < RELEARN_MIN_SAMPLES:
             continue
         allowance = timing.give_up_after(expectation.median_s)
         Operation.objects.filter(pk__in=[op.pk for op in ops], expected_learned=False).update(
@@ -572,15 +592,30 @@ def _ask_for_look(tenant_id: int, at: datetime, *, force: bool = False) -> None:
         # the next one itself).
         if isinstance(pending, float) and now_s - 2.0 <= pending <= at_s + 0.05:
             return
-        if not cache.add(f"{key}:{int(at_s * 10)}", 1, timeout=int(at_s - now_s) + 30):
+        if not _first_to_ask(_ask_key(tenant_id, at_s), int(at_s - now_s) + 30):
             return
-    cache.set(key, at_s, timeout=int(at_s - now_s) + 60)
-    dispatch.look(tenant_id, at_s, countdown=at_s - now_s)
+    if dispatch.look(tenant_id, at_s, countdown=at_s - now_s):
+        cache.set(key, at_s, timeout=int(at_s - now_s) + 60)
+
+
+def _ask_key(tenant_id: int, at_s: float) -> str:
+    # Asks for the same tenth of a second are one ask.
+    return f"{_look_key(tenant_id)}:{int(at_s * 10)}"
+
+
+def _first_to_ask(key: str, timeout: int) -> bool:
+    """`cache.add`, failing open: with the cache unavailable nobody can tell who was first, and a
+    look sent twice only finds nothing left to claim, while one sent by nobody stops the tracking."""
+    return cache.add(key, 1, timeout=timeout) or cache.get(key) is None
 
 
 def _look_started(tenant_id: int, eta: float | None) -> None:
-    # The look asked for at `eta` is running: the next ask must not take it for a pending one.
-    if eta is not None and cache.get(_look_key(tenant_id)) == eta:
+    # The look asked for at `eta` is running: the next ask (its own, at its end, maybe for the same
+    # tenth of a second) must not take it for a pending one.
+    if eta is None:
+        return
+    cache.delete(_ask_key(tenant_id, eta))
+    if cache.get(_look_key(tenant_id)) == eta:
         cache.delete(_look_key(tenant_id))
 
 
@@ -708,7 +743,7 @@ def _revive_looks(now: datetime, *, worker_started: bool) -> int:
     else:
         late = Q(next_poll_at__lt=now - _late_grace()) | Q(next_poll_at__isnull=True)
         tenants = {tenant_id for tenant_id in processing.filter(late).values_list("tenant_id", flat=True).distinct()
-                   if cache.add(f"operations:look-revived:{tenant_id}", 1, timeout=int(_revive_grace().total_seconds()))}
+                   if _first_to_ask(f"operations:look-revived:{tenant_id}", int(_revive_grace().total_seconds()))}
     for tenant_id in tenants:
         transaction.on_commit(partial(_ask_for_look, tenant_id, now, force=True))
     return len(tenants)

@@ -35,6 +35,9 @@ def expectation_from(durations: list[float]) -> Expectation:
     return Expectation(median_s=median, p90_s=max(p90, median), learned=True, samples=n)
 
 
+# How long after IES took an operation a "settled" status is not believed yet (IES may take a moment
+# to show the service running), unless its first look comes sooner.
+SETTLE_S = 3.0
 # The longest wait between two looks at an operation, whatever its phase.
 MAX_DELAY_S = 30.0
 # Inside the dense window a look every 1.5 % of the expected time, between 1 and 2 s: an end is seen

@@ -5,9 +5,11 @@ The breaker is opened in the shared store the portal's clients read; IES request
 simulator's own request log."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from ies_client import breaker
 from ies_client.client import _OPERATION, _OPERATIONS, _SERVICE, _SERVICES
@@ -54,6 +56,8 @@ def test_a_poll_the_breaker_refuses_is_not_counted(login, sim, inline_worker):
         op, _form = place_order(login("user16"))
     inline_worker.run_until(lambda: Operation.objects.get(pk=op.pk).state == OperationState.PROCESSING,
                             what="the submission")
+    # Past its first look (a look moments after IES took it asks nothing yet, breaker or not).
+    Operation.objects.filter(pk=op.pk).update(submitted_at=timezone.now() - timedelta(seconds=60))
     before = Operation.objects.get(pk=op.pk)
     for endpoint in (_OPERATION, _OPERATIONS, _SERVICE):
         open_breaker(op.tenant, "GET", endpoint)

@@ -14,11 +14,11 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from portal.operations import dispatch, selectors, services
+from portal.operations import dispatch, messages, selectors, services
 from portal.operations.models import Operation, OperationKind, OperationState
 from tests.fixtures_simulator import start_simulator
 from tests.portal.helpers import tenant_on_simulator
-from tests.portal.operations.test_tracking import place_order
+from tests.portal.operations.test_tracking import place_order, run_to_end
 
 pytestmark = pytest.mark.django_db
 
@@ -133,9 +133,9 @@ def test_an_operation_started_on_the_default_guess_is_placed_by_history_once_the
                             what="the create to be at IES")
     op = Operation.objects.get(pk=ops[0].pk)
     assert (op.expected_learned, op.expected_seconds) == (False, 900.0)
-    # Meanwhile two others of its kind and definition ended, after 12 s and 14 s.
+    # Meanwhile three others of its kind and definition ended, after 12 s, 13 s and 14 s.
     now = timezone.now()
-    for seconds in (12, 14):
+    for seconds in (12, 13, 14):
         Operation.objects.create(tenant=tenant, kind=OperationKind.CREATE, definition_id=op.definition_id,
                                  state=OperationState.SUCCEEDED, submitted_at=now - timedelta(seconds=seconds),
                                  finished_at=now)
@@ -217,3 +217,69 @@ def test_a_look_that_fails_half_way_gives_its_operations_back_and_asks_for_the_n
     assert op.state == OperationState.PROCESSING
     assert op.next_poll_at <= before + timedelta(seconds=10), "not held for the look's whole lease"
     assert any(sent.startswith(dispatch.LOOK) for sent in inline_worker.sent[mark:]), "the next look is asked for"
+
+
+def test_one_operation_the_portal_cannot_record_does_not_stop_the_tenants_others(own_sim, inline_worker,
+                                                                                 monkeypatch, settings):
+    _sim, _tenant, client = own_sim
+    settings.OPERATION_LIST_LOOK_MIN = 1
+    ops = place(client, inline_worker, 3)
+    bad = ops[1].pk
+    real_conclude = services._conclude
+
+    def conclude(op, seen, counts):
+        if op.pk == bad:
+            raise RuntimeError("a defect recording this one's end")
+        return real_conclude(op, seen, counts)
+
+    monkeypatch.setattr(services, "_conclude", conclude)
+    others = [op for op in ops if op.pk != bad]
+    # (The one in trouble may end at IES after the others: wait for its failed recording too.)
+    inline_worker.run_until(
+        lambda: all_ended(others) and Operation.objects.get(pk=bad).message == messages.CHECK_FAILED,
+        60, what="the other two to end, and the third's end to fail to be recorded")
+    assert {op.state for op in Operation.objects.filter(pk__in=[op.pk for op in others])} == {OperationState.SUCCEEDED}
+    stuck = Operation.objects.get(pk=bad)
+    assert stuck.state == OperationState.PROCESSING and stuck.message == messages.CHECK_FAILED
+    monkeypatch.setattr(services, "_conclude", real_conclude)  # the defect fixed: it ends at its next look
+    assert run_to_end(inline_worker, stuck).state == OperationState.SUCCEEDED
+
+
+def test_an_operation_just_taken_by_ies_is_not_read_before_its_first_look(own_sim, inline_worker):
+    sim, tenant, client = own_sim
+    ops = place(client, inline_worker, 1)
+    run_until_at_ies(inline_worker, ops)
+    op = Operation.objects.get(pk=ops[0].pk)
+    # A worker start makes everything due at once, moments after IES took it.
+    Operation.objects.filter(pk=op.pk).update(submitted_at=timezone.now(), next_poll_at=timezone.now())
+    mark = len(ies_requests(sim))
+    services.operations_look(tenant.pk)
+    assert ies_requests(sim)[mark:] == [], "too early to believe IES: nothing asked"
+    later = Operation.objects.get(pk=op.pk)
+    assert later.next_poll_at > timezone.now(), "its first look is still to come"
+
+
+class UnavailableCache:
+    """The cache of a deployment whose cache Redis is down while its broker is up: every read a
+    miss, every add refused, every write lost."""
+
+    def add(self, *args, **kwargs):
+        return False
+
+    def get(self, key, default=None, **kwargs):
+        return default
+
+    def set(self, *args, **kwargs):
+        return None
+
+    def delete(self, *args, **kwargs):
+        return False
+
+
+def test_a_look_is_asked_for_even_while_the_cache_is_unavailable(own_sim, inline_worker, monkeypatch):
+    _sim, tenant, _client = own_sim
+    mark = inline_worker.published
+    monkeypatch.setattr(services, "cache", UnavailableCache())
+    services._ask_for_look(tenant.pk, timezone.now() + timedelta(seconds=2))
+    assert [sent for sent in inline_worker.sent[mark:] if sent.startswith(dispatch.LOOK)], \
+        "nobody can tell whether a look is pending: one is sent (a second one finds nothing to claim)"
