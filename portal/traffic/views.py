@@ -134,7 +134,7 @@ def _inline_chart(request: HttpRequest, membership: Membership, service: Service
     except series.NotCached:
         return {}
     except (IESError, TenantNotConfigured) as exc:
-        log.warning("traffic of %s failed: %s", service.cloud_vpn_name, type(exc).__name__)
+        log.warning("traffic of %r failed: %s", service.cloud_vpn_name, type(exc).__name__)
         return {"initial": _trouble_body(exc, service)}
     return {"initial": _chart_body(request, membership, service, trange, chart, stats=False), "chart": chart,
             "scale_url": scale_url(service, chart.suggestion.kbps, trange) if chart.suggestion else ""}
@@ -172,7 +172,7 @@ def data(request: HttpRequest, cloud_vpn_name: str) -> JsonResponse:
         chart = selectors.chart_for_connection(tenant=membership.tenant, service=service, trange=trange,
                                                width=width, now=now)
     except (IESError, TenantNotConfigured) as exc:
-        log.warning("traffic of %s failed: %s", cloud_vpn_name, type(exc).__name__)
+        log.warning("traffic of %r failed: %s", cloud_vpn_name, type(exc).__name__)
         return _ies_trouble(exc, service)
     response = JsonResponse(_chart_body(request, membership, service, trange, chart, stats=True))
     response["Cache-Control"] = "private, no-cache"
