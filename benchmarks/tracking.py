@@ -882,8 +882,10 @@ def verdicts(f: dict) -> dict[str, bool]:
         f"worker_rss<={TARGETS['worker_rss_mb']}MB": f["worker_peak"]["rss_mb"] <= TARGETS["worker_rss_mb"],
     }
     limit = TARGETS["browser_lag_p95_s"]
+    # The browser's figure is a goal for a fast IES (issue 14, goal 1: time scale 10); at real IES
+    # time (goal 2) the goals are the lag and the requests, and the browser's figure is shown only.
     for key, sample in (("browser", f["browser"]), ("browser_detail", f["browser_detail"])):
-        if sample["pages"]:
+        if sample["pages"] and f["time_scale"] >= 10:
             out[f"{key}_lag_p95<={limit:g}s"] = sample["p95"] is not None and sample["p95"] <= limit
     if f["operations"] >= 1000:
         sample = f["browser"] if f["browser"]["pages"] else f["browser_detail"]
