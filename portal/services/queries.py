@@ -13,12 +13,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, StringAgg, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, StringAgg, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -27,12 +30,18 @@ from django.utils.translation import gettext as _
 
 from ies_client import models as ies
 from ies_client.errors import IESAuthError, IESError
+from portal.audit.models import AuditEvent
 from portal.operations.models import IN_FLIGHT_STATES, Operation
 from portal.operations.selectors import Badge, badge_from, badge_of, badge_subqueries
 from portal.services import dispatch
 from portal.services.mirror import TROUBLE_KINDS
 from portal.services.models import Service, ServiceListRefresh
-from portal.services.selectors import service_last_sync_for_tenant, service_list_for_tenant, service_lookup
+from portal.services.selectors import (
+    service_audit_trail,
+    service_last_sync_for_tenant,
+    service_list_for_tenant,
+    service_lookup,
+)
 from portal.services.status_words import RUNNING
 from portal.tenants.access import current_membership, tenant_object_for_writer_or_404, tenant_object_or_404
 from portal.tenants.ies import TenantNotConfigured
@@ -96,8 +105,24 @@ class Freshness:
 
 def _pending(kind: str, ident: int | str, attempted_at: datetime | None) -> bool:
     """A refresh of `kind` was asked for and no attempt has ended since."""
-    requested = cache.get(f"services:refresh-requested:{kind}:{ident}")
+    return _pending_since(cache.get(f"services:refresh-requested:{kind}:{ident}"), attempted_at)
+
+
+def _pending_since(requested: float | None, attempted_at: datetime | None) -> bool:
     return requested is not None and (attempted_at is None or attempted_at.timestamp() < float(requested))
+
+
+def _refresh_when_old(kind: str, ident: int | str, *, old: bool, window: int, send: Callable[[], bool],
+                      attempted_at: datetime | None) -> bool:
+    """What a page view does: ask for a background refresh when its data is `old` (throttled as
+    _request_refresh), then say whether one is pending (_pending). One cache round trip while the
+    throttle holds, not two: its key is read with the request's."""
+    requested_key, throttle_key = f"services:refresh-requested:{kind}:{ident}", f"services:refresh-throttle:{kind}:{ident}"
+    found = cache.get_many([requested_key, throttle_key] if old else [requested_key])
+    requested = found.get(requested_key)
+    if old and throttle_key not in found and cache.add(throttle_key, 1, window):
+        requested = _send_refresh(kind, ident, send)
+    return _pending_since(requested, attempted_at)
 
 
 def _request_refresh(kind: str, ident: int | str, *, window: int, send: Callable[[], bool]) -> bool:
@@ -106,7 +131,7 @@ def _request_refresh(kind: str, ident: int | str, *, window: int, send: Callable
     periodic sync; see portal.core.cache.)"""
     if not cache.add(f"services:refresh-throttle:{kind}:{ident}", 1, window):
         return False
-    return _send_refresh(kind, ident, send)
+    return _send_refresh(kind, ident, send) is not None
 
 
 # What became of a press of "Refresh from IES".
@@ -123,17 +148,19 @@ def _force_refresh(kind: str, ident: int | str, *, window: int, send: Callable[[
     if not cache.add(f"services:refresh-forced:{kind}:{ident}", 1, FORCED_REFRESH_FLOOR_SECONDS):
         return REFRESH_ALREADY_ASKED
     cache.set(f"services:refresh-throttle:{kind}:{ident}", 1, window)
-    return REFRESH_SENT if _send_refresh(kind, ident, send) else REFRESH_NOT_SENT
+    return REFRESH_SENT if _send_refresh(kind, ident, send) is not None else REFRESH_NOT_SENT
 
 
-def _send_refresh(kind: str, ident: int | str, send: Callable[[], bool]) -> bool:
+def _send_refresh(kind: str, ident: int | str, send: Callable[[], bool]) -> float | None:
+    """Send a refresh; the moment it was asked for (as a page reads it back), None if not sent."""
     requested = f"services:refresh-requested:{kind}:{ident}"
     # Before the send: a worker quicker than this line must find its attempt later than the request.
-    cache.set(requested, time.time(), PENDING_SECONDS)
+    asked = time.time()
+    cache.set(requested, asked, PENDING_SECONDS)
     if send():
-        return True
+        return asked
     cache.delete(requested)
-    return False
+    return None
 
 
 def _trouble(kind: str) -> Trouble | None:
@@ -173,9 +200,9 @@ def service_list_freshness(*, tenant: Tenant, state: ServiceListRefresh | None, 
     if as_of is None:
         # Rows mirrored before refreshes were recorded, or by an operation's end.
         as_of = service_last_sync_for_tenant(tenant=tenant)
-    if poll is None and _older_than(as_of, LIST_REFRESH_SECONDS):
-        service_list_refresh_request(tenant=tenant)
-    refreshing = _pending("list", tenant.pk, state.attempted_at if state else None)
+    refreshing = _refresh_when_old("list", tenant.pk, old=poll is None and _older_than(as_of, LIST_REFRESH_SECONDS),
+                                   window=LIST_REFRESH_SECONDS, send=lambda: dispatch.sync_tenant(tenant.pk),
+                                   attempted_at=state.attempted_at if state else None)
     trouble = _trouble(state.trouble) if state else None
     if trouble and state and state.trouble not in (TenantNotConfigured.__name__, IESAuthError.__name__):
         # A passing IES failure leaves the last known list useful; a token problem needs an admin.
@@ -253,20 +280,113 @@ def service_or_404(request: HttpRequest, services: QuerySet[Service], /, *, for_
 ROW_FIELDS = ("tenant_id", "ies_service_id", "name", "kind", "cloud_vpn_name", "bandwidth_kbps", "status",
               "active_status", "last_changed_at", "gone_at")
 
+# The list's two queries are built and compiled by the ORM once per process and shape (filters
+# given, sort, page), with these standing for the request's values, then reused as SQL with the
+# values put in: building and compiling them cost several times what running them does (issue 14).
+# Letters only: a LIKE pattern keeps them as they are (prep_for_like_query escapes \, % and _).
+_TENANT_SLOT = -914_101
+_Q_SLOT, _STATUS_SLOT, _KIND_SLOT = "zqslotq", "zsslots", "zkslotk"
+_SERVICE_SLOT, _SERVICE_ID_SLOT = -914_102, "zislotidz"
+_SUMMARY_NAMES = ("statuses", "total", "refresh_tenant", "refresh_attempted_at", "refresh_succeeded_at",
+                  "refresh_trouble")
 
-def _list_summary(*, tenant: Tenant, matching: QuerySet[Service], reader: Membership | None) -> Tenant:
-    """The list's one-row facts in one query: the tenant's refresh state, the status words of its
-    live services, how many match the filters and, for a reader, the header badge's counts."""
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple
+    names: tuple[str, ...] = ()
+    converters: tuple = ()  # (position, converter functions, expression), as the ORM's compiler applies them
+
+
+def _compile(queryset: QuerySet) -> _Compiled:
+    compiler = queryset.query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    query = queryset.query
+    names = (*query.extra_select, *query.values_select, *query.annotation_select)
+    converters = compiler.get_converters([column for column, _sql, _alias in compiler.select[:compiler.col_count]])
+    return _Compiled(sql, tuple(params), tuple(names),
+                     tuple((pos, tuple(funcs), expr) for pos, (funcs, expr) in converters.items()))
+
+
+def _bind(compiled: _Compiled, values: dict[int | str, Any], q: str = "") -> list[Any]:
+    """The compiled query's parameters with the request's values where the slots were (`values`:
+    slot → value; `q` goes into the LIKE patterns made of _Q_SLOT)."""
+    like = connection.ops.prep_for_like_query(q) if q else ""
+    params = []
+    for param in compiled.params:
+        if type(param) in (int, str):
+            if param in values:
+                param = values[param]
+            elif type(param) is str and _Q_SLOT in param:
+                param = param.replace(_Q_SLOT, like)
+        params.append(param)
+    return params
+
+
+def _list_values(tenant: Tenant, status: str, kind: str) -> dict[int | str, Any]:
+    return {_TENANT_SLOT: tenant.pk, _STATUS_SLOT: status, _KIND_SLOT: kind}
+
+
+def _slots(*, q: bool, status: bool, kind: bool) -> dict[str, str]:
+    return {"q": _Q_SLOT if q else "", "status": _STATUS_SLOT if status else "", "kind": _KIND_SLOT if kind else ""}
+
+
+@lru_cache(maxsize=512)
+def _rows_sql(vendor: str, q: bool, status: bool, kind: bool, sort: str, offset: int) -> _Compiled:
+    """The page's rows with their running operation (as operation_running_for_service picks it)."""
+    services = filtered_services(tenant=Tenant(pk=_TENANT_SLOT), sort=sort, **_slots(q=q, status=status, kind=kind))
+    order = (*SORTS[sort], "pk")  # the id last: rows of equal names keep one order, page after page
+    # The page's ids first, then their running operations: looked up for these 50 rows, not for
+    # every row the sort reads (PostgreSQL evaluates a select list's subqueries before its sort).
+    page = services.order_by(*order).values("pk")[offset:offset + PAGE_SIZE]
+    running = Operation.objects.filter(service=OuterRef("pk"), state__in=IN_FLIGHT_STATES).order_by("-created_at")
+    rows = (Service.objects.filter(pk__in=Subquery(page)).order_by(*order).only(*ROW_FIELDS)
+            .annotate(running_pk=Subquery(running.values("pk")[:1]), running_kind=Subquery(running.values("kind")[:1])))
+    return _compile(rows)
+
+
+@lru_cache(maxsize=1024)
+def _summary_sql(vendor: str, tenant_id: int, q: bool, status: bool, kind: bool,
+                 badge: tuple[tuple[str, str, tuple], ...]) -> _Compiled:
+    """The list's one-row facts: the tenant's refresh state, the status words of its live services,
+    how many match the filters and the header badge's counts (`badge`: badge_subqueries' SQL, per
+    tenant and reader)."""
+    tenant = Tenant(pk=tenant_id)
     live = service_list_for_tenant(tenant=tenant).order_by().values("tenant")
     # "," is the only separator SQLite takes with DISTINCT; IES's status words are single words.
     statuses = live.annotate(words=StringAgg("status", Value(","), distinct=True)).values("words")
+    matching = filtered_services(tenant=tenant, **_slots(q=q, status=status, kind=kind))
     total = matching.order_by().values("tenant").annotate(n=Count("pk")).values("n")
-    summary = (Tenant.objects.filter(pk=tenant.pk).select_related("service_list_refresh")
-               .only("pk", "service_list_refresh__attempted_at", "service_list_refresh__succeeded_at",
-                     "service_list_refresh__trouble")
-               .annotate(statuses=Subquery(statuses), total=Coalesce(Subquery(total), 0),
-                         **(badge_subqueries(tenant=tenant, reader=reader) if reader else {})))
-    return summary.get()
+    counts = {name: RawSQL(sql, params, output_field=IntegerField()) for name, sql, params in badge}
+    summary = Tenant.objects.filter(pk=tenant_id).annotate(
+        statuses=Subquery(statuses), total=Coalesce(Subquery(total), 0), refresh_tenant=F("service_list_refresh__tenant"),
+        refresh_attempted_at=F("service_list_refresh__attempted_at"),
+        refresh_succeeded_at=F("service_list_refresh__succeeded_at"),
+        refresh_trouble=F("service_list_refresh__trouble"), **counts)
+    return _compile(summary.values(*_SUMMARY_NAMES, *counts).order_by())
+
+
+def _list_summary(*, tenant: Tenant, q: str, status: str, kind: str, reader: Membership | None) -> SimpleNamespace:
+    """The list's one-row facts in one query (see _summary_sql); the refresh state as
+    `service_list_refresh` (None: none yet) and the badge's counts as badge_from reads them."""
+    badge = tuple((name, raw.sql, tuple(raw.params))
+                  for name, raw in (badge_subqueries(tenant=tenant, reader=reader) if reader else {}).items())
+    compiled = _summary_sql(connection.vendor, tenant.pk, bool(q), bool(status), bool(kind), badge)
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, _bind(compiled, _list_values(tenant, status, kind), q))
+        row = cursor.fetchone()
+    if row is None:
+        raise Tenant.DoesNotExist
+    values = list(row)
+    for pos, funcs, expression in compiled.converters:
+        for convert in funcs:
+            values[pos] = convert(values[pos], expression, connection)
+    summary = SimpleNamespace(**dict(zip(compiled.names, values, strict=True)))
+    summary.service_list_refresh = None if summary.refresh_tenant is None else ServiceListRefresh(
+        tenant_id=summary.refresh_tenant, attempted_at=summary.refresh_attempted_at,
+        succeeded_at=summary.refresh_succeeded_at, trouble=summary.refresh_trouble)
+    return summary
 
 
 def _running_operations(rows: Iterable[Service]) -> dict[int, Operation]:
@@ -280,25 +400,21 @@ def service_listing(*, tenant: Tenant, q: str = "", status: str = "", kind: str 
     """One page of the tenant's mirror, with how fresh it is (see service_list_freshness), in two
     queries: the summary (refresh state, status words, count, badge) and the page's rows with their
     running operations. With a `reader`, the header badge as they see it (else listing.badge is None)."""
-    services = filtered_services(tenant=tenant, q=q, status=status, kind=kind, sort=sort)
-    summary = _list_summary(tenant=tenant, matching=services, reader=reader)
-    state = getattr(summary, "service_list_refresh", None)
-    freshness = service_list_freshness(tenant=tenant, state=state, poll=poll)
-    # The service's newest operation in flight, as operation_running_for_service picks it.
-    running = Operation.objects.filter(service=OuterRef("pk"), state__in=IN_FLIGHT_STATES).order_by("-created_at")
-    rows = services.only(*ROW_FIELDS).annotate(running_pk=Subquery(running.values("pk")[:1]),
-                                               running_kind=Subquery(running.values("kind")[:1]))
-    paginator = Paginator(rows, PAGE_SIZE)
-    paginator.count = summary.total  # type: ignore[attr-defined]  # counted by the summary, not again
+    sort = sort if sort in SORTS else "name"
+    summary = _list_summary(tenant=tenant, q=q, status=status, kind=kind, reader=reader)
+    freshness = service_list_freshness(tenant=tenant, state=summary.service_list_refresh, poll=poll)
+    # The paginator only numbers the pages (from the summary's count): the rows are read below.
+    paginator = Paginator(range(summary.total), PAGE_SIZE)
     current = paginator.get_page(page)
-    listed = list(current.object_list)
-    current.object_list = listed  # evaluated once; the template and the views share these rows
+    compiled = _rows_sql(connection.vendor, bool(q), bool(status), bool(kind), sort, (current.number - 1) * PAGE_SIZE)
+    listed = list(Service.objects.raw(compiled.sql, _bind(compiled, _list_values(tenant, status, kind), q)))
+    current.object_list = listed  # type: ignore[assignment]  # the rows, in place of the numbers
     return ServiceListing(
         page=current,
         freshness=freshness,
-        total=summary.total,  # type: ignore[attr-defined]
+        total=summary.total,
         in_flight=_running_operations(listed),
-        statuses=sorted(summary.statuses.split(",")) if summary.statuses is not None else [],  # type: ignore[attr-defined]
+        statuses=sorted(summary.statuses.split(",")) if summary.statuses is not None else [],
         badge=badge_from(summary) if reader else None,
     )
 
@@ -384,21 +500,57 @@ def service_detail(*, tenant: Tenant, service: Service, poll: int | None = None,
     than the service's last change). With a reader, the header badge: `service` as
     service_page_lookup(reader=…) read it, plus the service's own operations."""
     gone = service.gone_at is not None
-    if not gone and poll is None and _service_stale(service):
-        service_refresh_request(tenant=tenant, service=service)
-    refreshing = not gone and _pending("service", _service_ident(service), service.detail_attempted_at)
+    # A deleted service is never refreshed: IES has nothing more to say about it.
+    refreshing = not gone and _refresh_when_old(
+        "service", _service_ident(service), old=poll is None and _service_stale(service),
+        window=SERVICE_REFRESH_SECONDS, send=lambda: dispatch.refresh_service(tenant.pk, service.pk),
+        attempted_at=service.detail_attempted_at)
     # A deleted service's troubles are not this page's: IES has nothing to say about it.
     freshness = Freshness(as_of=service.last_synced_at, refreshing=refreshing,
                           trouble=None if gone else _trouble(service.detail_trouble),
                           next_poll=_next_poll(refreshing, poll))
     # With a reader, the badge counts the service's running and stopped operations from these rows
     # (the 100 newest: one that old and still running or stopped would be missed from it).
-    ours = list(service.operations.select_related("requested_by").order_by("-created_at")[:100])
+    ours = list(Operation.objects.raw(*_operations_of(service)))
     return ServiceDetail(service=service, freshness=freshness,
                          history=merge_history(remote_operations(service), ours),
                          in_flight=next((op for op in ours if op.in_flight), None),
                          history_known=service.history_synced_at is not None,
                          badge=badge_from(service, extra=badge_of(ours)) if reader is not None else None)
+
+
+# The detail page's own queries, compiled once per process as the list's are (see _rows_sql).
+OPERATIONS_SHOWN, AUDIT_SHOWN = 100, 50
+
+
+@lru_cache(maxsize=8)
+def _detail_sql(vendor: str, which: str) -> _Compiled:
+    if which == "operations":
+        # Who asked, by name (merge_history): a join, not the user's row, which raw SQL cannot carry.
+        operations = Operation.objects.filter(service_id=_SERVICE_SLOT).annotate(
+            requested_by_name=F("requested_by__username"))
+        return _compile(operations.order_by("-created_at")[:OPERATIONS_SHOWN])
+    trail = service_audit_trail(tenant=Tenant(pk=_TENANT_SLOT), service=Service(ies_service_id=_SERVICE_ID_SLOT))
+    return _compile(trail[:AUDIT_SHOWN])
+
+
+def _operations_of(service: Service) -> tuple[str, list[Any]]:
+    compiled = _detail_sql(connection.vendor, "operations")
+    return compiled.sql, _bind(compiled, {_SERVICE_SLOT: service.pk})
+
+
+def service_audit(*, tenant: Tenant, service: Service) -> list[AuditEvent]:
+    """The service's audit trail as its page shows it (service_audit_trail, the newest AUDIT_SHOWN)."""
+    compiled = _detail_sql(connection.vendor, "audit")
+    return list(AuditEvent.objects.raw(compiled.sql, _bind(compiled, {_TENANT_SLOT: tenant.pk,
+                                                                      _SERVICE_ID_SLOT: service.ies_service_id})))
+
+
+def _asker(op: Operation) -> str:
+    """Who asked for the operation: the name read with it (_detail_sql), else the user's."""
+    if hasattr(op, "requested_by_name"):
+        return op.requested_by_name or ""
+    return op.requested_by.get_username() if op.requested_by else ""
 
 
 def _word(enum: type[ies.OperationKind] | type[ies.OperationResult], value: str) -> Any:
@@ -434,14 +586,14 @@ def merge_history(remote: list[ies.Operation], ours: list[Operation]) -> list[Hi
             # the portal has since seen the operation end, the portal's record is the newer word.
             outcome, reason = mine.state, mine.message
         entries.append(HistoryEntry(at=r.started_at, kind=r.kind, outcome=outcome, reason=reason,
-                                    who=mine.requested_by.get_username() if mine and mine.requested_by else "",
+                                    who=_asker(mine) if mine else "",
                                     operation=mine))
     for op in ours:
         if op.ies_operation_id and op.ies_operation_id not in by_ies_id:
             continue  # already merged above
         entries.append(HistoryEntry(at=op.submitted_at or op.created_at, kind=op.get_kind_display(),
                                     outcome=op.state, reason=op.message,
-                                    who=op.requested_by.get_username() if op.requested_by else "", operation=op))
+                                    who=_asker(op), operation=op))
     return sorted(entries, key=lambda e: e.at or timezone.now(), reverse=True)
 
 

@@ -20,7 +20,7 @@ from portal.operations.presenters import badge_oob, present
 from portal.operations.selectors import operation_running_for_service, operations_badge
 from portal.services import presenters, queries
 from portal.services.models import Service, ServiceKind
-from portal.services.selectors import service_audit_trail, service_lookup, tenant_activity_list
+from portal.services.selectors import service_lookup, tenant_activity_list
 from portal.services.services import ChangeRefused, service_bandwidth_change, service_delete
 from portal.tenants.access import current_membership, read_only_reason, require_membership
 from portal.tenants.models import Membership
@@ -156,7 +156,8 @@ def service_detail(request: HtmxRequest, service_id: str) -> HttpResponse:
     if request.htmx:
         return _service_running_fragment(request, membership, service)
     detail = queries.service_detail(tenant=membership.tenant, service=service, reader=membership)
-    audit = service_audit_trail(tenant=membership.tenant, service=service)[:50]
+    audit = [(presenters.moment(event.at), event) for event in queries.service_audit(tenant=membership.tenant,
+                                                                                       service=service)]
     running = detail.in_flight if not detail.service.gone_at else None
     return render(request, "services/service_detail.html", {
         **_state_context(detail),
@@ -169,6 +170,8 @@ def service_detail(request: HtmxRequest, service_id: str) -> HttpResponse:
 
 def _state_context(detail: queries.ServiceDetail) -> dict[str, Any]:
     return {"detail": detail, "s": detail.service, "freshness": detail.freshness,
+            "links": presenters.service_links(detail.service),
+            "history": [(presenters.moment(entry.at) or "—", entry) for entry in detail.history],
             "poll_seconds": queries.POLL_SECONDS, "parameters": sorted(detail.service.parameters.items())}
 
 
@@ -191,7 +194,8 @@ def _service_running_fragment(request: HttpRequest, membership: Membership, serv
     running = None if service.gone_at else operation_running_for_service(service=service)
     if running is None:
         return HttpResponseClientRefresh()
-    response = render(request, "services/service_detail.html#running", {"s": service, "running": present(running)})
+    response = render(request, "services/service_detail.html#running",
+                      {"s": service, "links": presenters.service_links(service), "running": present(running)})
     response.write(badge_oob(request, operations_badge(tenant=membership.tenant, reader=membership, current=running), carried=True))
     return response
 

@@ -135,7 +135,7 @@ def test_the_real_workers_log_lines_for_that_task_carry_it(own_tenant, start_wor
     def carried() -> str:
         messages = " ".join(line["message"] for line in lines() if line.get("request_id") == "req-worker-1")
         # The submit task, and the tracking chain it started (each published by a task that had the id).
-        done = all(f"Task operations.{name}[" in messages for name in ("submit", "track"))
+        done = all(f"Task operations.{name}[" in messages for name in ("submit", "look"))
         return messages if done and "succeeded" in messages else ""
 
     wait_until(carried, 10, what="the worker's log lines of both tasks with the request's id", detail=worker.output)
