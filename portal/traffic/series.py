@@ -47,7 +47,14 @@ SETTLE_S = 120
 # "now" is in) lives shorter: it is rewritten on every refresh anyway.
 BLOCK_TTL = {"minute": 8 * 86400, "hour": 45 * 86400, "day": 400 * 86400}
 PARTIAL_TTL = 3600
-MAX_WORKERS = 8
+# The process's pool of IES calls: room for every request thread of a web process (gunicorn.conf.py
+# runs 8) to have a chart's four calls out at once. A call queued behind other requests' calls waits
+# for them: with IES slow that is their time added to its own, and when IES begins to hang it is a
+# second timeout (the queued call leaves before the breaker has counted the first ones' failures).
+MAX_WORKERS = 32
+# What one request sends at once: a page of many series (the overview: two per connection) asks
+# IES a few at a time, as before the pool grew, not the whole pool's worth.
+PER_REQUEST = 8
 # A fetch with ``cached_only`` may still ask IES for the newest buckets, up to this far back: the tail
 # a live chart reads on every refresh anyway (a minute series then asks an hour at most, 60 points).
 WARM_TAIL_S = 3600
@@ -129,20 +136,23 @@ def executor() -> ThreadPoolExecutor:
 
 
 def run_parallel(jobs: Sequence[Callable[[], object]]) -> list[object]:
-    """Run callables on the shared pool; results in order. An exception is returned, not raised."""
+    """Run callables on the shared pool, PER_REQUEST at a time; results in order. An exception is
+    returned, not raised."""
     if len(jobs) == 1:
         try:
             return [jobs[0]()]
         except Exception as exc:  # noqa: BLE001 - handed back to the caller, who decides
             return [exc]
-    # Each job runs in a copy of the caller's context, so its IES calls log the request's id.
-    futures: list[Future] = [executor().submit(contextvars.copy_context().run, job) for job in jobs]
     results: list[object] = []
-    for future in futures:
-        try:
-            results.append(future.result())
-        except Exception as exc:  # noqa: BLE001
-            results.append(exc)
+    for start in range(0, len(jobs), PER_REQUEST):
+        # Each job runs in a copy of the caller's context, so its IES calls log the request's id.
+        futures: list[Future] = [executor().submit(contextvars.copy_context().run, job)
+                                 for job in jobs[start:start + PER_REQUEST]]
+        for future in futures:
+            try:
+                results.append(future.result())
+            except Exception as exc:  # noqa: BLE001
+                results.append(exc)
     return results
 
 
