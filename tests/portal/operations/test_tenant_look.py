@@ -14,8 +14,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from portal.audit.models import AuditEvent, Outcome
 from portal.operations import dispatch, messages, selectors, services
 from portal.operations.models import Operation, OperationKind, OperationState
+from portal.services.models import Service
 from tests.fixtures_simulator import start_simulator
 from tests.portal.helpers import tenant_on_simulator
 from tests.portal.operations.test_tracking import place_order, run_to_end
@@ -243,6 +245,36 @@ def test_one_operation_the_portal_cannot_record_does_not_stop_the_tenants_others
     assert stuck.state == OperationState.PROCESSING and stuck.message == messages.CHECK_FAILED
     monkeypatch.setattr(services, "_conclude", real_conclude)  # the defect fixed: it ends at its next look
     assert run_to_end(inline_worker, stuck).state == OperationState.SUCCEEDED
+
+
+def test_a_failure_after_an_end_was_claimed_undoes_that_one_end_only(own_sim, inline_worker, monkeypatch,
+                                                                         settings):
+    """A look records its ends in one transaction, a savepoint each: a failure half-way through one
+    end (its state claimed, the mirror written, the audit event refused) undoes that end alone."""
+    _sim, tenant, client = own_sim
+    settings.OPERATION_LIST_LOOK_MIN = 1
+    ops = place(client, inline_worker, 3)
+    bad = ops[1].pk
+    real_audit = services.audit_record
+
+    def audit(**kwargs):
+        if kwargs.get("operation") is not None and kwargs["operation"].pk == bad:
+            raise RuntimeError("the audit log refused this one")
+        return real_audit(**kwargs)
+
+    monkeypatch.setattr(services, "audit_record", audit)
+    others = [op for op in ops if op.pk != bad]
+    inline_worker.run_until(
+        lambda: all_ended(others) and Operation.objects.get(pk=bad).message == messages.CHECK_FAILED,
+        60, what="the other two to end, and the third's end to be undone")
+    assert {op.state for op in Operation.objects.filter(pk__in=[op.pk for op in others])} == {OperationState.SUCCEEDED}
+    assert AuditEvent.objects.filter(operation__in=others, outcome=Outcome.SUCCEEDED).count() == 2
+    undone = Operation.objects.get(pk=bad)
+    assert undone.state == OperationState.PROCESSING and undone.finished_at is None
+    assert not Service.objects.filter(tenant=tenant, name=undone.service_name).exists(), "its mirror row undone too"
+    monkeypatch.setattr(services, "audit_record", real_audit)
+    assert run_to_end(inline_worker, undone).state == OperationState.SUCCEEDED
+    assert AuditEvent.objects.filter(operation_id=bad, outcome=Outcome.SUCCEEDED).count() == 1
 
 
 def test_an_operation_just_taken_by_ies_is_not_read_before_its_first_look(own_sim, inline_worker):
