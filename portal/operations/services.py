@@ -69,9 +69,6 @@ IES_KIND: dict[str, ies.OperationKind] = {OperationKind.CREATE: ies.OperationKin
             OperationKind.DELETE: ies.OperationKind.DELETE}
 AUDIT_ACTION: dict[str, str] = {OperationKind.CREATE: "service.create", OperationKind.MODIFY: "service.modify",
                 OperationKind.DELETE: "service.delete"}
-# Operations whose look is recorded in one transaction: small enough that SQLite's write lock is held
-# for a few tens of milliseconds, large enough that a peak's finishes share their commits.
-RECORD_BATCH = 25
 
 
 def _submit_grace() -> timedelta:
@@ -421,23 +418,19 @@ def _look_at(claimed: list[Operation], by_list: bool, now: datetime, lease: date
             else:
                 to_read.append(_watched(op))
         seen.update(observe.observe(client, to_read, listing=listing))
-    to_record = [op for op in claimed if op.pk not in later]
-    for start in range(0, len(to_record), RECORD_BATCH):
-        # The ends a look saw are committed together, a batch at a time: at a peak a look finishes
-        # dozens of operations, and one commit each was what bounded the pace on PostgreSQL.
-        with transaction.atomic():
-            for op in to_record[start:start + RECORD_BATCH]:
-                try:
-                    with transaction.atomic():
-                        plan = _record(op, seen[op.pk], now)
-                except Exception:
-                    # One operation the portal cannot record (a defect, a constraint) must not stop
-                    # the tracking of the tenant's others: its savepoint is undone, and it is looked
-                    # at again, later.
-                    log.exception("operation %s: recording what IES said failed", op.pk)
-                    plan = _Later(5.0, messages.CHECK_FAILED)
-                if plan is not None:
-                    later[op.pk] = plan
+    for op in claimed:
+        if op.pk in later:
+            continue
+        try:
+            with transaction.atomic():
+                plan = _record(op, seen[op.pk], now)
+        except Exception:
+            # One operation the portal cannot record (a defect, a constraint) must not stop the
+            # tracking of the tenant's others: it is looked at again, later.
+            log.exception("operation %s: recording what IES said failed", op.pk)
+            plan = _Later(5.0, messages.CHECK_FAILED)
+        if plan is not None:
+            later[op.pk] = plan
     _write_later(later, lease, now)
     return len(claimed)
 

@@ -249,8 +249,8 @@ def test_one_operation_the_portal_cannot_record_does_not_stop_the_tenants_others
 
 def test_a_failure_after_an_end_was_claimed_undoes_that_one_end_only(own_sim, inline_worker, monkeypatch,
                                                                          settings):
-    """A look records its ends in one transaction, a savepoint each: a failure half-way through one
-    end (its state claimed, the mirror written, the audit event refused) undoes that end alone."""
+    """A failure half-way through recording one end (its state claimed, the mirror written, the audit
+    event refused) undoes that end alone: the look's other ends stand, and it is seen again later."""
     _sim, tenant, client = own_sim
     settings.OPERATION_LIST_LOOK_MIN = 1
     ops = place(client, inline_worker, 3)
