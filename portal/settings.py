@@ -160,9 +160,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Login throttling (django-axes; portal/tenants/throttle.py says why these numbers). The throttle
 # backend comes first: it refuses a locked-out account or address before a password is checked.
-# ModelBackend's logins; each request's user read with its memberships (portal/tenants/backends.py).
 AUTHENTICATION_BACKENDS = ["portal.tenants.throttle.LoginThrottleBackend",
-                           "portal.tenants.backends.MembershipModelBackend"]
+                           "django.contrib.auth.backends.ModelBackend"]
 AXES_HANDLER = "portal.tenants.throttle.LoginThrottle"
 # Three counts (throttle.py): an account from one address (AXES_FAILURE_LIMIT), an account from
 # every address but those it has logged in from, and an address at every account.

@@ -17,7 +17,6 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
 from portal.core.exceptions import AccessRefused
-from portal.tenants.backends import MEMBERSHIPS_ATTRIBUTE, active_memberships_of
 from portal.tenants.models import Membership, Role, Tenant
 
 if TYPE_CHECKING:
@@ -28,14 +27,13 @@ SESSION_TENANT_KEY = "portal_tenant_id"
 SESSION_SEE_AS_KEY = "portal_see_as_tenant_id"
 
 def memberships_of(user: User | AnonymousUser) -> list[Membership]:
-    """The user's memberships of active tenants, by tenant name. The request's own user brings them
-    along (read with it by portal.tenants.backends, in the same query)."""
     if not user.is_authenticated:
         return []
-    loaded = getattr(user, MEMBERSHIPS_ATTRIBUTE, None)
-    if loaded is not None:
-        return list(loaded)
-    return list(active_memberships_of(user.pk))
+    return list(
+        Membership.objects.filter(user=user, tenant__is_active=True)
+        .select_related("tenant")
+        .order_by("tenant__name")
+    )
 
 
 def request_memberships(request: HttpRequest) -> list[Membership]:
