@@ -221,6 +221,19 @@ def test_a_look_that_fails_half_way_gives_its_operations_back_and_asks_for_the_n
     assert any(sent.startswith(dispatch.LOOK) for sent in inline_worker.sent[mark:]), "the next look is asked for"
 
 
+def others_end_and_one_is_left(inline_worker, ops: list[Operation], bad: int) -> Operation:
+    """Run the looks until every operation but `bad` has ended, and `bad`'s end has failed to be
+    recorded (it may end at IES after the others); the others succeeded, `bad` is still running."""
+    others = [op for op in ops if op.pk != bad]
+    inline_worker.run_until(
+        lambda: all_ended(others) and Operation.objects.get(pk=bad).message == messages.CHECK_FAILED,
+        60, what="the others to end, and one end to fail to be recorded")
+    assert {op.state for op in Operation.objects.filter(pk__in=[op.pk for op in others])} == {OperationState.SUCCEEDED}
+    left = Operation.objects.get(pk=bad)
+    assert left.state == OperationState.PROCESSING and left.message == messages.CHECK_FAILED
+    return left
+
+
 def test_one_operation_the_portal_cannot_record_does_not_stop_the_tenants_others(own_sim, inline_worker,
                                                                                  monkeypatch, settings):
     _sim, _tenant, client = own_sim
@@ -235,14 +248,7 @@ def test_one_operation_the_portal_cannot_record_does_not_stop_the_tenants_others
         return real_conclude(op, seen, counts)
 
     monkeypatch.setattr(services, "_conclude", conclude)
-    others = [op for op in ops if op.pk != bad]
-    # (The one in trouble may end at IES after the others: wait for its failed recording too.)
-    inline_worker.run_until(
-        lambda: all_ended(others) and Operation.objects.get(pk=bad).message == messages.CHECK_FAILED,
-        60, what="the other two to end, and the third's end to fail to be recorded")
-    assert {op.state for op in Operation.objects.filter(pk__in=[op.pk for op in others])} == {OperationState.SUCCEEDED}
-    stuck = Operation.objects.get(pk=bad)
-    assert stuck.state == OperationState.PROCESSING and stuck.message == messages.CHECK_FAILED
+    stuck = others_end_and_one_is_left(inline_worker, ops, bad)
     monkeypatch.setattr(services, "_conclude", real_conclude)  # the defect fixed: it ends at its next look
     assert run_to_end(inline_worker, stuck).state == OperationState.SUCCEEDED
 
@@ -263,14 +269,10 @@ def test_a_failure_after_an_end_was_claimed_undoes_that_one_end_only(own_sim, in
         return real_audit(**kwargs)
 
     monkeypatch.setattr(services, "audit_record", audit)
-    others = [op for op in ops if op.pk != bad]
-    inline_worker.run_until(
-        lambda: all_ended(others) and Operation.objects.get(pk=bad).message == messages.CHECK_FAILED,
-        60, what="the other two to end, and the third's end to be undone")
-    assert {op.state for op in Operation.objects.filter(pk__in=[op.pk for op in others])} == {OperationState.SUCCEEDED}
-    assert AuditEvent.objects.filter(operation__in=others, outcome=Outcome.SUCCEEDED).count() == 2
-    undone = Operation.objects.get(pk=bad)
-    assert undone.state == OperationState.PROCESSING and undone.finished_at is None
+    undone = others_end_and_one_is_left(inline_worker, ops, bad)
+    assert AuditEvent.objects.filter(operation__in=[op for op in ops if op.pk != bad],
+                                     outcome=Outcome.SUCCEEDED).count() == 2
+    assert undone.finished_at is None
     assert not Service.objects.filter(tenant=tenant, name=undone.service_name).exists(), "its mirror row undone too"
     monkeypatch.setattr(services, "audit_record", real_audit)
     assert run_to_end(inline_worker, undone).state == OperationState.SUCCEEDED
