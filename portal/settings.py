@@ -139,6 +139,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         f"-c random_page_cost={float(os.environ.get('PORTAL_DB_RANDOM_PAGE_COST', '1.1'))}",
     ]))
     _pg_options.setdefault("connect_timeout", max(2, round(DB_LOCK_WAIT_SECONDS)))
+    # A query run a few times on one connection (a page's every query, a poll's) is prepared once and
+    # then only executed: PostgreSQL plans it once per connection, not per request (the list page's
+    # SQL 3.6 → 2.3 ms, docs/benchmarks.md). Django's default is client-side binding and psycopg's
+    # preparing off. "off" for a pooler that cannot hold prepared statements (PgBouncer in
+    # transaction mode before 1.21).
+    _prepare = os.environ.get("PORTAL_DB_PREPARE_THRESHOLD", "5").strip().lower()
+    if _prepare not in ("off", "none", ""):
+        _pg_options.setdefault("server_side_binding", True)
+        _pg_options.setdefault("prepare_threshold", int(_prepare))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     # Web, worker and beat share one SQLite file in local runs: WAL and a busy timeout keep them

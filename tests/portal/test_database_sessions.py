@@ -21,3 +21,19 @@ def test_postgresql_plans_for_a_fast_disk():
     with connection.cursor() as cursor:
         cursor.execute("SHOW random_page_cost")
         assert float(cursor.fetchone()[0]) == 1.1
+
+
+def test_postgresql_prepares_a_query_the_connection_keeps_running():
+    """A page's queries are planned once per connection: the fifth run of one prepares it, and the
+    server holds it (pg_prepared_statements), so later runs skip parsing and planning."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    for _ in range(6):
+        list(users.filter(username="nobody-here"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('"auth_user"."username" = $1' in sql for sql in prepared), prepared
