@@ -174,8 +174,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Login throttling (django-axes; portal/tenants/throttle.py says why these numbers). The throttle
 # backend comes first: it refuses a locked-out account or address before a password is checked.
+# ModelBackendCompiled: Django's ModelBackend reading each request's user with a query compiled once.
+# Sessions signed in under the plain ModelBackend (before it) sign in once more.
 AUTHENTICATION_BACKENDS = ["portal.tenants.throttle.LoginThrottleBackend",
-                           "django.contrib.auth.backends.ModelBackend"]
+                           "portal.tenants.backends.ModelBackendCompiled"]
 AXES_HANDLER = "portal.tenants.throttle.LoginThrottle"
 # Three counts (throttle.py): an account from one address (AXES_FAILURE_LIMIT), an account from
 # every address but those it has logged in from, and an address at every account.

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, cast
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, StringAgg, Subquery, Value
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.expressions import Expression, RawSQL
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from ies_client import models as ies
 from ies_client.errors import IESAuthError, IESError
 from portal.audit.models import AuditEvent
+from portal.core.compiled import Compiled, compile_query, fetch
 from portal.operations.models import IN_FLIGHT_STATES, Operation
 from portal.operations.selectors import Badge, badge_from, badge_of, badge_subqueries
 from portal.services import dispatch
@@ -291,25 +292,7 @@ _SUMMARY_NAMES = ("statuses", "total", "refresh_tenant", "refresh_attempted_at",
                   "refresh_trouble")
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    params: tuple
-    names: tuple[str, ...] = ()
-    converters: tuple = ()  # (position, converter functions, expression), as the ORM's compiler applies them
-
-
-def _compile(queryset: QuerySet) -> _Compiled:
-    compiler = queryset.query.get_compiler(connection=connection)
-    sql, params = compiler.as_sql()
-    query = queryset.query
-    names = (*query.extra_select, *query.values_select, *query.annotation_select)
-    converters = compiler.get_converters([column for column, _sql, _alias in compiler.select[:compiler.col_count]])
-    return _Compiled(sql, tuple(params), tuple(names),
-                     tuple((pos, tuple(funcs), expr) for pos, (funcs, expr) in converters.items()))
-
-
-def _bind(compiled: _Compiled, values: dict[int | str, Any], q: str = "") -> list[Any]:
+def _bind(compiled: Compiled, values: dict[int | str, Any], q: str = "") -> list[Any]:
     """The compiled query's parameters with the request's values where the slots were (`values`:
     slot → value; `q` goes into the LIKE patterns made of _Q_SLOT)."""
     like = connection.ops.prep_for_like_query(q) if q else ""
@@ -333,7 +316,7 @@ def _slots(*, q: bool, status: bool, kind: bool) -> dict[str, str]:
 
 
 @lru_cache(maxsize=512)
-def _rows_sql(vendor: str, q: bool, status: bool, kind: bool, sort: str, offset: int) -> _Compiled:
+def _rows_sql(vendor: str, q: bool, status: bool, kind: bool, sort: str, offset: int) -> Compiled:
     """The page's rows with their running operation (as operation_running_for_service picks it)."""
     services = filtered_services(tenant=Tenant(pk=_TENANT_SLOT), sort=sort, **_slots(q=q, status=status, kind=kind))
     order = (*SORTS[sort], "pk")  # the id last: rows of equal names keep one order, page after page
@@ -343,29 +326,38 @@ def _rows_sql(vendor: str, q: bool, status: bool, kind: bool, sort: str, offset:
     running = Operation.objects.filter(service=OuterRef("pk"), state__in=IN_FLIGHT_STATES).order_by("-created_at")
     rows = (Service.objects.filter(pk__in=Subquery(page)).order_by(*order).only(*ROW_FIELDS)
             .annotate(running_pk=Subquery(running.values("pk")[:1]), running_kind=Subquery(running.values("kind")[:1])))
-    return _compile(rows)
+    return compile_query(rows)
 
 
 @lru_cache(maxsize=1024)
 def _summary_sql(vendor: str, tenant_id: int, q: bool, status: bool, kind: bool,
-                 badge: tuple[tuple[str, str, tuple], ...]) -> _Compiled:
+                 badge: tuple[tuple[str, str, tuple], ...]) -> Compiled:
     """The list's one-row facts: the tenant's refresh state, the status words of its live services,
     how many match the filters and the header badge's counts (`badge`: badge_subqueries' SQL, per
     tenant and reader)."""
     tenant = Tenant(pk=tenant_id)
-    live = service_list_for_tenant(tenant=tenant).order_by().values("tenant")
-    # "," is the only separator SQLite takes with DISTINCT; IES's status words are single words.
-    statuses = live.annotate(words=StringAgg("status", Value(","), distinct=True)).values("words")
-    matching = filtered_services(tenant=tenant, **_slots(q=q, status=status, kind=kind))
-    # Count("*"), not of the key: the count can then be read from the status index alone.
-    total = matching.order_by().values("tenant").annotate(n=Count("*")).values("n")
+    # The status words of the live services, each with how many have it ("word:n,word:n"): one
+    # grouped read of the status index gives the filter's choices and, when nothing is filtered, the
+    # count too (a DISTINCT aggregate sorted every row: 0.48 ms against 0.2 at 1,000 services).
+    by_status_sql, by_status_params = (service_list_for_tenant(tenant=tenant).order_by().values("status")
+                                       .annotate(n=Count("*")).query.sql_with_params())
+    concat = "STRING_AGG" if vendor == "postgresql" else "GROUP_CONCAT"  # the two databases the portal runs on
+    statuses = RawSQL(f"SELECT {concat}(words.status || ':' || words.n, ',') FROM ({by_status_sql}) words",
+                      by_status_params, output_field=TextField())
+    total: Expression
+    if q or status or kind:
+        matching = filtered_services(tenant=tenant, **_slots(q=q, status=status, kind=kind))
+        # Count("*"), not of the key: the count can then be read from the status index alone.
+        total = Coalesce(Subquery(matching.order_by().values("tenant").annotate(n=Count("*")).values("n")), 0)
+    else:
+        total = Value(None, output_field=IntegerField())  # the sum of the status words' counts
     counts = {name: RawSQL(sql, params, output_field=IntegerField()) for name, sql, params in badge}
     summary = Tenant.objects.filter(pk=tenant_id).annotate(
-        statuses=Subquery(statuses), total=Coalesce(Subquery(total), 0), refresh_tenant=F("service_list_refresh__tenant"),
+        statuses=statuses, total=total, refresh_tenant=F("service_list_refresh__tenant"),
         refresh_attempted_at=F("service_list_refresh__attempted_at"),
         refresh_succeeded_at=F("service_list_refresh__succeeded_at"),
         refresh_trouble=F("service_list_refresh__trouble"), **counts)
-    return _compile(summary.values(*_SUMMARY_NAMES, *counts).order_by())
+    return compile_query(summary.values(*_SUMMARY_NAMES, *counts).order_by())
 
 
 def _list_summary(*, tenant: Tenant, q: str, status: str, kind: str, reader: Membership | None) -> SimpleNamespace:
@@ -374,16 +366,15 @@ def _list_summary(*, tenant: Tenant, q: str, status: str, kind: str, reader: Mem
     badge = tuple((name, raw.sql, tuple(raw.params))
                   for name, raw in (badge_subqueries(tenant=tenant, reader=reader) if reader else {}).items())
     compiled = _summary_sql(connection.vendor, tenant.pk, bool(q), bool(status), bool(kind), badge)
-    with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, _bind(compiled, _list_values(tenant, status, kind), q))
-        row = cursor.fetchone()
-    if row is None:
+    rows = fetch(compiled, _bind(compiled, _list_values(tenant, status, kind), q))
+    if not rows:
         raise Tenant.DoesNotExist
-    values = list(row)
-    for pos, funcs, expression in compiled.converters:
-        for convert in funcs:
-            values[pos] = convert(values[pos], expression, connection)
-    summary = SimpleNamespace(**dict(zip(compiled.names, values, strict=True)))
+    summary = SimpleNamespace(**dict(zip(compiled.names, rows[0], strict=True)))
+    # IES's status words are single words (no ","); a ":" in one would still split at the last.
+    counts = dict(word.rpartition(":")[::2] for word in summary.statuses.split(",")) if summary.statuses else {}
+    summary.statuses = sorted(counts)
+    if summary.total is None:
+        summary.total = sum(int(n) for n in counts.values())
     summary.service_list_refresh = None if summary.refresh_tenant is None else ServiceListRefresh(
         tenant_id=summary.refresh_tenant, attempted_at=summary.refresh_attempted_at,
         succeeded_at=summary.refresh_succeeded_at, trouble=summary.refresh_trouble)
@@ -415,7 +406,7 @@ def service_listing(*, tenant: Tenant, q: str = "", status: str = "", kind: str 
         freshness=freshness,
         total=summary.total,
         in_flight=_running_operations(listed),
-        statuses=sorted(summary.statuses.split(",")) if summary.statuses is not None else [],
+        statuses=summary.statuses,
         badge=badge_from(summary) if reader else None,
     )
 
@@ -525,14 +516,14 @@ OPERATIONS_SHOWN, AUDIT_SHOWN = 100, 50
 
 
 @lru_cache(maxsize=8)
-def _detail_sql(vendor: str, which: str) -> _Compiled:
+def _detail_sql(vendor: str, which: str) -> Compiled:
     if which == "operations":
         # Who asked, by name (merge_history): a join, not the user's row, which raw SQL cannot carry.
         operations = Operation.objects.filter(service_id=_SERVICE_SLOT).annotate(
             requested_by_name=F("requested_by__username"))
-        return _compile(operations.order_by("-created_at")[:OPERATIONS_SHOWN])
+        return compile_query(operations.order_by("-created_at")[:OPERATIONS_SHOWN])
     trail = service_audit_trail(tenant=Tenant(pk=_TENANT_SLOT), service=Service(ies_service_id=_SERVICE_ID_SLOT))
-    return _compile(trail[:AUDIT_SHOWN])
+    return compile_query(trail[:AUDIT_SHOWN])
 
 
 def _operations_of(service: Service) -> tuple[str, list[Any]]:

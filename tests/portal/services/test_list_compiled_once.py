@@ -215,3 +215,22 @@ def test_an_id_that_is_no_path_segment_is_refused_as_reverse_refuses_it():
     for ident in ("a/b", ""):
         with pytest.raises(NoReverseMatch):
             service_links(Service(ies_service_id=ident))
+
+
+def test_status_choices_and_counts_come_from_live_services_with_or_without_a_filter():
+    """The choices are every live service's status word once, whatever the filter; the count is of
+    the rows the filters let through (without a filter: summed from the words' counts)."""
+    tenant = Tenant.objects.create(name="compiled_words")
+    for index, status in enumerate(["Completed", "Completed", "Failed", "In:Progress", "Completed"]):
+        Service.objects.create(tenant=tenant, ies_service_id=f"w{index}", name=f"w{index}", status=status)
+    Service.objects.create(tenant=tenant, ies_service_id="gone", name="gone", status="Deleting",
+                           gone_at=timezone.now())
+    everything = queries.service_listing(tenant=tenant)
+    assert (everything.total, everything.statuses) == (5, ["Completed", "Failed", "In:Progress"])
+    assert everything.page.paginator.count == 5
+    failed = queries.service_listing(tenant=tenant, status="Failed")
+    assert (failed.total, failed.statuses, _names(failed)) == (1, ["Completed", "Failed", "In:Progress"], ["w2"])
+    searched = queries.service_listing(tenant=tenant, q="w1")
+    assert (searched.total, _names(searched)) == (1, ["w1"])
+    empty = queries.service_listing(tenant=Tenant.objects.create(name="compiled_none"))
+    assert (empty.total, empty.statuses, _names(empty)) == (0, [], [])
