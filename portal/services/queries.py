@@ -44,7 +44,12 @@ from portal.services.selectors import (
     service_lookup,
 )
 from portal.services.status_words import RUNNING
-from portal.tenants.access import current_membership, tenant_object_for_writer_or_404, tenant_object_or_404
+from portal.tenants.access import (
+    current_membership,
+    tenant_object_for_writer_or_404,
+    tenant_object_or_404,
+    tenant_read_or_404,
+)
 from portal.tenants.ies import TenantNotConfigured
 from portal.tenants.ies_errors import Trouble, describe
 from portal.tenants.models import Membership, Tenant
@@ -266,8 +271,34 @@ def service_or_404(request: HttpRequest, services: QuerySet[Service], /, *, for_
     background (throttled, with the tenant's own token) and the miss is a ServiceNotKnown, a 404
     that looks the same whether the id is another tenant's or nobody's."""
     fetch = tenant_object_for_writer_or_404 if for_writer else tenant_object_or_404
+    return _caught_up(request, lambda: fetch(request, services, **lookup))
+
+
+def service_page_or_404(request: HttpRequest, *, ies_service_id: str,
+                        reader: Membership | None) -> tuple[Membership, Service]:
+    """As service_or_404 for a service's page (deleted services too, for their history), read by a
+    query compiled once per process and badge. With a reader, the row carries the header badge's
+    counts, but for the service's own running and stopped operations: service_detail counts those
+    from the very rows the page shows, so that the badge and the "in progress" notice are one read
+    (as operations_badge's `current`)."""
+    badge: tuple[tuple[str, str, tuple], ...] = ()
+    if reader is not None:
+        quote = connection.ops.quote_name
+        subqueries = badge_subqueries(tenant=reader.tenant, reader=reader,
+                                      unsteady_of_service=f"{quote(Service._meta.db_table)}.{quote('id')}")
+        badge = tuple((name, raw.sql, tuple(raw.params)) for name, raw in subqueries.items())
+    compiled = _page_service_sql(connection.vendor, badge)
+
+    def read(tenant: Tenant) -> Service | None:
+        values: dict[int | str, Any] = {_TENANT_SLOT: tenant.pk, _SERVICE_ID_SLOT: ies_service_id}
+        return next(iter(Service.objects.raw(compiled.sql, _bind(compiled, values))), None)
+    return _caught_up(request, lambda: tenant_read_or_404(request, read))
+
+
+def _caught_up(request: HttpRequest, find: Callable[[], tuple[Membership, Service]]) -> tuple[Membership, Service]:
+    # A miss may only mean that the mirror has not heard of the service yet: see service_or_404.
     try:
-        return fetch(request, services, **lookup)
+        return find()
     except Http404 as exc:
         membership = current_membership(request)
         if membership is None:
@@ -431,7 +462,7 @@ class ServiceDetail:
     history: list[HistoryEntry]
     in_flight: Operation | None
     history_known: bool  # IES's operation log is in the history (else only the portal's own operations)
-    badge: Badge | None = None  # the header badge, when a reader was given (see service_page_lookup)
+    badge: Badge | None = None  # the header badge, when a reader was given (see service_page_or_404)
 
     @property
     def trouble(self) -> Trouble | None:
@@ -472,17 +503,13 @@ def service_refresh_now(*, tenant: Tenant, service: Service) -> str:
                           attempted_at=service.detail_attempted_at)
 
 
-def service_page_lookup(*, reader: Membership | None) -> QuerySet[Service]:
-    """service_lookup for a service's page (deleted ones too, for their history). With a reader,
-    the row carries the header badge's counts, but for the service's own running and stopped
-    operations: service_detail counts those from the very rows the page shows, so that the badge
-    and the "in progress" notice are one read (as operations_badge's `current`)."""
-    services = service_lookup(include_gone=True)
-    if reader is None:
-        return services
-    quote = connection.ops.quote_name
-    return services.annotate(**badge_subqueries(tenant=reader.tenant, reader=reader,
-                                                unsteady_of_service=f"{quote(Service._meta.db_table)}.{quote('id')}"))
+@lru_cache(maxsize=1024)
+def _page_service_sql(vendor: str, badge: tuple[tuple[str, str, tuple], ...]) -> Compiled:
+    """service_page_or_404's query: the tenant's service by IES id, with the badge's counts
+    (`badge`: badge_subqueries' SQL, per tenant and reader)."""
+    counts = {name: RawSQL(sql, params, output_field=IntegerField()) for name, sql, params in badge}
+    services = service_lookup(include_gone=True).filter(tenant_id=_TENANT_SLOT, ies_service_id=_SERVICE_ID_SLOT)
+    return compile_query(services.annotate(**counts).order_by("pk")[:1])
 
 
 def service_detail(*, tenant: Tenant, service: Service, poll: int | None = None,
@@ -490,7 +517,7 @@ def service_detail(*, tenant: Tenant, service: Service, poll: int | None = None,
     """The service as the mirror knows it, with the history merged from IES's log as last read
     and the portal's own operations; asks for a background refresh when that is old (or older
     than the service's last change). With a reader, the header badge: `service` as
-    service_page_lookup(reader=…) read it, plus the service's own operations."""
+    service_page_or_404(reader=…) read it, plus the service's own operations."""
     gone = service.gone_at is not None
     # A deleted service is never refreshed: IES has nothing more to say about it.
     refreshing = not gone and _refresh_when_old(

@@ -144,9 +144,8 @@ def service_row(request: HttpRequest, service_id: str) -> HttpResponse:
 def service_detail(request: HtmxRequest, service_id: str) -> HttpResponse:
     # The page (not its fragments, nor the POST) draws the header: its badge comes with the service.
     page = request.method == "GET" and not request.htmx
-    membership, service = queries.service_or_404(
-        request, queries.service_page_lookup(reader=current_membership(request) if page else None),
-        ies_service_id=service_id)
+    membership, service = queries.service_page_or_404(
+        request, ies_service_id=service_id, reader=current_membership(request) if page else None)
     if request.method == "POST":
         # "Refresh from IES": the worker reads the service now; the page shows it pending.
         _refresh_now(request, queries.service_refresh_now(tenant=membership.tenant, service=service))

@@ -10,6 +10,7 @@ mirror) refreshes it itself and asks again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +137,17 @@ def tenant_object_for_writer_or_404[M: Model](request: HttpRequest, objects: typ
     anything is looked up, so the refusal says nothing about which objects exist."""
     membership = require_writer(request)
     return membership, _owned_by(membership, objects, lookup)
+
+
+def tenant_read_or_404[M: Model](request: HttpRequest, read: Callable[[Tenant], M | None], /) -> tuple[Membership, M]:
+    """As tenant_object_or_404, for a caller whose query is compiled once (portal.core.compiled):
+    `read` is given the request's tenant and returns its object, or None (a 404). An object of
+    another tenant is a 404 too, whatever `read` did."""
+    membership = require_membership(request)
+    found = read(membership.tenant)
+    if found is None or getattr(found, "tenant_id", None) != membership.tenant_id:
+        raise Http404("no such object")
+    return membership, found
 
 
 def _owned_by[M: Model](membership: Membership, objects: type[M] | QuerySet[M], lookup: dict[str, Any]) -> M:
