@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -55,6 +56,7 @@ def fetch(compiled: Compiled, params: Sequence[Any]) -> list[list[Any]]:
     return rows
 
 
+@cache  # a model's fields are fixed once the apps are loaded
 def concrete_attnames(model: type[Model]) -> tuple[str, ...]:
     """What from_db takes, in its order: every concrete field's attribute name."""
     return tuple(field.attname for field in model._meta.concrete_fields)

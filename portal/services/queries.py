@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from ies_client import models as ies
 from ies_client.errors import IESAuthError, IESError
 from portal.audit.models import AuditEvent
-from portal.core.compiled import Compiled, compile_query, fetch
+from portal.core.compiled import Compiled, bind, compile_query, fetch
 from portal.operations.models import IN_FLIGHT_STATES, Operation
 from portal.operations.selectors import Badge, badge_from, badge_of, badge_subqueries
 from portal.services import dispatch
@@ -326,16 +326,12 @@ _SUMMARY_NAMES = ("statuses", "total", "refresh_tenant", "refresh_attempted_at",
 def _bind(compiled: Compiled, values: dict[int | str, Any], q: str = "") -> list[Any]:
     """The compiled query's parameters with the request's values where the slots were (`values`:
     slot → value; `q` goes into the LIKE patterns made of _Q_SLOT)."""
-    like = connection.ops.prep_for_like_query(q) if q else ""
-    params = []
-    for param in compiled.params:
-        if type(param) in (int, str):
-            if param in values:
-                param = values[param]
-            elif type(param) is str and _Q_SLOT in param:
-                param = param.replace(_Q_SLOT, like)
-        params.append(param)
-    return params
+    params = bind(compiled, values)
+    if not q:
+        return params  # compiled without a search: no pattern holds _Q_SLOT
+    like = connection.ops.prep_for_like_query(q)
+    return [param.replace(_Q_SLOT, like) if type(param) is str and _Q_SLOT in param else param
+            for param in params]
 
 
 def _list_values(tenant: Tenant, status: str, kind: str) -> dict[int | str, Any]:
