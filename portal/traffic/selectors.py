@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -125,6 +125,14 @@ class Chart:
         return self.figures.samples == 0
 
     @property
+    def known_until(self) -> int:
+        """The end of the newest bucket with a value (the range's start when none has one): what a
+        later export of this chart is cut at, so that it holds what was shown, not what IES has
+        added since."""
+        known = self.times[~(np.isnan(self.rate_in) & np.isnan(self.rate_out))]
+        return int(known[-1]) + self.trange.interval if len(known) else self.trange.start
+
+    @property
     def bucket_seconds(self) -> int:
         """How much time one drawn point stands for (the pixel column when downsampled)."""
         if not self.downsampled:
@@ -232,13 +240,16 @@ def _bandwidth_bounds(tenant: Tenant, service: Service) -> tuple[int | None, int
 
 
 def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange, width: int, now: int,
-                         client_factory: Callable[[], IESClient] | None = None, cached_only: bool = False) -> Chart:
+                         client_factory: Callable[[], IESClient] | None = None, cached_only: bool = False,
+                         until: int | None = None) -> Chart:
     """The chart of ``service``'s connection: rate in and out, the bandwidth in force, the figures.
 
     Raises the client's IESError (or TenantNotConfigured) when IES cannot answer the rate and the
     cache holds none of it; when the cache holds some, the chart is drawn from it (``stale``).
     ``cached_only``: raises series.NotCached, asking IES nothing, unless the cache holds all but the
     newest buckets (the chart page inlines its first chart only then).
+    ``until``: no value from this time on (the :attr:`Chart.known_until` of a chart drawn before),
+    so that an export holds the points that chart showed.
     """
     if client_factory is None:
         def client_factory() -> IESClient:
@@ -268,6 +279,8 @@ def chart_for_connection(*, tenant: Tenant, service: Service, trange: TimeRange,
     fetched = series.fetch(client_factory, tenant_key=series.tenant_cache_key(tenant), specs=specs,
                            start=lead_start, end=trange.end, now=now, stats=fetch_stats, raise_errors=False,
                            cached_only=cached_only)
+    if until is not None:
+        fetched = [_before(s, until) for s in fetched]
     stale = _last_known(fetched, now=now)
     lead_in, lead_out, util_in, util_out = fetched
     probe_in = _aggregate(lead_in, util_in, indicator)
@@ -365,6 +378,13 @@ def _from(s: series.Series, start: int) -> series.Series:
     """``s`` from ``start`` on (a view, no copy)."""
     skip = (start - s.start) // s.spec.interval
     return series.Series(s.spec, start, s.end, s.values[skip:], not_found=s.not_found, error=s.error)
+
+
+def _before(s: series.Series, until: int) -> series.Series:
+    """``s`` with no value in the buckets that begin at ``until`` or later (a copy)."""
+    values = s.values.copy()
+    values[s.times >= until] = np.nan
+    return replace(s, values=values)
 
 
 def _aggregate(rate: series.Series, coarse: series.Series, indicator: str) -> np.ndarray:

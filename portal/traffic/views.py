@@ -149,6 +149,9 @@ def _chart_body(request: HttpRequest, membership: Membership, service: Service, 
                          "label": chart.stale.label, "read_at": chart.stale.read_at,
                          "older_than_usual": chart.stale.older_than_usual, "meta": chart.stale.meta}
     query = dict(trange.query(exact=True), width=str(chart.width))
+    if chart.known_until < trange.end:
+        # IES adds the newest minutes as they close: the file holds what the chart showed.
+        query["until"] = str(chart.known_until)
     body["csv_url"] = reverse("traffic:csv", args=[service.cloud_vpn_name]) + "?" + urlencode(query)
     body["png_name"] = export.filename(chart, "png")
     if stats:
@@ -204,6 +207,16 @@ def _csv_trouble(exc: IESError | TenantNotConfigured) -> HttpResponse:
                         content_type="text/plain; charset=utf-8")
 
 
+def _until(raw: str | None, trange: ranges.TimeRange) -> int | None:
+    """The export's ``until`` (see Chart.known_until), None when absent; ValueError when it is not
+    a Unix time within the range."""
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or not trange.start <= int(raw) <= trange.end:
+        raise ValueError(raw)
+    return int(raw)
+
+
 @require_GET
 def csv_export(request: HttpRequest, cloud_vpn_name: str) -> HttpResponse:
     membership, service = _connection_or_404(request, cloud_vpn_name)
@@ -212,10 +225,15 @@ def csv_export(request: HttpRequest, cloud_vpn_name: str) -> HttpResponse:
         trange = ranges.parse(_params(request), now=now, anchor=_anchor(service))
     except ranges.RangeError as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    try:
+        until = _until(request.GET.get("until"), trange)
+    except ValueError:
+        return HttpResponse(_("The end of the data to export is not a time within the range."), status=400,
+                            content_type="text/plain; charset=utf-8")
     width = selectors.clamp_width(request.GET.get("width"))
     try:
         chart = selectors.chart_for_connection(tenant=membership.tenant, service=service, trange=trange,
-                                               width=width, now=now)
+                                               width=width, now=now, until=until)
     except (IESError, TenantNotConfigured) as exc:
         return _csv_trouble(exc)
     if chart.stale is not None:

@@ -49,3 +49,41 @@ def test_an_ies_failure_is_a_502_in_words(login, mirrored, sim):
     sim.add_fault(kind="error", status=503, prefix="/rest/cloudvpnwatch")
     answer = login("user1").get(reverse("traffic:csv", args=[USER1_CONNECTION]), {"range": "1h"})
     assert answer.status_code == 502 and "IES is not answering" in answer.content.decode()
+
+
+def test_the_file_is_cut_where_the_chart_it_was_asked_from_ended(login, mirrored):
+    """IES adds the newest minutes as they close: a file downloaded a minute after the chart was
+    drawn still holds the chart's points, none that came later."""
+    client = login("user1")
+    body = client.get(reverse("traffic:data", args=[USER1_CONNECTION]),
+                      {"start": "2017-05-10 00:00", "end": "2017-05-10 02:00", "timedim": "minute",
+                       "width": "1000"}).json()
+    assert body["shown"] == 120 and not body["downsampled"]
+    # As if the chart had been drawn when IES knew the first 45 minutes only.
+    until = body["range"]["start"] + 45 * 60
+    query = {**body["range"]["query"], "width": "1000", "until": str(until)}
+    answer = client.get(reverse("traffic:csv", args=[USER1_CONNECTION]), query)
+    assert answer.status_code == 200
+    data = list(csv.reader(io.StringIO(answer.content.decode())))[1:]
+    assert len(data) == 45
+    assert data[-1][0] == "2017-05-10T00:44:00+08:00"
+    assert [int(r[1]) for r in data] == body["in"][:45]
+
+
+def test_a_live_chart_links_a_file_cut_at_its_newest_value(login, mirrored):
+    client = login("user1")
+    body = client.get(reverse("traffic:data", args=[USER1_CONNECTION]), {"range": "1h"}).json()
+    newest = body["t0"] + (body["k"][-1] + 1) * body["range"]["interval"]
+    if newest < body["range"]["end"]:
+        assert f"until={newest}" in body["csv_url"]
+    else:
+        assert "until=" not in body["csv_url"]
+    rows = list(csv.reader(io.StringIO(client.get(body["csv_url"]).content.decode())))
+    assert len(rows) - 1 == body["shown"]
+
+
+@pytest.mark.parametrize("until", ["x", "-5", "１２３", "1494345599", "99999999999999999999"])
+def test_an_end_of_data_outside_the_range_is_a_400(login, mirrored, until):
+    answer = login("user1").get(reverse("traffic:csv", args=[USER1_CONNECTION]),
+                                {"start": "2017-05-10 00:00", "end": "2017-05-10 02:00", "until": until})
+    assert answer.status_code == 400 and "not a time within the range" in answer.content.decode()
