@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "portal.services",
     "portal.operations",
     "portal.traffic",
+    "portal.policies",
     "portal.observability",
 ]
 
@@ -289,6 +290,7 @@ OPERATION_HISTORY_SIZE = int(os.environ.get("OPERATION_HISTORY_SIZE", "20"))
 # The sweeper resumes what a lost reminder or a killed worker left (portal/operations/services.py):
 # one indexed query per sweep; every 5 s bounds recovery to seconds (benchmarks/recovery.py).
 OPERATION_SWEEP_SECONDS = float(os.environ.get("OPERATION_SWEEP_SECONDS", "5"))
+POLICY_TICK_SECONDS = float(os.environ.get("POLICY_TICK_SECONDS", "5"))
 # A tenant with this many operations at IES is looked at with one list of its services (which shows
 # every one still running) instead of one status read each.
 OPERATION_LIST_LOOK_MIN = int(os.environ.get("OPERATION_LIST_LOOK_MIN", "3"))
@@ -297,6 +299,8 @@ OPERATION_SUBMIT_RETRY_SECONDS = float(os.environ.get("OPERATION_SUBMIT_RETRY_SE
 CELERY_BEAT_SCHEDULE: dict = {
     "sweep-operations": {"task": "operations.sweep", "schedule": OPERATION_SWEEP_SECONDS},
     "sync-services": {"task": "services.sync_all", "schedule": float(os.environ.get("SERVICE_SYNC_SECONDS", "120"))},
+    # Planned bandwidth changes start within this many seconds of their time.
+    "run-policies": {"task": "policies.run_due", "schedule": POLICY_TICK_SECONDS},
 }
 
 # Tokens at rest: Fernet keys, newest first. The local fallback is derived from SECRET_KEY so a

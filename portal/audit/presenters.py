@@ -52,6 +52,12 @@ ACTION_LABELS: dict[str, Promise] = {
     "import.apply": gettext_lazy("Imported the preset table"),
     "tenants.export": gettext_lazy("Exported the preset table"),
     "audit.export": gettext_lazy("Exported the audit log"),
+    "policy.create": gettext_lazy("Planned a bandwidth policy"),
+    "policy.pause": gettext_lazy("Paused a bandwidth policy"),
+    "policy.resume": gettext_lazy("Resumed a bandwidth policy"),
+    "policy.end": gettext_lazy("Ended a bandwidth policy"),
+    "policy.automation_pause": gettext_lazy("Stopped every bandwidth policy of the tenant"),
+    "policy.automation_resume": gettext_lazy("Let the tenant's bandwidth policies run again"),
 }
 
 FIELD_LABELS: dict[str, Promise] = {
@@ -78,6 +84,9 @@ FIELD_LABELS: dict[str, Promise] = {
     "ref_service_id": gettext_lazy("Reference service id"),
     "ref_service_name": gettext_lazy("Reference service name"),
     "ref_cloud_vpn_name": gettext_lazy("Reference CloudVpnName"),
+    "policy": gettext_lazy("Policy"),
+    "plan": gettext_lazy("Plan"),
+    "state": gettext_lazy("State"),
 }
 # Values that identify how a request was sent, not what changed.
 HIDDEN_FIELDS = frozenset({"list_key"})

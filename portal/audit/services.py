@@ -79,6 +79,7 @@ def audit_record(
     request: HttpRequest | None = None,
     operation: Operation | None = None,
     address: str | None = None,
+    actor_name: str = "",
 ) -> AuditEvent:
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -89,7 +90,8 @@ def audit_record(
     return AuditEvent.objects.create(
         action=action,
         actor=actor,
-        actor_name=actor.get_username() if actor else "",
+        # No person: what acted is named instead (a bandwidth policy).
+        actor_name=actor.get_username() if actor else actor_name[:150],
         tenant=tenant,
         tenant_name=tenant.name if tenant else "",
         object_type=object_type,

@@ -116,8 +116,10 @@ def operation_start(
     definition_id: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    actor_name: str = "",
 ) -> Operation:
-    """Record that a person asked for a change; the submission runs in a task after commit."""
+    """Record that a person (or, named by ``actor_name``, a policy) asked for a change; the
+    submission runs in a task after commit."""
     now = timezone.now()
     op = Operation.objects.create(
         tenant=tenant,
@@ -138,7 +140,7 @@ def operation_start(
     )
     audit_record(action=AUDIT_ACTION[kind], actor=requested_by, tenant=tenant, object_type="service",
                  object_id=op.ies_service_id, object_label=op.service_name, before=before, after=after,
-                 outcome=Outcome.REQUESTED, request=request, operation=op)
+                 outcome=Outcome.REQUESTED, request=request, operation=op, actor_name=actor_name)
     _enqueue_submit(op.pk, op.poll_ticket)
     return op
 

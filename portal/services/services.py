@@ -11,11 +11,15 @@ from portal.core.http import SignedInRequest
 from portal.operations.models import IN_FLIGHT_STATES, Operation, OperationKind
 from portal.operations.services import operation_start
 from portal.services.models import Service
-from portal.tenants.models import Membership
+from portal.tenants.models import Membership, Tenant
 
 
 class ChangeRefused(Exception):
     """A change the portal will not send to IES, with the reason in the tenant's words."""
+
+
+class ServiceBusy(ChangeRefused):
+    """Refused for now: another change of the service is in flight (it may be asked for again later)."""
 
 
 @transaction.atomic
@@ -39,6 +43,25 @@ def service_bandwidth_change(*, membership: Membership, service: Service, new_kb
 
 
 @transaction.atomic
+def service_bandwidth_change_planned(*, tenant: Tenant, service: Service, new_kbps: int, actor_name: str) -> Operation:
+    """A bandwidth change a policy planned: tracked and audited as a person's, the policy named as
+    the actor. Refused as a person's is (ServiceBusy while another change is in flight)."""
+    locked = Service.objects.select_for_update().get(pk=service.pk, tenant=tenant)
+    if locked.gone_at is not None:
+        raise ChangeRefused(_("The service was deleted."))
+    _refuse_if_busy(locked)
+    if locked.bandwidth_kbps == new_kbps:
+        raise ChangeRefused(_("The service already has this bandwidth: nothing to change."))
+    if not locked.cloud_vpn_name:
+        raise ChangeRefused(_("The portal does not know this service's connection yet. Reload the page and try again."))
+    return operation_start(
+        tenant=tenant, kind=OperationKind.MODIFY, service=locked, actor_name=actor_name,
+        before={"bandwidth_kbps": locked.bandwidth_kbps},
+        after={"bandwidth_kbps": new_kbps, "cloud_vpn_name": locked.cloud_vpn_name},
+    )
+
+
+@transaction.atomic
 def service_delete(*, membership: Membership, service: Service, request: SignedInRequest | None = None) -> Operation:
     locked = Service.objects.select_for_update().get(pk=service.pk, tenant=membership.tenant)
     _refuse_if_busy(locked)
@@ -52,11 +75,11 @@ def service_delete(*, membership: Membership, service: Service, request: SignedI
 def _refuse_if_busy(service: Service) -> None:
     running = Operation.objects.filter(service=service, state__in=IN_FLIGHT_STATES).first()
     if running is not None:
-        raise ChangeRefused(
+        raise ServiceBusy(
             _("Another change of this service is in progress (%(what)s, requested by %(who)s). "
               "IES accepts one change at a time: wait until it has finished.")
             % {"what": running.get_kind_display(), "who": running.requested_by.get_username() if running.requested_by else "?"}
         )
     if ies.in_progress(service.status):
-        raise ChangeRefused(_("IES is still working on this service (%(status)s): wait until it has finished.")
+        raise ServiceBusy(_("IES is still working on this service (%(status)s): wait until it has finished.")
                             % {"status": service.status})

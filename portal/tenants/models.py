@@ -30,6 +30,8 @@ class Tenant(models.Model):
     credentials_changed_at = models.DateTimeField(_("credentials changed"), null=True, blank=True, editable=False)
     scenarios = models.JSONField(_("supported scenarios"), default=list, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # One switch that stops every bandwidth policy of the tenant (their planned changes wait).
+    automation_paused = models.BooleanField(_("automation paused"), default=False)
     # The tenant's reference service as the deck's preset table lists it (kind, id, name,
     # CloudVpnName). Documentation for testers and the import/export round trip; IES stays the
     # source of truth for the services themselves.

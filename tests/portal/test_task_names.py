@@ -5,13 +5,14 @@ from django.conf import settings
 
 from portal.celery import app
 from portal.operations import dispatch as operations_dispatch
+from portal.policies import dispatch as policies_dispatch
 from portal.services import dispatch as services_dispatch
 
 
 def test_every_task_sent_by_name_is_registered():
     app.loader.import_default_modules()  # the worker's autodiscovery of each app's tasks.py
     sent = {operations_dispatch.SUBMIT, operations_dispatch.TRACK, operations_dispatch.LOOK, operations_dispatch.SWEEP,
-            services_dispatch.SYNC_TENANT, services_dispatch.SYNC_ALL}
+            services_dispatch.SYNC_TENANT, services_dispatch.SYNC_ALL, policies_dispatch.RUN_DUE}
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled <= sent
     assert sent <= set(app.tasks)

@@ -54,7 +54,7 @@ def _recorded_action_codes() -> set[str]:
     from django.apps import apps
 
     model_labels = {model._meta.label_lower for model in apps.get_models()}
-    code = re.compile(r"^(tenant|tenants|user|membership|service|import|presets|audit)(\.[a-z_]+)+$")
+    code = re.compile(r"^(tenant|tenants|user|membership|service|import|presets|audit|policy)(\.[a-z_]+)+$")
     root = Path(__file__).resolve().parents[3] / "portal"
     found = set()
     for path in root.rglob("*.py"):

@@ -1,0 +1,3 @@
+"""The policies app's Celery task names: the beat schedule sends the tick by this name."""
+
+RUN_DUE = "policies.run_due"
