@@ -287,6 +287,23 @@ class BandwidthField(forms.MultiValueField):
         return kbps
 
 
+class ChangesBandwidthMixin:
+    """For a form whose ``bandwidth`` changes a service's: its present bandwidth is refused."""
+
+    if TYPE_CHECKING:
+        cleaned_data: dict[str, Any]
+
+    def __init__(self, *args: Any, current_kbps: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.current_kbps = current_kbps
+
+    def clean_bandwidth(self) -> int | None:
+        value = self.cleaned_data["bandwidth"]
+        if value is not None and value == self.current_kbps:
+            raise ValidationError(_("That is the current bandwidth: enter a different value."), code="unchanged")
+        return value
+
+
 class DescribedAmountMixin:
     """For a form with a number-and-unit field: tie the field's help and errors to its amount box.
 

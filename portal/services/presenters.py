@@ -57,7 +57,7 @@ def _url_maker(name: str, kwarg: str) -> Callable[[object], str]:
 def service_links(service: Service) -> dict[str, str]:
     """A service page's own links (its fragments' too), without a reverse() each."""
     return {name: _url_maker(f"services:{name}", "service_id")(service.ies_service_id)
-            for name in ("detail", "bandwidth", "delete")}
+            for name in ("detail", "bandwidth", "delete", "policies")}
 
 
 def moment(value: datetime | None) -> str:

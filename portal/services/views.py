@@ -14,7 +14,12 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from ies_client import models as ies
-from portal.core.bandwidth_input import BandwidthField, DescribedAmountMixin, split_kbps
+from portal.core.bandwidth_input import (
+    BandwidthField,
+    ChangesBandwidthMixin,
+    DescribedAmountMixin,
+    split_kbps,
+)
 from portal.core.http import HtmxRequest, SignedInRequest
 from portal.operations.presenters import badge_oob, present
 from portal.operations.selectors import operation_running_for_service, operations_badge
@@ -199,20 +204,10 @@ def _service_running_fragment(request: HttpRequest, membership: Membership, serv
     return response
 
 
-class BandwidthForm(DescribedAmountMixin, forms.Form):
+class BandwidthForm(ChangesBandwidthMixin, DescribedAmountMixin, forms.Form):
     hide_required_mark = True  # the form's only box (templates/forms/field.html)
     bandwidth = BandwidthField(label=gettext_lazy("New bandwidth"), minimum=BANDWIDTH_MIN, maximum=BANDWIDTH_MAX,
                                step=BANDWIDTH_STEP)
-
-    def __init__(self, *args: Any, current_kbps: int | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.current_kbps = current_kbps
-
-    def clean_bandwidth(self) -> int | None:
-        value = self.cleaned_data["bandwidth"]
-        if value is not None and value == self.current_kbps:
-            raise forms.ValidationError(_("That is the current bandwidth: enter a different value."))
-        return value
 
 
 def _carried(data: QueryDict) -> dict[str, str]:

@@ -34,6 +34,7 @@ def tenant_pages(operation_pk: int) -> list[Visit]:
         Visit(f"/services/{SERVICE_ID}/"),
         Visit(f"/services/{SERVICE_ID}/bandwidth/"),
         Visit(f"/services/{SERVICE_ID}/delete/"),
+        Visit(f"/services/{SERVICE_ID}/policies/"),
         Visit("/services/activity/"),
         Visit("/operations/"),
         Visit(f"/operations/{operation_pk}/"),
@@ -49,6 +50,7 @@ def viewer_pages(operation_pk: int) -> list[Visit]:
         Visit("/services/"),
         Visit(f"/services/{SERVICE_ID}/"),
         Visit(f"/services/{SERVICE_ID}/bandwidth/"),  # the read-only page that says why
+        Visit(f"/services/{SERVICE_ID}/policies/"),
         Visit("/operations/"),
         Visit(f"/operations/{operation_pk}/"),
         Visit("/services/activity/"),

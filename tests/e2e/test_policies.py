@@ -1,0 +1,69 @@
+"""Planning a boost in a real Chromium, by keyboard, in English and in Chinese: the plan listed with
+its two changes in local time, a refusal that keeps what was typed, pause and end; axe-clean."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from portal.policies.models import BandwidthPolicy, PolicyState
+from tests.e2e.conftest import assert_accessible
+from tests.e2e.helpers import log_in, switch_to_chinese
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def local(delta: timedelta) -> str:
+    return timezone.localtime(timezone.now() + delta).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_a_member_plans_a_boost_by_keyboard_and_pauses_then_ends_it(page, live_server, own_tenant):
+    base = live_server.url
+    log_in(page, base, "own1")
+    page.goto(f"{base}/services/{own_tenant.service_id}/")
+    link = page.get_by_role("link", name="Planned changes")
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=f"Planned changes of {own_tenant.service_name}")).to_be_visible()
+    expect(page.get_by_test_id("no-policies")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_role("textbox", name="Bandwidth", exact=True).fill("250")
+    page.get_by_label("Change at").fill(local(timedelta(days=1)))
+    page.get_by_label("Back to the present bandwidth at (optional)").fill(local(timedelta(days=2)))
+    page.get_by_label("Name (optional)").fill("Friday boost")
+    page.get_by_label("Name (optional)").press("Enter")
+
+    expect(page.get_by_role("status").filter(has_text="Planned: Friday boost.")).to_be_visible()
+    policy = page.get_by_test_id("policy")
+    expect(policy).to_have_count(1)
+    expect(policy.get_by_test_id("occurrence")).to_have_count(2)
+    expect(policy.get_by_test_id("occurrence").first).to_contain_text("250 Mbit/s")
+    expect(policy.get_by_test_id("occurrence").first).to_contain_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d CST"))
+    assert_accessible(page)
+
+    policy.get_by_role("button", name="Pause").press("Enter")
+    expect(page.get_by_test_id("policy")).to_have_attribute("data-state", "paused")
+    expect(page.get_by_test_id("policy-note")).to_have_text("Paused by own1.")
+    page.get_by_test_id("policy").get_by_role("button", name="End and cancel what it planned").click()
+    expect(page.get_by_test_id("policy")).to_have_attribute("data-state", "ended")
+    assert BandwidthPolicy.objects.get().state == PolicyState.ENDED
+
+
+def test_in_chinese_a_plan_in_the_past_is_refused_and_what_was_typed_stays(page, live_server, own_tenant):
+    base = live_server.url
+    log_in(page, base, "own1")
+    switch_to_chinese(page)
+    page.goto(f"{base}/services/{own_tenant.service_id}/policies/")
+    expect(page.get_by_role("heading", name=f"{own_tenant.service_name} 的计划调整")).to_be_visible()
+    page.get_by_role("textbox", name="带宽", exact=True).fill("250")
+    page.get_by_label("调整时间").fill(local(timedelta(minutes=-30)))
+    page.get_by_label("名称（可选）").fill("周五提速")
+    page.get_by_role("button", name="计划此调整").click()
+    expect(page.get_by_test_id("refused")).to_have_text("请至少提前一分钟计划调整。")
+    expect(page.get_by_label("名称（可选）")).to_have_value("周五提速")
+    expect(page.get_by_role("textbox", name="带宽", exact=True)).to_have_value("250")
+    assert_accessible(page)
+    assert not BandwidthPolicy.objects.exists()
