@@ -290,6 +290,8 @@ OPERATION_HISTORY_SIZE = int(os.environ.get("OPERATION_HISTORY_SIZE", "20"))
 # The sweeper resumes what a lost reminder or a killed worker left (portal/operations/services.py):
 # one indexed query per sweep; every 5 s bounds recovery to seconds (benchmarks/recovery.py).
 OPERATION_SWEEP_SECONDS = float(os.environ.get("OPERATION_SWEEP_SECONDS", "5"))
+# Bandwidth policies: how often due changes are looked for (one indexed query), i.e. how late after
+# its time a planned change may start.
 POLICY_TICK_SECONDS = float(os.environ.get("POLICY_TICK_SECONDS", "5"))
 # A tenant with this many operations at IES is looked at with one list of its services (which shows
 # every one still running) instead of one status read each.
@@ -301,6 +303,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "sync-services": {"task": "services.sync_all", "schedule": float(os.environ.get("SERVICE_SYNC_SECONDS", "120"))},
     # Planned bandwidth changes start within this many seconds of their time.
     "run-policies": {"task": "policies.run_due", "schedule": POLICY_TICK_SECONDS},
+    # Calendars are planned a week ahead (the page shows it); this keeps the week full.
+    "plan-policies": {"task": "policies.plan_ahead", "schedule": float(os.environ.get("POLICY_PLAN_SECONDS", "600"))},
 }
 
 # Tokens at rest: Fernet keys, newest first. The local fallback is derived from SECRET_KEY so a

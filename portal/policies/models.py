@@ -25,6 +25,9 @@ class BandwidthPolicy(models.Model):
     kind = models.CharField(max_length=16, choices=PolicyKind.choices)
     state = models.CharField(max_length=16, choices=PolicyState.choices, default=PolicyState.ACTIVE)
     name = models.CharField(_("name"), max_length=80)
+    # What a calendar or an auto-scale policy is made of (weekly.py / autoscale.py read it); {} for a
+    # one-off, whose plan is its occurrences.
+    spec = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,20 +1,26 @@
 """What the policies pages read: a service's policies with their planned changes, scoped by tenant."""
 
-from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+from datetime import timedelta
 
-from portal.policies.models import BandwidthPolicy, Occurrence, PolicyState
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from portal.policies.models import BandwidthPolicy, Occurrence, OccurrenceState, PolicyKind, PolicyState
 from portal.services.models import Service
 from portal.tenants.models import Tenant
 
 ENDED_SHOWN = 10  # ended policies listed under the live ones, newest first
+PAST_SHOWN = timedelta(days=7)  # a calendar runs for months: its changes of the last week are shown
 
 
 def policies_for_service(*, tenant: Tenant, service: Service) -> list[BandwidthPolicy]:
     """The service's live policies (active, then paused), then its last ended ones, each with its
-    changes (and their operations) in time order."""
+    changes (and their operations) in time order: those planned, and those of the last week."""
+    recent = (Q(policy__kind=PolicyKind.ONE_OFF) | Q(state=OccurrenceState.PLANNED)
+              | Q(due_at__gte=timezone.now() - PAST_SHOWN))
     base: QuerySet[BandwidthPolicy] = (
         BandwidthPolicy.objects.filter(tenant=tenant, service=service)
-        .prefetch_related(Prefetch("occurrences", queryset=Occurrence.objects.select_related("operation")))
+        .prefetch_related(Prefetch("occurrences", queryset=Occurrence.objects.filter(recent).select_related("operation")))
         .select_related("created_by")
     )
     live = base.exclude(state=PolicyState.ENDED).annotate(

@@ -15,8 +15,9 @@ and a revert is skipped when someone changed the bandwidth since the change it r
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +27,7 @@ from portal.audit.services import audit_record
 from portal.core.http import SignedInRequest
 from portal.core.units import format_kbps
 from portal.operations.models import Operation, OperationKind, OperationState
+from portal.policies import weekly
 from portal.policies.models import BandwidthPolicy, Occurrence, OccurrenceState, PolicyKind, PolicyState
 from portal.services.models import Service
 from portal.services.services import ChangeRefused, ServiceBusy, service_bandwidth_change_planned
@@ -36,6 +38,9 @@ log = logging.getLogger(__name__)
 
 RUN_BATCH = 200  # occurrences one tick takes on at most; the next tick takes the rest
 LEAD = timedelta(minutes=1)  # a planned time must be at least this far ahead when it is set
+# How far ahead a calendar's changes are planned as rows: the page lists them (the preview), and
+# the planning task (every PLAN_AHEAD_SECONDS, far shorter) keeps the horizon full.
+HORIZON = timedelta(days=7)
 
 
 class PolicyRefused(Exception):
@@ -84,6 +89,76 @@ def policy_one_off_create(*, membership: Membership, service: Service, at: datet
     return policy
 
 
+@transaction.atomic
+def policy_weekly_create(*, membership: Membership, service: Service, calendar: weekly.WeeklyCalendar, name: str = "",
+                         request: SignedInRequest | None = None, now: datetime | None = None) -> BandwidthPolicy:
+    """A weekly calendar for ``service``: each window at its bandwidth, the rest (and holidays) at the
+    default. The service is brought to what the calendar plans now at the next tick, then follows it."""
+    now = now or timezone.now()
+    if not membership.can_write:
+        raise PolicyRefused(_("Your role in this tenant is read-only: ask a member to plan changes."))
+    if service.tenant_id != membership.tenant_id or service.gone_at is not None:
+        raise PolicyRefused(_("The service was deleted."))
+    for kbps in {calendar.default_kbps, *(w.kbps for w in calendar.windows),
+                 *(h.kbps for h in calendar.holidays if h.kbps is not None)}:
+        _check_kbps(kbps)
+    problems = weekly.problems(calendar)
+    if problems:
+        raise PolicyRefused(" ".join(problems))
+    if not calendar.windows:
+        raise PolicyRefused(_("Add at least one window: without one, the calendar is a lasting change."))
+    policy = BandwidthPolicy.objects.create(
+        tenant=membership.tenant, service=service, kind=PolicyKind.WEEKLY, created_by=membership.user,
+        name=(name.strip() or _("Weekly calendar"))[:80], spec=calendar_spec(calendar))
+    _plan_weekly(policy, now, initial=True)
+    audit_record(action="policy.create", actor=membership.user, tenant=membership.tenant, object_type="service",
+                 object_id=service.ies_service_id, object_label=service.name, request=request,
+                 after={"policy": policy.name, "kind": policy.kind, "plan": _plan(policy)})
+    return policy
+
+
+def calendar_spec(calendar: weekly.WeeklyCalendar) -> dict[str, Any]:
+    return {
+        "tz": calendar.tz.key, "default_kbps": calendar.default_kbps,
+        "windows": [{"days": sorted(w.days), "start": w.start.strftime("%H:%M"), "end": w.end.strftime("%H:%M"),
+                     "kbps": w.kbps} for w in calendar.windows],
+        "holidays": [{"day": h.day.isoformat(), "kbps": h.kbps} for h in calendar.holidays],
+    }
+
+
+def calendar_of(policy: BandwidthPolicy) -> weekly.WeeklyCalendar:
+    spec = policy.spec
+    return weekly.WeeklyCalendar(
+        tz=ZoneInfo(spec["tz"]), default_kbps=spec["default_kbps"],
+        windows=tuple(weekly.Window(frozenset(w["days"]), time.fromisoformat(w["start"]), time.fromisoformat(w["end"]),
+                                    w["kbps"]) for w in spec["windows"]),
+        holidays=tuple(weekly.Holiday(date.fromisoformat(h["day"]), h["kbps"]) for h in spec.get("holidays", [])))
+
+
+def _plan_weekly(policy: BandwidthPolicy, now: datetime, *, initial: bool = False) -> int:
+    """Plan the calendar's changes up to the horizon as rows (those already planned stay as they
+    are: one row per policy and time). ``initial``: and what it plans now, to start from."""
+    plan = weekly.changes(calendar_of(policy), now, now + HORIZON)
+    rows = [Occurrence(policy=policy, due_at=at, kbps=kbps) for at, kbps in plan[1:]]
+    if initial and plan[0][1] != policy.service.bandwidth_kbps:
+        rows.insert(0, Occurrence(policy=policy, due_at=now, kbps=plan[0][1]))
+    known = set(policy.occurrences.filter(due_at__gte=now).values_list("due_at", flat=True))
+    rows = [row for row in rows if row.due_at not in known]
+    # Two planners at once (a duplicated beat) insert the same rows: the unique constraint keeps one.
+    Occurrence.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def policies_plan_ahead(now: datetime | None = None) -> int:
+    """Keep every active calendar planned up to the horizon; run by the beat."""
+    now = now or timezone.now()
+    planned = 0
+    for policy in (BandwidthPolicy.objects.filter(kind=PolicyKind.WEEKLY, state=PolicyState.ACTIVE)
+                   .select_related("service").iterator(chunk_size=500)):
+        planned += _plan_weekly(policy, now)
+    return planned
+
+
 def _plan(policy: BandwidthPolicy) -> str:
     """"2026-12-11 18:00 CST: 500 Mbit/s; 2026-12-14 08:00 CST: 100 Mbit/s", for the audit log."""
     return "; ".join(f"{timezone.localtime(o.due_at):%Y-%m-%d %H:%M %Z}: {format_kbps(o.kbps)}"
@@ -118,8 +193,12 @@ def policy_pause(*, membership: Membership, policy: BandwidthPolicy, request: Si
 
 
 def policy_resume(*, membership: Membership, policy: BandwidthPolicy, request: SignedInRequest | None = None) -> BandwidthPolicy:
-    return _set_state(membership=membership, policy=policy, state=PolicyState.ACTIVE, action="policy.resume",
-                      request=request)
+    resumed = _set_state(membership=membership, policy=policy, state=PolicyState.ACTIVE, action="policy.resume",
+                         request=request)
+    if resumed.kind == PolicyKind.WEEKLY:
+        # What the calendar plans now, then on: changes missed while paused are not replayed one by one.
+        _plan_weekly(resumed, timezone.now(), initial=True)
+    return resumed
 
 
 def policy_end(*, membership: Membership, policy: BandwidthPolicy, request: SignedInRequest | None = None) -> BandwidthPolicy:

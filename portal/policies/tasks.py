@@ -8,3 +8,8 @@ from portal.policies import dispatch, services
 @shared_task(name=dispatch.RUN_DUE, ignore_result=True)
 def run_due_policies() -> int:
     return services.policies_run_due()
+
+
+@shared_task(name=dispatch.PLAN_AHEAD, ignore_result=True)
+def plan_policies_ahead() -> int:
+    return services.policies_plan_ahead()

@@ -1,20 +1,24 @@
 """The planned changes of a service: the list with their outcomes, and a boost or change to plan."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.core.http import SignedInRequest
 from portal.policies import selectors, services
-from portal.policies.forms import OneOffForm
+from portal.policies.forms import OneOffForm, WeeklyForm, WindowFormSet, calendar_from
+from portal.policies.models import BandwidthPolicy
 from portal.policies.services import PolicyRefused
 from portal.services import queries
+from portal.services.models import Service
 from portal.services.selectors import service_lookup
 from portal.tenants.access import read_only_reason
-from portal.traffic.ranges import zone_label
+from portal.tenants.models import Membership
+from portal.traffic.ranges import zone, zone_label
 
 
 def _not_known(request: HttpRequest) -> HttpResponse:
@@ -28,35 +32,56 @@ def service_policies(request: SignedInRequest, service_id: str) -> HttpResponse:
                                                      for_writer=request.method == "POST", ies_service_id=service_id)
     except queries.ServiceNotKnown:
         return _not_known(request)
-    form, refused, status = None, "", 200
     can_plan = membership.can_write and service.gone_at is None
-    if request.method == "POST" and can_plan:
-        form = OneOffForm(request.POST, current_kbps=service.bandwidth_kbps)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                policy = services.policy_one_off_create(
-                    membership=membership, service=service, kbps=data["bandwidth"], at=data["at"],
-                    revert_at=data["revert_at"], name=data["name"], request=request)
-            except PolicyRefused as exc:
-                refused, status = str(exc), 400
-            else:
+    kind = request.POST.get("kind") if request.method == "POST" else None
+    data = request.POST if kind == "one_off" else None
+    weekly_data = request.POST if kind == "weekly" else None
+    forms_: dict[str, Any] = {"form": OneOffForm(data, current_kbps=service.bandwidth_kbps, prefix="once"),
+              "weekly_form": WeeklyForm(weekly_data, prefix="weekly"),
+              "windows": WindowFormSet(weekly_data, prefix="window")} if can_plan else {}
+    refused, refused_kind, status = "", "", 200
+    if request.method == "POST" and not can_plan:
+        refused, status = _("The service was deleted."), 409
+    elif kind in ("one_off", "weekly"):
+        try:
+            policy = _plan(request, membership, service, kind, forms_)
+        except PolicyRefused as exc:
+            refused, refused_kind, status = str(exc), kind, 400
+        else:
+            if policy is not None:
                 messages.success(request, _("Planned: %(name)s.") % {"name": policy.name})
                 return redirect("services:policies", service_id=service.ies_service_id)
-        else:
             status = 400
-        form.describe_multi_part_fields()
     elif request.method == "POST":
-        refused, status = _("The service was deleted."), 409
-    elif can_plan:
-        form = OneOffForm(current_kbps=service.bandwidth_kbps)
+        status = 400
+    bound = [forms_["form"], forms_["weekly_form"], *forms_["windows"]] if forms_ else []
+    for form in bound:
+        if form.is_bound:
+            form.describe_multi_part_fields()
     return render(request, "policies/service_policies.html", {
         "s": service, "policies": selectors.policies_for_service(tenant=membership.tenant, service=service),
-        "form": form, "refused": refused, "can_write": membership.can_write,
+        **forms_, "refused": refused, "refused_kind": refused_kind, "can_write": membership.can_write,
         "read_only": "" if membership.can_write else read_only_reason(membership),
         "automation_paused": membership.tenant.automation_paused, "zone": zone_label(),
-        "now": timezone.localtime(),
     }, status=status)
+
+
+def _plan(request: SignedInRequest, membership: Membership, service: Service, kind: str,
+          forms_: dict[str, Any]) -> BandwidthPolicy | None:
+    """The policy the bound form describes, planned; None when the form itself is refused."""
+    if kind == "one_off":
+        form = forms_["form"]
+        if not form.is_valid():
+            return None
+        data = form.cleaned_data
+        return services.policy_one_off_create(membership=membership, service=service, kbps=data["bandwidth"],
+                                              at=data["at"], revert_at=data["revert_at"], name=data["name"],
+                                              request=request)
+    form, windows = forms_["weekly_form"], forms_["windows"]
+    if not (form.is_valid() & windows.is_valid()):  # both validated: every mistake shown at once
+        return None
+    return services.policy_weekly_create(membership=membership, service=service, request=request,
+                                         calendar=calendar_from(form, windows, zone()), name=form.cleaned_data["name"])
 
 
 ACTIONS = {"pause": services.policy_pause, "resume": services.policy_resume, "end": services.policy_end}

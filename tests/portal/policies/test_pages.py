@@ -31,7 +31,7 @@ def plan(own, client=None, **fields):
     data = {"bandwidth_0": "80", "bandwidth_1": "Mbit/s", "at": local_input(timedelta(days=1)),
             "revert_at": local_input(timedelta(days=2)), "name": ""}
     data.update(fields)
-    return post(client or own.client, own.url, data)
+    return post(client or own.client, own.url, {"kind": "one_off", **{f"once-{k}": v for k, v in data.items()}})
 
 
 def test_the_page_offers_the_plan_and_the_service_links_to_it(own):
@@ -39,7 +39,7 @@ def test_the_page_offers_the_plan_and_the_service_links_to_it(own):
     assert f'href="{own.url}"' in detail.text
     page = own.client.get(own.url)
     assert page.status_code == 200
-    assert 'data-testid="no-policies"' in page.text and 'name="at"' in page.text
+    assert 'data-testid="no-policies"' in page.text and 'name="once-at"' in page.text
     assert 'type="datetime-local"' in page.text and "Asia/Shanghai" in page.text
 
 
@@ -109,7 +109,7 @@ def test_a_viewer_reads_but_cannot_plan_or_change(own):
     viewer = own.login("own2")
     page = viewer.get(own.url)
     assert page.status_code == 200 and 'data-testid="read-only-notice"' in page.text
-    assert 'name="at"' not in page.text and 'name="action"' not in page.text and 'name="paused"' not in page.text
+    assert 'name="once-at"' not in page.text and 'name="kind"' not in page.text and 'name="action"' not in page.text and 'name="paused"' not in page.text
     assert page.text.count('data-testid="occurrence"') == 2
     assert plan(own, client=viewer).status_code == 403
     assert post(viewer, f"{own.url}{policy.pk}/", {"action": "end"}).status_code == 403
@@ -123,7 +123,7 @@ def test_another_tenant_gets_a_404_for_the_page_and_every_action(own, login):
     policy = BandwidthPolicy.objects.get()
     stranger = login("user1")
     assert stranger.get(own.url).status_code == 404
-    assert post(stranger, own.url, {"bandwidth_0": "80", "bandwidth_1": "Mbit/s"}).status_code == 404
+    assert post(stranger, own.url, {"kind": "one_off", "once-bandwidth_0": "80"}).status_code == 404
     assert post(stranger, f"{own.url}{policy.pk}/", {"action": "end"}).status_code == 404
     assert post(stranger, f"{own.url}automation/", {"paused": "1"}).status_code == 404
     assert BandwidthPolicy.objects.get().state == PolicyState.ACTIVE
@@ -135,3 +135,45 @@ def test_a_policy_of_another_service_is_not_reachable_through_this_one(own, logi
     other = Service.objects.filter(tenant__name="nbitest_11").first()
     client = login("user1")
     assert post(client, f"/services/{other.ies_service_id}/policies/{policy.pk}/", {"action": "end"}).status_code == 404
+
+
+def weekly(own, client=None, windows=(), **fields):
+    """The weekly form's POST: ``windows`` as (days, start, end, Mbit/s) rows, the rest left empty."""
+    data = {"kind": "weekly", "window-TOTAL_FORMS": "4", "window-INITIAL_FORMS": "0",
+            "window-MIN_NUM_FORMS": "0", "window-MAX_NUM_FORMS": "4",
+            "weekly-default_0": "50", "weekly-default_1": "Mbit/s", "weekly-holidays": "", "weekly-name": ""}
+    for i, (days, start, end, mbps) in enumerate(windows):
+        data.update({f"window-{i}-days": [str(d) for d in days], f"window-{i}-start": start, f"window-{i}-end": end,
+                     f"window-{i}-bandwidth_0": mbps, f"window-{i}-bandwidth_1": "Mbit/s"})
+    data.update({f"weekly-{k}" if not k.startswith("window-") else k: v for k, v in fields.items()})
+    return post(client or own.client, own.url, data)
+
+
+def test_a_weekly_calendar_is_planned_from_the_page(own):
+    answer = weekly(own, windows=[((0, 1, 2, 3, 4), "08:00", "20:00", "200")], holidays="2026-12-25\n\n2026-12-24",
+                    name="Office hours")
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    policy = BandwidthPolicy.objects.get()
+    assert policy.spec["windows"] == [{"days": [0, 1, 2, 3, 4], "start": "08:00", "end": "20:00", "kbps": 200_000}]
+    assert policy.spec["default_kbps"] == 50_000 and policy.spec["tz"] == "Asia/Shanghai"
+    assert [h["day"] for h in policy.spec["holidays"]] == ["2026-12-24", "2026-12-25"]
+    page = own.client.get(own.url)
+    assert "Planned: Office hours." in page.text
+    assert page.text.count('data-testid="occurrence"') >= 9
+
+
+@pytest.mark.parametrize("windows, fields, words", [
+    ([((0,), "08:00", "", "200")], {}, "Enter when the window ends."),
+    ([((), "08:00", "20:00", "200")], {}, "Choose at least one day."),
+    ([((0,), "8 o'clock", "20:00", "200")], {}, "Enter a time of day"),
+    ([((0,), "08:00", "20:00", "200"), ((0,), "19:00", "21:00", "300")], {}, "Two windows overlap"),
+    ([], {}, "Add at least one window"),
+    ([((0,), "08:00", "20:00", "200")], {"holidays": "Christmas"}, "is not a date"),
+    ([((0,), "08:00", "20:00", "200")], {"default_0": ""}, "Enter a bandwidth."),
+])
+def test_a_bad_calendar_is_refused_in_words_and_keeps_what_was_typed(own, windows, fields, words):
+    answer = weekly(own, windows=windows, name="Office hours", **fields)
+    assert answer.status_code == 400
+    assert words in answer.text
+    assert 'value="Office hours"' in answer.text
+    assert not BandwidthPolicy.objects.exists()

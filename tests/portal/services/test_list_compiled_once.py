@@ -204,7 +204,7 @@ def test_a_service_pages_links_are_what_reverse_gives(ident):
 
     links = service_links(Service(ies_service_id=ident))
     assert links == {name: reverse(f"services:{name}", kwargs={"service_id": ident})
-                     for name in ("detail", "bandwidth", "delete")}
+                     for name in ("detail", "bandwidth", "delete", "policies")}
 
 
 def test_an_id_that_is_no_path_segment_is_refused_as_reverse_refuses_it():
