@@ -226,3 +226,24 @@ def test_two_ticks_at_once_start_one_change(own):
     assert Operation.objects.count() == 1
     assert Occurrence.objects.get(state=OccurrenceState.STARTED).operation == Operation.objects.get()
     assert not transaction.get_connection().in_atomic_block
+
+
+def test_a_change_due_before_the_next_tick_gets_a_run_at_its_time(own, inline_worker):
+    """The tick comes every POLICY_TICK_SECONDS; a change due in between starts moments after its
+    time, by a run asked for at that second, not at the next tick."""
+    service = own.service()
+    policy = policy_one_off_create(membership=own.member, service=service, kbps=service.bandwidth_kbps + 20_000,
+                                   at=later(2), now=later(-300))  # set up earlier, due in 2 s
+    occurrence = policy.occurrences.get()
+    with inline_worker.sends():
+        assert policies_run_due() == 0  # not due yet: a run is asked for at its second
+    assert any("policies.run_due" in sent for sent in inline_worker.sent)
+    inline_worker.run_until(lambda: Occurrence.objects.get(pk=occurrence.pk).state == OccurrenceState.STARTED, 10,
+                            what="the change to start")
+    started = Occurrence.objects.get(pk=occurrence.pk)
+    # At its second (rounded up), not at a tick: none comes here.
+    assert timedelta(0) <= started.operation.created_at - started.due_at < timedelta(seconds=3)
+    with inline_worker.sends():
+        policies_run_due()
+        policies_run_due()
+    assert Operation.objects.count() == 1

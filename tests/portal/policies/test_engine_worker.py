@@ -22,12 +22,12 @@ def test_a_boost_reverts_by_itself(own_tenant, start_worker, simulator):
     service = Service.objects.get(ies_service_id=own_tenant.service_id)
     before = service.bandwidth_kbps
     member = Membership.objects.get(tenant=own_tenant.tenant, user__username="own1")
-    now = timezone.now()
-    # Planned as if set up two minutes ago (a plan must be a minute ahead): due in 2 s, back 6 s later.
-    policy = policy_one_off_create(membership=member, service=service, kbps=before + 30_000,
-                                   at=now + timedelta(seconds=2), revert_at=now + timedelta(seconds=8),
-                                   now=now - timedelta(minutes=2))
     worker = start_worker(env={"POLICY_TICK_SECONDS": "1"}, beat=True)
+    now = timezone.now()
+    # Planned as if set up two minutes ago (a plan must be a minute ahead): due in 3 s, back 6 s later.
+    policy = policy_one_off_create(membership=member, service=service, kbps=before + 30_000,
+                                   at=now + timedelta(seconds=3), revert_at=now + timedelta(seconds=9),
+                                   now=now - timedelta(minutes=2))
 
     def ended():
         policy.refresh_from_db()
