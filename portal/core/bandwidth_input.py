@@ -24,6 +24,8 @@ UNITS = {"kbit/s": 1, "Mbit/s": 1000, "Gbit/s": 1_000_000}
 UNIT_CHOICES = [(unit, unit) for unit in UNITS]
 # The contract's largest bandwidth (docs/ies-simulator.md), for a definition that names none.
 CONTRACT_MAX_KBPS = 10_000_000
+CONTRACT_MIN_KBPS = 1000
+CONTRACT_STEP_KBPS = 1000  # the contract's bandwidths are whole Mbit/s
 # What a person may type after the number (case aside): bits per second only. "MB/s" (bytes) is refused.
 _UNIT_WORDS = {f"{prefix}{suffix}": unit
                for prefix, unit in (("k", "kbit/s"), ("m", "Mbit/s"), ("g", "Gbit/s"))

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
+from portal.core.bandwidth_input import CONTRACT_MAX_KBPS, CONTRACT_MIN_KBPS, CONTRACT_STEP_KBPS
 from portal.core.http import SignedInRequest
 from portal.core.units import format_kbps
 from portal.operations.models import Operation, OperationKind, OperationState
@@ -36,7 +37,6 @@ from portal.policies.models import BandwidthPolicy, Occurrence, OccurrenceState,
 from portal.services.models import Service
 from portal.services.services import ChangeRefused, ServiceBusy, service_bandwidth_change_planned
 from portal.tenants.models import Membership, Tenant
-from portal.traffic.stats import BANDWIDTH_MAX_KBPS, BANDWIDTH_MIN_KBPS, BANDWIDTH_STEP_KBPS
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,9 @@ class PolicyRefused(Exception):
 
 
 def _check_kbps(kbps: int) -> None:
-    if not BANDWIDTH_MIN_KBPS <= kbps <= BANDWIDTH_MAX_KBPS or kbps % BANDWIDTH_STEP_KBPS:
+    if not CONTRACT_MIN_KBPS <= kbps <= CONTRACT_MAX_KBPS or kbps % CONTRACT_STEP_KBPS:
         raise PolicyRefused(_("A bandwidth must be a whole number of Mbit/s from %(min)s to %(max)s Mbit/s.")
-                            % {"min": BANDWIDTH_MIN_KBPS // 1000, "max": BANDWIDTH_MAX_KBPS // 1000})
+                            % {"min": CONTRACT_MIN_KBPS // 1000, "max": CONTRACT_MAX_KBPS // 1000})
 
 
 @transaction.atomic
