@@ -200,6 +200,14 @@ def start_worker(transactional_db, redis_server, simulator, tmp_path):
             OPERATION_SWEEP_SECONDS="1",
         )
         full.update(env or {})
+        if not workers:
+            # Messages earlier tests of this process left in its queue (a page's refresh asked at
+            # once, a worker's unacknowledged work) are no business of this test's worker; a worker
+            # started again within the test keeps what is queued, as a restarted one would.
+            from portal.celery import app
+
+            with app.connection_for_write() as conn, conn.SimpleQueue(TEST_QUEUE) as queue:
+                queue.clear()
         worker = CeleryWorker(full, tmp_path / f"worker-{len(workers)}.log")
         worker.beat = beat
         worker.start(beat=beat)

@@ -53,6 +53,8 @@ class Operation(models.Model):
     message = models.TextField(blank=True)  # IES's reason, or what the portal saw
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
+    # What asked when no person did (a bandwidth policy: "policy “Office hours”").
+    actor_name = models.CharField(max_length=150, blank=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)  # IES accepted it: the clock starts
@@ -80,6 +82,11 @@ class Operation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.service_name} ({self.state})"
+
+    @property
+    def asker(self) -> str:
+        """Who asked for it, as pages name them: the person, else what acted for them."""
+        return self.requested_by.get_username() if self.requested_by else self.actor_name
 
     @property
     def in_flight(self) -> bool:

@@ -133,6 +133,7 @@ def operation_start(
         before=before,
         after=after,
         requested_by=requested_by,
+        actor_name=actor_name[:150],
         client_address=client_address(request),
         # Until the submission starts (it then claims the time it needs): a reminder lost with a
         # worker is sent again within seconds.

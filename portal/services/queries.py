@@ -562,10 +562,11 @@ def service_audit(*, tenant: Tenant, service: Service) -> list[AuditEvent]:
 
 
 def _asker(op: Operation) -> str:
-    """Who asked for the operation: the name read with it (_detail_sql), else the user's."""
+    """Who asked for the operation: the name read with it (_detail_sql), else the user's; what
+    acted (a policy) when no person did."""
     if hasattr(op, "requested_by_name"):
-        return op.requested_by_name or ""
-    return op.requested_by.get_username() if op.requested_by else ""
+        return op.requested_by_name or op.actor_name
+    return op.asker
 
 
 def _word(enum: type[ies.OperationKind] | type[ies.OperationResult], value: str) -> Any:

@@ -78,7 +78,7 @@ def _refuse_if_busy(service: Service) -> None:
         raise ServiceBusy(
             _("Another change of this service is in progress (%(what)s, requested by %(who)s). "
               "IES accepts one change at a time: wait until it has finished.")
-            % {"what": running.get_kind_display(), "who": running.requested_by.get_username() if running.requested_by else "?"}
+            % {"what": running.get_kind_display(), "who": running.asker or "?"}
         )
     if ies.in_progress(service.status):
         raise ServiceBusy(_("IES is still working on this service (%(status)s): wait until it has finished.")

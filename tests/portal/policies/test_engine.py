@@ -247,3 +247,25 @@ def test_a_change_due_before_the_next_tick_gets_a_run_at_its_time(own, inline_wo
         policies_run_due()
         policies_run_due()
     assert Operation.objects.count() == 1
+
+
+def test_the_policy_is_named_wherever_its_change_is_shown(own, inline_worker):
+    policy = boost(own)
+    with inline_worker.sends():
+        policies_run_due(now=later(121))
+    op = Operation.objects.get()
+    name = f"policy “{policy.name}”"
+    assert op.actor_name == name and op.asker == name
+    client = own.login("own1")
+    assert name in client.get(f"/operations/{op.pk}/").text
+    assert name in client.get("/operations/").text
+    # A person asking for a change meanwhile is told which change is in the way, and by whom.
+    from portal.services.services import ChangeRefused, service_bandwidth_change
+    with pytest.raises(ChangeRefused, match=name):
+        service_bandwidth_change(membership=own.member, service=own.service(), new_kbps=90_000)
+    inline_worker.run_until(lambda: Operation.objects.get(pk=op.pk).finished_at, 30, what="the boost to end")
+    # The service's history (its "Who" column) and audit trail name it too.
+    from portal.services import queries
+    detail = queries.service_detail(tenant=own.tenant, service=own.service())
+    assert name in [entry.who for entry in detail.history]
+    assert name in client.get(f"/services/{own.service_id}/").text
