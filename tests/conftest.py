@@ -107,6 +107,15 @@ def _portal_test_settings(redis_server, simulator):
     overrides.disable()
 
 
+def clear_test_queue() -> None:
+    """Drop what earlier tests of this process left in its queue (a page's refresh asked at once, a
+    stopped worker's unacknowledged work), for a test whose worker must see only its own messages."""
+    from portal.celery import app
+
+    with app.connection_for_write() as conn, conn.SimpleQueue(TEST_QUEUE) as queue:
+        queue.clear()
+
+
 class CeleryWorker:
     """A real Celery worker (`python -m portal.worker`, as deployed) on the test database and this session's Redis."""
 
@@ -200,14 +209,6 @@ def start_worker(transactional_db, redis_server, simulator, tmp_path):
             OPERATION_SWEEP_SECONDS="1",
         )
         full.update(env or {})
-        if not workers:
-            # Messages earlier tests of this process left in its queue (a page's refresh asked at
-            # once, a worker's unacknowledged work) are no business of this test's worker; a worker
-            # started again within the test keeps what is queued, as a restarted one would.
-            from portal.celery import app
-
-            with app.connection_for_write() as conn, conn.SimpleQueue(TEST_QUEUE) as queue:
-                queue.clear()
         worker = CeleryWorker(full, tmp_path / f"worker-{len(workers)}.log")
         worker.beat = beat
         worker.start(beat=beat)
@@ -275,8 +276,7 @@ class InlineWorker:
 
     def clear(self) -> None:
         """Drop what is queued: earlier tests' messages are no business of this test."""
-        with self.app.connection_for_write() as conn, conn.SimpleQueue(TEST_QUEUE) as queue:
-            queue.clear()
+        clear_test_queue()
         self._due.clear()
 
     def sends(self):

@@ -16,7 +16,7 @@ from ies_client.redact import register_secret
 from portal.celery import app as celery_app
 from portal.observability.celery_hooks import HEADER
 from portal.operations.models import Operation
-from tests.conftest import TEST_QUEUE
+from tests.conftest import TEST_QUEUE, clear_test_queue
 from tests.portal.services.mirroring import mirror_tenants
 from tests.portal.services.test_bandwidth import change
 from tests.waiting import wait_until
@@ -117,6 +117,8 @@ def test_a_task_the_request_starts_carries_its_id(own_tenant):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_real_workers_log_lines_for_that_task_carry_it(own_tenant, start_worker):
+    # Every line of this worker is judged below: it must not run what earlier tests left queued.
+    clear_test_queue()
     worker = start_worker(env={"LOG_FORMAT": "json"})
     mirror_tenants(own_tenant.tenant)
     client = own_tenant.login("own1")
