@@ -36,9 +36,11 @@ def service_policies(request: SignedInRequest, service_id: str) -> HttpResponse:
     kind = request.POST.get("kind") if request.method == "POST" else None
     data = request.POST if kind == "one_off" else None
     weekly_data = request.POST if kind == "weekly" else None
-    forms_: dict[str, Any] = {"form": OneOffForm(data, current_kbps=service.bandwidth_kbps, prefix="once"),
-              "weekly_form": WeeklyForm(weekly_data, prefix="weekly"),
-              "windows": WindowFormSet(weekly_data, prefix="window")} if can_plan else {}
+    forms_: dict[str, Any] = {}
+    if can_plan:
+        forms_ = {"form": OneOffForm(data, current_kbps=service.bandwidth_kbps, prefix="once"),
+                  "weekly_form": WeeklyForm(weekly_data, prefix="weekly"),
+                  "windows": WindowFormSet(weekly_data, prefix="window")}
     refused, refused_kind, status = "", "", 200
     if request.method == "POST" and not can_plan:
         refused, status = _("The service was deleted."), 409

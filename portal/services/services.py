@@ -22,30 +22,23 @@ class ServiceBusy(ChangeRefused):
     """Refused for now: another change of the service is in flight (it may be asked for again later)."""
 
 
-@transaction.atomic
 def service_bandwidth_change(*, membership: Membership, service: Service, new_kbps: int,
                              request: SignedInRequest | None = None) -> Operation:
     """Start a tracked bandwidth change. Refused (ChangeRefused) while another change of the
     service is in flight, or when nothing would change."""
-    # Lock the row: of two tabs posting at once, the second waits and then sees the first's operation.
-    locked = Service.objects.select_for_update().get(pk=service.pk, tenant=membership.tenant)
-    _refuse_if_busy(locked)
-    if locked.bandwidth_kbps == new_kbps:
-        raise ChangeRefused(_("The service already has this bandwidth: nothing to change."))
-    if not locked.cloud_vpn_name:
-        raise ChangeRefused(_("The portal does not know this service's connection yet. Reload the page and try again."))
-    return operation_start(
-        tenant=membership.tenant, kind=OperationKind.MODIFY, requested_by=request.user if request else None,
-        request=request, service=locked,
-        before={"bandwidth_kbps": locked.bandwidth_kbps},
-        after={"bandwidth_kbps": new_kbps, "cloud_vpn_name": locked.cloud_vpn_name},
-    )
+    return _bandwidth_change(tenant=membership.tenant, service=service, new_kbps=new_kbps, request=request)
 
 
-@transaction.atomic
 def service_bandwidth_change_planned(*, tenant: Tenant, service: Service, new_kbps: int, actor_name: str) -> Operation:
     """A bandwidth change a policy planned: tracked and audited as a person's, the policy named as
     the actor. Refused as a person's is (ServiceBusy while another change is in flight)."""
+    return _bandwidth_change(tenant=tenant, service=service, new_kbps=new_kbps, actor_name=actor_name)
+
+
+@transaction.atomic
+def _bandwidth_change(*, tenant: Tenant, service: Service, new_kbps: int, request: SignedInRequest | None = None,
+                      actor_name: str = "") -> Operation:
+    # Lock the row: of two tabs posting at once, the second waits and then sees the first's operation.
     locked = Service.objects.select_for_update().get(pk=service.pk, tenant=tenant)
     if locked.gone_at is not None:
         raise ChangeRefused(_("The service was deleted."))
@@ -55,7 +48,8 @@ def service_bandwidth_change_planned(*, tenant: Tenant, service: Service, new_kb
     if not locked.cloud_vpn_name:
         raise ChangeRefused(_("The portal does not know this service's connection yet. Reload the page and try again."))
     return operation_start(
-        tenant=tenant, kind=OperationKind.MODIFY, service=locked, actor_name=actor_name,
+        tenant=tenant, kind=OperationKind.MODIFY, requested_by=request.user if request else None,
+        request=request, service=locked, actor_name=actor_name,
         before={"bandwidth_kbps": locked.bandwidth_kbps},
         after={"bandwidth_kbps": new_kbps, "cloud_vpn_name": locked.cloud_vpn_name},
     )
