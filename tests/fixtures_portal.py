@@ -112,10 +112,21 @@ def _no_faults_left_behind(request):
     yield
     if "simulator" in request.fixturenames or "sim" in request.fixturenames:
         request.getfixturevalue("simulator").clear_faults()
+        request.getfixturevalue("simulator").clear_load()
 
 
 @pytest.fixture
 def own_tenant(db, simulator, django_user_model):
+    return make_own_tenant(simulator, django_user_model)
+
+
+@pytest.fixture
+def own_tenant_with_history(db, simulator, django_user_model):
+    """As own_tenant, its service created 31 days ago: a month of traffic behind its connection."""
+    return make_own_tenant(simulator, django_user_model, age_days=31)
+
+
+def make_own_tenant(simulator, django_user_model, age_days: int = 0):
     """A tenant of this test's own, at the shared simulator, with one Completed Site2DC service,
     and two member users ("own1", "own2"): for tests that change or break a service, so that the
     deck's presets stay as they are for every other test.
@@ -129,7 +140,7 @@ def own_tenant(db, simulator, django_user_model):
 
     name = f"own_{uuid.uuid4().hex[:10]}"
     creds = simulator.new_tenant(name)
-    simulator.bulk_services(name, 1)
+    simulator.bulk_services(name, 1, age_days=age_days)
     tenant = Tenant.objects.create(name=name)
     tenant.set_credentials(token=creds["token"], bearer=creds["bearer"])
     tenant.save()

@@ -195,9 +195,10 @@ class SimulatorHandle:
         self.tenants[name] = {"token": data["token"], "bearer": data["bearer"], "tenant_id": data["tenant_id"]}
         return self.tenants[name]
 
-    def bulk_services(self, tenant: str, count: int, kind: str = "Site2DC") -> int:
+    def bulk_services(self, tenant: str, count: int, kind: str = "Site2DC", age_days: int = 0) -> int:
         answer = self.http.post(f"{self.base_url}/_sim/services/bulk",
-                                json={"tenant": tenant, "count": count, "kind": kind}, timeout=60)
+                                json={"tenant": tenant, "count": count, "kind": kind, "age_days": age_days},
+                                timeout=60)
         answer.raise_for_status()
         return int(answer.json()["created"])
 
@@ -219,6 +220,16 @@ class SimulatorHandle:
 
     def clear_faults(self) -> None:
         self.http.delete(f"{self.base_url}/_sim/faults", timeout=10).raise_for_status()
+
+    # -- load (docs/ies-simulator.md: a connection's traffic demand over a span) -------------------
+
+    def add_load(self, **rule: Any) -> str:
+        answer = self.http.post(f"{self.base_url}/_sim/traffic/load", json=rule, timeout=10)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    def clear_load(self) -> None:
+        self.http.delete(f"{self.base_url}/_sim/traffic/load", timeout=10).raise_for_status()
 
 
 def start_simulator(

@@ -1,6 +1,6 @@
 """Routing and the handlers of every /rest call: HTTP in (a Request), HTTP out (a Response).
 
-Handlers translate between the wire and the service manager, traffic and fault modules; they
+Handlers translate between the wire and the service manager, traffic, fault and load modules; they
 hold no rules of their own beyond the order of checks: unknown path (404, empty), wrong method
 (405), authentication (401), then the call itself.
 """
@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from . import catalog, errors, traffic_model
 from .app import Simulator
-from .errors import EmptyNotFound, IesError
+from .errors import EmptyNotFound, IesError, Problem
 from .operations import now_ms
 from .service_manager import bulk_create
 from .store import Row
@@ -106,6 +106,9 @@ class Api:
             Route(re.compile(f"^{API}/_sim/faults$"),
                   {"GET": self.sim_faults, "POST": self.sim_add_fault, "DELETE": self.sim_clear_faults}, "admin"),
             Route(re.compile(f"^{API}/_sim/faults/{seg}$"), {"DELETE": self.sim_remove_fault}, "admin"),
+            Route(re.compile(f"^{API}/_sim/traffic/load$"),
+                  {"GET": self.sim_load, "POST": self.sim_add_load, "DELETE": self.sim_clear_load}, "admin"),
+            Route(re.compile(f"^{API}/_sim/traffic/load/{seg}$"), {"DELETE": self.sim_remove_load}, "admin"),
         ]
 
     # -- dispatch -------------------------------------------------------------------------------
@@ -221,7 +224,8 @@ class Api:
         lifetimes = [
             Lifetime(row["started_at"], row["ended_at"], self.sim.store.bandwidth_history(row["id"])) for row in rows
         ]
-        return Response(200, traffic_model.answer(query, lifetimes, now_ms() // 1000), "application/json")
+        demands = self.sim.load.demands(tenant["name"], connection, query.direction)
+        return Response(200, traffic_model.answer(query, lifetimes, now_ms() // 1000, demands), "application/json")
 
     # -- simulator-only ---------------------------------------------------------------------------
 
@@ -240,7 +244,8 @@ class Api:
         tenant = self.sim.store.tenant_by_name(body.get("tenant") or "") if isinstance(body.get("tenant"), str) else None
         if tenant is None:
             raise errors.fail(400, errors.BAD_PARAM, "tenant", "no such tenant", body.get("tenant"))
-        created = bulk_create(self.sim.store, tenant, body.get("count"), body.get("kind", "Site2DC"))
+        created = bulk_create(self.sim.store, tenant, body.get("count"), body.get("kind", "Site2DC"),
+                              body.get("age_days", 0))
         return json_response(201, {"created": created})
 
     def sim_faults(self, req: Request) -> Response:
@@ -256,5 +261,32 @@ class Api:
 
     def sim_remove_fault(self, req: Request, rule_id: str) -> Response:
         if not self.sim.faults.remove(rule_id):
+            raise EmptyNotFound
+        return json_response(200, {"removed": rule_id})
+
+    def _load_target(self, tenant_name: str, connection: str) -> list[Problem]:
+        """A rule for a connection that never existed would change nothing, silently: a typo must
+        show. Any life counts (one being created, or deleted), as traffic answers for all of them."""
+        tenant = self.sim.store.tenant_by_name(tenant_name)
+        if tenant is None:
+            return [Problem("tenant", "no such tenant", tenant_name[:200], "see GET /rest/_sim/tenants")]
+        if not self.sim.store.connections_named(tenant["id"], connection):
+            return [Problem("connection", f"tenant {tenant_name} has no connection of that name", connection[:200],
+                            "give the CloudVpnName of one of its services")]
+        return []
+
+    def sim_load(self, req: Request) -> Response:
+        return json_response(200, {"rules": [rule.as_json() for rule in self.sim.load.rules()]})
+
+    def sim_add_load(self, req: Request) -> Response:
+        rule = self.sim.load.add(req.json(), self._load_target)
+        return json_response(201, {"id": rule.id, "rule": rule.as_json()})
+
+    def sim_clear_load(self, req: Request) -> Response:
+        self.sim.load.clear()
+        return json_response(200, {"rules": []})
+
+    def sim_remove_load(self, req: Request, rule_id: str) -> Response:
+        if not self.sim.load.remove(rule_id):
             raise EmptyNotFound
         return json_response(200, {"removed": rule_id})

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import presets
 from .faults import FaultBook
+from .load import LoadBook
 from .operations import Clockwork
 from .service_manager import ServiceManager
 from .store import Store
@@ -29,6 +30,7 @@ class Simulator:
         self.store = Store(settings.data)
         presets.load(self.store)
         self.faults = faults if faults is not None else FaultBook()
+        self.load = LoadBook()
         self.clock = Clockwork(self.store, settings.time_scale)
         self.tenants = Tenants(self.store)
         self.services = ServiceManager(self.store, self.clock, self.faults)

@@ -11,7 +11,7 @@ import json
 from functools import cache
 from typing import Any
 
-from . import catalog, traffic_model
+from . import catalog, load, traffic_model
 from .catalog import FieldSpec, ServiceDefinition
 from .operations import BASE_SECONDS
 from .validation import ONFAILURE_CHOICES
@@ -346,6 +346,33 @@ def _schemas() -> dict[str, Any]:
                 "tenant": {"type": "string"},
             },
         },
+        "TrafficLoad": {
+            "type": "object",
+            "description": "A connection's demand over [from, until): the average rate of its minutes is"
+                           " min(rate_bps, bandwidth) or utilisation × bandwidth (±2 % noise, never above the"
+                           " bandwidth); later rules win where spans overlap. Exactly one of rate_bps and"
+                           " utilisation.",
+            "required": ["tenant", "connection", "from"],
+            "additionalProperties": False,
+            "properties": {
+                "tenant": {"type": "string", "minLength": 1, "description": "the IES tenant's name"},
+                "connection": {"type": "string", "minLength": 1, "description": "the CloudVpnName"},
+                "direction": {"type": "string", "enum": list(load.LOAD_DIRECTIONS), "default": "both"},
+                "rate_bps": {"type": "number", "minimum": 0, "maximum": load.MAX_RATE_BPS, "nullable": True,
+                             "description": "bit/s, whatever the bandwidth (a raise lowers the utilisation)"},
+                "utilisation": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True,
+                                "description": "a share of the bandwidth in force"},
+                "from": {"type": "integer", "minimum": 0, "maximum": traffic_model.TIME_MAX,
+                         "description": "Unix seconds; minutes starting at or after it"},
+                "until": {"type": "integer", "minimum": 0, "maximum": traffic_model.TIME_MAX, "nullable": True,
+                          "description": "Unix seconds, after from; minutes starting before it; null: no end"},
+            },
+        },
+        "TrafficLoadRule": {
+            "allOf": [_ref("TrafficLoad"), {
+                "type": "object", "required": ["id", "direction", "rate_bps", "utilisation", "until"],
+                "properties": {"id": {"type": "string"}}}],
+        },
     }
 
 
@@ -505,6 +532,26 @@ def _paths() -> dict[str, Any]:
         },
         "/_sim/faults/{id}": {"delete": _op(
             "Simulator only: remove one rule",
+            {"200": _json({"type": "object"}, "Removed"), "404": {"description": "No such rule"}, **forbidden},
+            parameters=[{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            tags=sim_tag, security=sim_security)},
+        "/_sim/traffic/load": {
+            "get": _op("Simulator only: the traffic load rules, oldest first",
+                       {"200": _json({"type": "object", "required": ["rules"], "properties": {
+                           "rules": {"type": "array", "items": _ref("TrafficLoadRule")}}}, "Rules"), **forbidden},
+                       tags=sim_tag, security=sim_security),
+            "post": {**_op("Simulator only: set a connection's demand over a time span (past minutes too)",
+                           {"201": _json({"type": "object", "required": ["id", "rule"], "properties": {
+                               "id": {"type": "string"}, "rule": _ref("TrafficLoadRule")}}, "Added"),
+                            **_common("400"), **forbidden}, tags=sim_tag, security=sim_security),
+                     "requestBody": {"required": True,
+                                     "content": {"application/json": {"schema": _ref("TrafficLoad")}}}},
+            "delete": _op("Simulator only: remove every load rule",
+                          {"200": _json({"type": "object"}, "Cleared"), **forbidden},
+                          tags=sim_tag, security=sim_security),
+        },
+        "/_sim/traffic/load/{id}": {"delete": _op(
+            "Simulator only: remove one load rule",
             {"200": _json({"type": "object"}, "Removed"), "404": {"description": "No such rule"}, **forbidden},
             parameters=[{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
             tags=sim_tag, security=sim_security)},

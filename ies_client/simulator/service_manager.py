@@ -223,15 +223,23 @@ def service_json(row: Row, *, detail: bool) -> dict[str, Any]:
 BULK_MAX = 10_000
 
 
-def bulk_create(store: Store, tenant: Row, count: Any, kind: Any) -> int:
-    """Completed, active services at once, for benchmarks and paging tests (``/_sim/services/bulk``)."""
+BULK_MAX_AGE_DAYS = 400
+
+
+def bulk_create(store: Store, tenant: Row, count: Any, kind: Any, age_days: Any = 0) -> int:
+    """Completed, active services at once, for benchmarks and paging tests (``/_sim/services/bulk``);
+    ``age_days``: created that long ago, so that their connections have that much traffic behind them
+    (a backtest or an auto-scale window reads the past)."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= BULK_MAX:
         raise errors.fail(400, errors.BAD_PARAM, "count", f"must be an integer from 1 to {BULK_MAX}", count)
     if kind not in ("Site2DC", "Site2Site"):
         raise errors.fail(400, errors.BAD_PARAM, "kind", "must be Site2DC or Site2Site", kind)
+    if isinstance(age_days, bool) or not isinstance(age_days, int) or not 0 <= age_days <= BULK_MAX_AGE_DAYS:
+        raise errors.fail(400, errors.BAD_PARAM, "age_days", f"must be an integer from 0 to {BULK_MAX_AGE_DAYS}",
+                          age_days)
     definition = catalog.for_kind(kind)
     batch = new_id()[:6].replace("-", "x").replace("_", "y")
-    now = now_ms()
+    now = now_ms() - age_days * 86_400_000
     with store.write() as conn:
         for i in range(count):
             entry = _bulk_entry(kind, batch, i)

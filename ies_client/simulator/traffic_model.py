@@ -6,6 +6,8 @@ on every call and after every restart. Shape: a daily curve in Asia/Shanghai loc
 trough, afternoon peak, lunch dip), quieter weekends, a day-to-day drift, smooth and fine noise,
 and now and then a burst of a few minutes near line rate. The rate is a share of the bandwidth in
 force at that minute, so it never exceeds it; hour and day buckets aggregate the minute series.
+A ``Demand`` (set through ``/_sim/traffic/load``, see load.py) replaces the model's average over
+its span; everything downstream (max, min, utilisation, buckets) is derived from that average.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ TIME_MAX = 4_102_444_800  # 2100-01-01: anything later is a typo, not a query
 LOCAL_OFFSET = 8 * 3600  # Asia/Shanghai
 CHUNK_MINUTES = 180 * 1440  # long hour/day queries are computed half a year at a time
 REQUIRED = ("starttime", "endtime", "timedim", "direction", "indicator")
+# Within a minute, how far the max and min indicators stray from the average: the model's wide
+# spread (a daily curve with bursts), and a narrow one under a demand, so that a test's demand
+# shows alike whichever indicator a policy reads.
+SPREAD_MAX, SPREAD_MIN = 0.35, 0.40
+DEMAND_SPREAD = 0.04
+# A demand keeps this much of the model's fine noise (±): percentiles over a loaded span are not
+# all one value, and the demand stays recognisable.
+DEMAND_NOISE = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,18 @@ class Lifetime:
     started_at: int
     ended_at: int | None
     bandwidth: Sequence[tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """An average rate imposed on the minutes starting in [start, end) (end None: no end): either
+    ``rate_bps`` (capped by the bandwidth in force, so a raise lowers the utilisation) or
+    ``utilisation``, a share of the bandwidth in force. Later demands in a sequence win."""
+
+    start: int
+    end: int | None
+    rate_bps: float | None = None
+    utilisation: float | None = None
 
 
 def parse_query(connection: str, metric: str, params: Mapping[str, list[str]]) -> Query:
@@ -177,16 +199,50 @@ def _bandwidth_at(history: Sequence[tuple[int, int]], minutes: np.ndarray) -> np
     return kbps[np.clip(index, 0, len(kbps) - 1)]
 
 
-def _minute_values(query: Query, minutes: np.ndarray, kbps: np.ndarray, indicator: str) -> np.ndarray:
+def _demanded(key: tuple[str, str], minutes: np.ndarray, capacity: np.ndarray, utilisation: np.ndarray,
+              demands: Sequence[Demand]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The utilisation with the demands applied, and the mask of the minutes they cover (None when
+    none does, so that a connection without demands keeps the model's values to the bit)."""
+    loaded = np.zeros(len(minutes), dtype=bool)
+    target = utilisation
+    for demand in demands:
+        inside = minutes >= demand.start
+        if demand.end is not None:
+            inside &= minutes < demand.end
+        if not inside.any():
+            continue
+        if demand.rate_bps is not None:
+            share: np.ndarray | float = np.minimum(demand.rate_bps / capacity, 1.0)
+        else:
+            share = float(demand.utilisation or 0.0)
+        target = np.where(inside, share, target)
+        loaded |= inside
+    if not loaded.any():
+        return utilisation, None
+    fine = _unit(_seed(*key, "fine"), minutes // 60)
+    noisy = np.minimum(target * (1.0 + DEMAND_NOISE * (2.0 * fine - 1.0)), 1.0)
+    return np.where(loaded, noisy, utilisation), loaded
+
+
+def _minute_values(query: Query, minutes: np.ndarray, kbps: np.ndarray, indicator: str,
+                   demands: Sequence[Demand] = ()) -> np.ndarray:
     """The minute series for one indicator, in the query's metric."""
     key = (query.connection, query.direction)
     capacity = kbps * 1000.0
-    avg = minute_utilisation(query.connection, query.direction, minutes) * capacity
+    utilisation = minute_utilisation(query.connection, query.direction, minutes)
+    spread_max: np.ndarray | float = SPREAD_MAX
+    spread_min: np.ndarray | float = SPREAD_MIN
+    if demands:
+        utilisation, loaded = _demanded(key, minutes, capacity, utilisation, demands)
+        if loaded is not None:
+            spread_max = np.where(loaded, DEMAND_SPREAD, SPREAD_MAX)
+            spread_min = np.where(loaded, DEMAND_SPREAD, SPREAD_MIN)
+    avg = utilisation * capacity
     minute = minutes // 60
     if indicator == "max":
-        rate = np.minimum(avg * (1.0 + 0.35 * _unit(_seed(*key, "max"), minute)), capacity)
+        rate = np.minimum(avg * (1.0 + spread_max * _unit(_seed(*key, "max"), minute)), capacity)
     elif indicator == "min":
-        rate = avg * (1.0 - 0.40 * _unit(_seed(*key, "min"), minute))
+        rate = avg * (1.0 - spread_min * _unit(_seed(*key, "min"), minute))
     else:
         rate = avg
     rate = np.floor(rate)  # whole bit/s, rounded down so the cap still holds
@@ -241,9 +297,11 @@ def _aggregate(query: Query, minutes: np.ndarray, values: np.ndarray) -> tuple[n
     return buckets[starts], aggregated
 
 
-def series(query: Query, lifetimes: Sequence[Lifetime], now: int) -> tuple[np.ndarray, np.ndarray]:
+def series(query: Query, lifetimes: Sequence[Lifetime], now: int,
+           demands: Sequence[Demand] = ()) -> tuple[np.ndarray, np.ndarray]:
     """(bucket starts, values) of the query over every life of the connection (lives never overlap:
-    a CloudVpnName is unique among live services, but may be used again after a deletion)."""
+    a CloudVpnName is unique among live services, but may be used again after a deletion).
+    ``demands`` are those of this connection and direction, in order (later ones win)."""
     first, last = _minute_bounds(query, now)
     out_t: list[np.ndarray] = []
     out_v: list[np.ndarray] = []
@@ -255,7 +313,7 @@ def series(query: Query, lifetimes: Sequence[Lifetime], now: int) -> tuple[np.nd
                 minutes = np.arange(a, b, 60, dtype=np.int64)
                 kbps = _bandwidth_at(life.bandwidth, minutes)
                 parts_t.append(minutes)
-                parts_v.append(_minute_values(query, minutes, kbps, query.indicator))
+                parts_v.append(_minute_values(query, minutes, kbps, query.indicator, demands))
         if not parts_t:
             continue
         minutes, values = np.concatenate(parts_t), np.concatenate(parts_v)
@@ -305,9 +363,9 @@ def encode_points(stamps: np.ndarray, values: np.ndarray, decimals: int) -> str:
     return "[" + matrix[keep].tobytes()[:-1].decode("ascii") + "]"
 
 
-def answer(query: Query, lifetimes: Sequence[Lifetime], now: int) -> bytes:
+def answer(query: Query, lifetimes: Sequence[Lifetime], now: int, demands: Sequence[Demand] = ()) -> bytes:
     """The JSON answer: a small head from the JSON encoder, the points from ``encode_points``."""
-    stamps, values = series(query, lifetimes, now)
+    stamps, values = series(query, lifetimes, now, demands)
     head = {
         "connection": query.connection,
         "metric": query.metric,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -53,11 +54,41 @@ def test_it_bulk_creates_a_thousand_services_and_lists_them(sim: SimulatorHandle
     assert sim.bulk_services(tenant, 2, kind="Site2Site") == 2
 
 
+def test_services_bulk_created_days_ago_have_that_much_traffic_behind_them(sim: SimulatorHandle) -> None:
+    tenant = unique("aged_")
+    sim.new_tenant(tenant)
+    sim.bulk_services(tenant, 1, age_days=3)
+    (service,) = sim.call("GET", SERVICES, tenant).json()["services"]
+    name = service["params"]["CloudVpnSite2DCList"][0]["CloudVpnName"] if "params" in service else None
+    now = int(time.time()) // 60 * 60
+    detail = sim.call("GET", f"{SERVICES}/{service['service_id']}", tenant).json()["service"]
+    name = name or next(v for k, v in _flatten(detail) if k == "CloudVpnName")
+    query = {"starttime": now - 4 * 86400, "endtime": now, "timedim": "hour", "direction": "inbound",
+             "indicator": "avg"}
+    points = sim.call("GET", f"/cloudvpnwatch/v1/traffic/connections/{name}/traffic-rate", tenant,
+                      params=query).json()["points"]
+    assert 71 <= len(points) <= 73  # three days of hours, none before the creation
+    assert points[0][0] >= now - 3 * 86400 - 3600
+
+
+def _flatten(value, key=None):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _flatten(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _flatten(v, key)
+    else:
+        yield key, value
+
+
 def test_it_refuses_bad_bulk_requests(sim: SimulatorHandle) -> None:
     for body, field in (({"tenant": "nbitest_12", "count": 0}, "count"),
                         ({"tenant": "nbitest_12", "count": "5"}, "count"),
                         ({"tenant": "nobody", "count": 1}, "tenant"),
-                        ({"tenant": "nbitest_12", "count": 1, "kind": "Other"}, "kind")):
+                        ({"tenant": "nbitest_12", "count": 1, "kind": "Other"}, "kind"),
+                        ({"tenant": "nbitest_12", "count": 1, "age_days": 401}, "age_days"),
+                        ({"tenant": "nbitest_12", "count": 1, "age_days": "3"}, "age_days")):
         answer = sim.http.post(sim.url("/_sim/services/bulk"), json=body, timeout=10)
         assert_ies_error(answer, 400, "servicemgr.bad_param", field)
 
