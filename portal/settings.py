@@ -305,6 +305,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "run-policies": {"task": "policies.run_due", "schedule": POLICY_TICK_SECONDS},
     # Calendars are planned a week ahead (the page shows it); this keeps the week full.
     "plan-policies": {"task": "policies.plan_ahead", "schedule": float(os.environ.get("POLICY_PLAN_SECONDS", "600"))},
+    # Auto-scale policies look at the last closed minute of traffic: once a minute is enough.
+    "autoscale-policies": {"task": "policies.autoscale",
+                           "schedule": float(os.environ.get("POLICY_AUTOSCALE_SECONDS", "60"))},
 }
 
 # Tokens at rest: Fernet keys, newest first. The local fallback is derived from SECRET_KEY so a

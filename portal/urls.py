@@ -23,6 +23,7 @@ urlpatterns = [
     path("catalog/", include("portal.catalog.urls")),
     path("operations/", include("portal.operations.urls")),
     path("traffic/", include("portal.traffic.urls")),
+    path("policies/", include("portal.policies.urls")),
     path("staff/", include("portal.staff.urls")),
     path("staff/audit/", include("portal.audit.urls")),
     path("admin/", admin.site.urls),

@@ -61,6 +61,7 @@ def run(policy: autoscale.AutoScale, *, times: np.ndarray, rate_in: np.ndarray, 
     pending: Change | None = None
     last_effective: int | None = None
     changes: list[Change] = []
+    days: dict[tuple[int, ...], int] = {}
     for i in range(n):
         now = int(times[i]) + interval  # the end of bucket i: it has just closed
         if pending is not None and pending.effective_at <= int(times[i]):
@@ -71,7 +72,7 @@ def run(policy: autoscale.AutoScale, *, times: np.ndarray, rate_in: np.ndarray, 
         lo = max(0, i + 1 - history)
         traffic = autoscale.Traffic(interval=interval, rate_in=rate_in[lo:i + 1], rate_out=rate_out[lo:i + 1],
                                     bandwidth_bps=bandwidth[lo:i + 1])
-        today, month = _counts(changes, now, tz)
+        today, month = _counts(days, now, tz)
         decision = autoscale.decide(
             policy, traffic, current_kbps=current,
             since_change_s=None if last_effective is None else now - last_effective,
@@ -81,6 +82,9 @@ def run(policy: autoscale.AutoScale, *, times: np.ndarray, rate_in: np.ndarray, 
             pending = Change(decided_at=now, effective_at=now + int(learned_change_s), kbps=decision.kbps,
                              decision=decision)
             changes.append(pending)
+            local = datetime.fromtimestamp(now, tz)
+            for key in ((local.year, local.month, local.day), (local.year, local.month)):
+                days[key] = days.get(key, 0) + 1
     fixed = np.full(n, fixed_kbps * 1000, dtype=np.int64)
     hours = interval / 3600
     covered = ~(np.isnan(rate_in) & np.isnan(rate_out))
@@ -93,17 +97,11 @@ def run(policy: autoscale.AutoScale, *, times: np.ndarray, rate_in: np.ndarray, 
     )
 
 
-def _counts(changes: list[Change], now: int, tz: ZoneInfo) -> tuple[int, int]:
-    """Changes decided on the day and in the month (in ``tz``) of ``now``."""
+def _counts(days: dict[tuple[int, ...], int], now: int, tz: ZoneInfo) -> tuple[int, int]:
+    """Changes decided on the day and in the month (in ``tz``) of ``now``; ``days`` counts the
+    changes decided so far by local (year, month, day) and (year, month)."""
     local = datetime.fromtimestamp(now, tz)
-    today = month = 0
-    for change in changes:
-        at = datetime.fromtimestamp(change.decided_at, tz)
-        if (at.year, at.month) == (local.year, local.month):
-            month += 1
-            if at.day == local.day:
-                today += 1
-    return today, month
+    return days.get((local.year, local.month, local.day), 0), days.get((local.year, local.month), 0)
 
 
 def _busy(rate_in: np.ndarray, rate_out: np.ndarray, bandwidth_bps: np.ndarray) -> int:

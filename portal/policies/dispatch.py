@@ -5,6 +5,7 @@ from portal.core.dispatch import send_task_or_defer
 
 RUN_DUE = "policies.run_due"
 PLAN_AHEAD = "policies.plan_ahead"
+AUTOSCALE = "policies.autoscale"
 
 
 def run_due(*, countdown: float) -> bool:

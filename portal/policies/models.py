@@ -34,6 +34,11 @@ class BandwidthPolicy(models.Model):
     # Why it is paused or ended, in the words shown to the tenant (IES's reason when IES refused).
     note = models.TextField(blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Paused because IES refused its change: shown to the tenant's members until resumed or ended.
+    needs_attention = models.BooleanField(default=False)
+    # An auto-scale policy's last evaluation: {"at": ISO time, "reason": autoscale.Reason, "figure":
+    # percent or null, "kbps": the size it chose or null}; the page says it in the reader's language.
+    last_check = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -49,6 +54,7 @@ class BandwidthPolicy(models.Model):
 
 
 class OccurrenceState(models.TextChoices):
+    PROPOSED = "proposed", _("Awaiting approval")  # an auto-scale change a member must approve
     PLANNED = "planned", _("Planned")
     STARTED = "started", _("Started")  # its MODIFY operation exists: the operation tells the rest
     SKIPPED = "skipped", _("Skipped")
@@ -73,6 +79,12 @@ class Occurrence(models.Model):
                                      related_name="policy_occurrence")
     ran_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)  # why it was skipped, in the tenant's words
+    # An auto-scale change: what decided it ({"reason", "figure"}, see autoscale.Decision), and, for
+    # a proposal, until when it may be approved and who approved or declined it.
+    decision = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
 
     class Meta:
         ordering = ["due_at", "id"]

@@ -32,3 +32,25 @@ def policies_for_service(*, tenant: Tenant, service: Service) -> list[BandwidthP
 
 def policy_of_service_or_none(*, tenant: Tenant, service: Service, pk: int) -> BandwidthPolicy | None:
     return BandwidthPolicy.objects.filter(tenant=tenant, service=service, pk=pk).first()
+
+
+def autoscale_in_use() -> bool:
+    """Whether any auto-scale policy could act or has a proposal to let lapse."""
+    return (BandwidthPolicy.objects.filter(kind=PolicyKind.AUTOSCALE, state=PolicyState.ACTIVE).exists()
+            or Occurrence.objects.filter(state=OccurrenceState.PROPOSED).exists())
+
+
+def policies_for_tenant(*, tenant: Tenant) -> list[BandwidthPolicy]:
+    """The tenant's live policies, those IES refused first, each with its service."""
+    return list(BandwidthPolicy.objects.filter(tenant=tenant).exclude(state=PolicyState.ENDED)
+                .select_related("service").order_by("-needs_attention", "service__name", "-created_at", "-id"))
+
+
+def proposals_for_tenant(*, tenant: Tenant) -> list[Occurrence]:
+    """Changes awaiting a member's approval, the soonest to lapse first."""
+    return list(Occurrence.objects.filter(policy__tenant=tenant, state=OccurrenceState.PROPOSED)
+                .select_related("policy", "policy__service").order_by("expires_at", "id"))
+
+
+def proposal_or_none(*, tenant: Tenant, pk: int) -> Occurrence | None:
+    return Occurrence.objects.filter(pk=pk, policy__tenant=tenant).select_related("policy", "policy__service").first()

@@ -45,6 +45,8 @@ LEAD = timedelta(minutes=1)  # a planned time must be at least this far ahead wh
 # How far ahead a calendar's changes are planned as rows: the page lists them (the preview), and
 # the planning task (every PLAN_AHEAD_SECONDS, far shorter) keeps the horizon full.
 HORIZON = timedelta(days=7)
+# An auto-scale change not started within this long of its decision is decided again instead.
+AUTOSCALE_FRESH = timedelta(minutes=3)
 
 
 class PolicyRefused(Exception):
@@ -180,11 +182,19 @@ def _set_state(*, membership: Membership, policy: BandwidthPolicy, state: str, a
         before = locked.state
         locked.state = state
         locked.note = note
+        attention, locked.needs_attention = locked.needs_attention, False  # a member has dealt with it
         if state == PolicyState.ENDED:
             locked.ended_at = timezone.now()
             locked.occurrences.filter(state=OccurrenceState.PLANNED).update(
                 state=OccurrenceState.CANCELLED, note=_("Cancelled with the policy."))
-        locked.save(update_fields=["state", "note", "ended_at"])
+        locked.save(update_fields=["state", "note", "ended_at", "needs_attention"])
+        if state == PolicyState.ENDED:
+            proposals = locked.occurrences.filter(state=OccurrenceState.PROPOSED).update(
+                state=OccurrenceState.CANCELLED, note=_("Cancelled with the policy."))
+        else:
+            proposals = 0
+        if attention or proposals:
+            recount_notices(locked.tenant_id)
         audit_record(action=action, actor=membership.user, tenant=membership.tenant, object_type="service",
                      object_id=locked.service.ies_service_id, object_label=locked.service.name, request=request,
                      before={"policy": locked.name, "state": before}, after={"policy": locked.name, "state": state})
@@ -256,6 +266,27 @@ def _ask_for_upcoming(now: datetime) -> None:
             dispatch.run_due(countdown=max(0.0, second - clock.time()))
 
 
+def run_occurrence(pk: int, now: datetime, *, stale_note: str) -> int:
+    """Start one planned change now (an approval, an auto-scale decision); 1 when it started. One
+    that must wait (another change in flight) is skipped with ``stale_note`` when given: a decision
+    made on traffic is made again rather than run late; else it stays planned for the tick."""
+    with transaction.atomic():
+        started = _run(pk, now)
+        if not started and stale_note:
+            Occurrence.objects.filter(pk=pk, state=OccurrenceState.PLANNED).update(
+                state=OccurrenceState.SKIPPED, note=stale_note, ran_at=now)
+    return started
+
+
+def recount_notices(tenant_id: int) -> None:
+    """What the tenant's policies ask of its members, counted into the tenant's row (the header
+    reads it with the membership): proposals to approve and policies IES refused."""
+    proposals = Occurrence.objects.filter(policy__tenant_id=tenant_id, state=OccurrenceState.PROPOSED).count()
+    refused = BandwidthPolicy.objects.filter(tenant_id=tenant_id, needs_attention=True).exclude(
+        state=PolicyState.ENDED).count()
+    Tenant.objects.filter(pk=tenant_id).update(policy_notices=proposals + refused)
+
+
 def _run(pk: int, now: datetime) -> int:
     with transaction.atomic():
         # Only the occurrence's row is locked: the service's is locked by the change itself.
@@ -269,6 +300,9 @@ def _run(pk: int, now: datetime) -> int:
         if service.gone_at is not None:
             _end_with_service(policy)
             return 0
+        if (policy.kind == PolicyKind.AUTOSCALE and occurrence.decided_by_id is None
+                and now - occurrence.due_at > AUTOSCALE_FRESH):
+            return _skip(occurrence, _("Decided too long ago: auto-scale decides again on fresh traffic."), now)
         later = (Occurrence.objects.filter(policy=policy, state=OccurrenceState.PLANNED, due_at__gt=occurrence.due_at,
                                            due_at__lte=now).exists())
         if later:
@@ -316,9 +350,11 @@ def _end_when_done(policy: BandwidthPolicy) -> None:
 
 def _end_with_service(policy: BandwidthPolicy) -> None:
     note = _("The service was deleted.")
-    policy.occurrences.filter(state=OccurrenceState.PLANNED).update(state=OccurrenceState.CANCELLED, note=note)
+    policy.occurrences.filter(state__in=(OccurrenceState.PLANNED, OccurrenceState.PROPOSED)).update(
+        state=OccurrenceState.CANCELLED, note=note)
     BandwidthPolicy.objects.filter(pk=policy.pk).exclude(state=PolicyState.ENDED).update(
-        state=PolicyState.ENDED, note=note, ended_at=timezone.now())
+        state=PolicyState.ENDED, note=note, ended_at=timezone.now(), needs_attention=False)
+    recount_notices(policy.tenant_id)
 
 
 def policy_operation_ended(sender: type, operation: Operation, gone: bool = False, **kwargs: Any) -> None:
@@ -336,6 +372,8 @@ def policy_operation_ended(sender: type, operation: Operation, gone: bool = Fals
     if operation.state in (OperationState.FAILED, OperationState.ROLLED_BACK):
         reason = operation.message or operation.get_state_display()
         BandwidthPolicy.objects.filter(pk=occurrence.policy_id, state=PolicyState.ACTIVE).update(
-            state=PolicyState.PAUSED, note=_("Paused: IES refused its change (%(reason)s).") % {"reason": reason})
+            state=PolicyState.PAUSED, needs_attention=True,
+            note=_("Paused: IES refused its change (%(reason)s).") % {"reason": reason})
+        recount_notices(occurrence.policy.tenant_id)
     else:
         _end_when_done(occurrence.policy)

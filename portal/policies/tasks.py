@@ -1,8 +1,9 @@
-"""The policies app's Celery task: the beat's tick that starts planned bandwidth changes."""
+"""The policies app's Celery tasks: the beat's ticks that start planned changes, keep calendars
+planned ahead, and evaluate auto-scale policies."""
 
 from celery import shared_task
 
-from portal.policies import dispatch, services
+from portal.policies import dispatch, selectors, services
 
 
 @shared_task(name=dispatch.RUN_DUE, ignore_result=True)
@@ -13,3 +14,12 @@ def run_due_policies() -> int:
 @shared_task(name=dispatch.PLAN_AHEAD, ignore_result=True)
 def plan_policies_ahead() -> int:
     return services.policies_plan_ahead()
+
+
+@shared_task(name=dispatch.AUTOSCALE, ignore_result=True)
+def autoscale_policies() -> int:
+    if not selectors.autoscale_in_use():
+        return 0
+    # Imported here: the evaluation needs numpy, which a worker of a tenant without auto-scale never loads.
+    from portal.policies import autoscaling
+    return autoscaling.policies_autoscale().started

@@ -32,6 +32,9 @@ class Tenant(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     # One switch that stops every bandwidth policy of the tenant (their planned changes wait).
     automation_paused = models.BooleanField(_("automation paused"), default=False)
+    # What the tenant's bandwidth policies ask of its members (proposals to approve, policies IES
+    # refused), counted when it changes (portal/policies/services.py): the header shows it free.
+    policy_notices = models.PositiveIntegerField(default=0, editable=False)
     # The tenant's reference service as the deck's preset table lists it (kind, id, name,
     # CloudVpnName). Documentation for testers and the import/export round trip; IES stays the
     # source of truth for the services themselves.

@@ -35,6 +35,7 @@ def tenant_pages(operation_pk: int) -> list[Visit]:
         Visit(f"/services/{SERVICE_ID}/bandwidth/"),
         Visit(f"/services/{SERVICE_ID}/delete/"),
         Visit(f"/services/{SERVICE_ID}/policies/"),
+        Visit("/policies/"),
         Visit("/services/activity/"),
         Visit("/operations/"),
         Visit(f"/operations/{operation_pk}/"),
@@ -51,6 +52,7 @@ def viewer_pages(operation_pk: int) -> list[Visit]:
         Visit(f"/services/{SERVICE_ID}/"),
         Visit(f"/services/{SERVICE_ID}/bandwidth/"),  # the read-only page that says why
         Visit(f"/services/{SERVICE_ID}/policies/"),
+        Visit("/policies/"),
         Visit("/operations/"),
         Visit(f"/operations/{operation_pk}/"),
         Visit("/services/activity/"),

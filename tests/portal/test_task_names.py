@@ -13,7 +13,7 @@ def test_every_task_sent_by_name_is_registered():
     app.loader.import_default_modules()  # the worker's autodiscovery of each app's tasks.py
     sent = {operations_dispatch.SUBMIT, operations_dispatch.TRACK, operations_dispatch.LOOK, operations_dispatch.SWEEP,
             services_dispatch.SYNC_TENANT, services_dispatch.SYNC_ALL, policies_dispatch.RUN_DUE,
-            policies_dispatch.PLAN_AHEAD}
+            policies_dispatch.PLAN_AHEAD, policies_dispatch.AUTOSCALE}
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled <= sent
     assert sent <= set(app.tasks)
