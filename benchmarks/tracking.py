@@ -107,18 +107,25 @@ if os.environ.get("BENCH_TASK_LOG"):
 
     _started = {}
 
+    import resource as _resource
+
+    def _cpu():
+        usage = _resource.getrusage(_resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
     @task_prerun.connect(weak=False)
     def _bench_prerun(task_id=None, task=None, **kwargs):
-        _started[task_id] = _time.time()
+        _started[task_id] = (_time.time(), _cpu())
 
     @task_postrun.connect(weak=False)
     def _bench_postrun(task_id=None, task=None, args=None, **kwargs):
-        began = _started.pop(task_id, None)
+        began, cpu = _started.pop(task_id, (None, None))
         eta = str(getattr(task.request, "eta", None) or "").replace(" ", "T")
         # A task about one operation takes its id first; any other (a batch, a sweep) logs "-".
         first = args[0] if args and isinstance(args[0], int) else "-"
         with open(os.environ["BENCH_TASK_LOG"], "a") as log:
-            log.write(f"{task.name} {first} {eta} {began} {_time.time()} {os.getpid()}\\n")
+            # The last field: the worker process's CPU seconds while it ran (with any task beside it).
+            log.write(f"{task.name} {first} {eta} {began} {_time.time()} {os.getpid()} {_cpu() - cpu:.3f}\\n")
 """
 
 
@@ -623,7 +630,7 @@ def read_task_log(path: Path) -> list[dict[str, object]]:
     if not path.exists():
         return rows
     for line in path.read_text().splitlines():
-        name, op_id, eta, began, ended, pid = line.split(" ")
+        name, op_id, eta, began, ended, pid = line.split(" ")[:6]
         due = datetime.fromisoformat(eta).timestamp() if eta else None
         rows.append({"name": name, "op": int(op_id) if op_id.isdigit() else 0, "due": due, "began": float(began),
                      "ended": float(ended), "pid": int(pid)})

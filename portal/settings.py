@@ -293,6 +293,9 @@ OPERATION_SWEEP_SECONDS = float(os.environ.get("OPERATION_SWEEP_SECONDS", "5"))
 # Bandwidth policies: how often due changes are looked for (one indexed query), i.e. how late after
 # its time a planned change may start.
 POLICY_TICK_SECONDS = float(os.environ.get("POLICY_TICK_SECONDS", "5"))
+# Auto-scale: at most this many connections' traffic is asked of IES per tick (one call each); past
+# it, the likeliest to change go first and the rest are looked at in turn (portal/policies/autoscaling.py).
+POLICY_AUTOSCALE_LOOKS_PER_TICK = int(os.environ.get("POLICY_AUTOSCALE_LOOKS_PER_TICK", "200"))
 # A tenant with this many operations at IES is looked at with one list of its services (which shows
 # every one still running) instead of one status read each.
 OPERATION_LIST_LOOK_MIN = int(os.environ.get("OPERATION_LIST_LOOK_MIN", "3"))

@@ -24,7 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from django.db import IntegrityError, transaction
+from django.conf import settings as conf
+from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,7 +39,7 @@ from portal.core.http import SignedInRequest
 from portal.core.units import format_kbps
 from portal.operations.models import IN_FLIGHT_STATES, Operation, OperationKind, OperationState
 from portal.operations.selectors import expectation_for
-from portal.policies import autoscale, backtest
+from portal.policies import autoscale, backtest, dispatch
 from portal.policies.models import BandwidthPolicy, Occurrence, OccurrenceState, PolicyKind, PolicyState
 from portal.policies.services import PolicyRefused, recount_notices, run_occurrence
 from portal.services.models import Service
@@ -171,18 +172,14 @@ def backtest_for(*, tenant: Tenant, service: Service, settings: Settings, days: 
 class TickStats:
     evaluated: int = 0
     ies_calls: int = 0
-    started: int = 0
+    planned: int = 0  # changes decided and handed to the run that starts planned changes
+    deferred: int = 0  # policies not looked at this tick (over POLICY_AUTOSCALE_LOOKS_PER_TICK)
     proposed: int = 0
     expired: int = 0
-    calls_by_connection: dict[str, int] = dataclasses.field(default_factory=lambda: defaultdict(int))
 
 
 class _CacheOnly(Exception):  # noqa: N818 - a state: the cache lacks it, and IES is not to be asked
     pass
-
-
-def _no_ies() -> IESClient:
-    raise _CacheOnly
 
 
 def policies_autoscale(now: datetime | None = None, stats: TickStats | None = None) -> TickStats:
@@ -190,9 +187,13 @@ def policies_autoscale(now: datetime | None = None, stats: TickStats | None = No
     now = now or timezone.now()
     stats = stats if stats is not None else TickStats()
     stats.expired += _expire_proposals(now)
+    # Only what the tick reads: thousands of rows a minute (the tenant is read once, for its IES).
     policies = list(BandwidthPolicy.objects.filter(
         kind=PolicyKind.AUTOSCALE, state=PolicyState.ACTIVE, tenant__automation_paused=False,
-        service__gone_at__isnull=True).select_related("service", "tenant"))
+        service__gone_at__isnull=True).select_related("service").only(
+            "id", "tenant_id", "service_id", "name", "spec", "last_check", "service__id", "service__tenant_id",
+            "service__cloud_vpn_name", "service__bandwidth_kbps", "service__service_definition_id",
+            "service__gone_at"))
     if not policies:
         return stats
     service_ids = [p.service_id for p in policies]
@@ -207,6 +208,7 @@ def policies_autoscale(now: datetime | None = None, stats: TickStats | None = No
     learned: dict[str, float] = {}
     checks: dict[int, dict[str, Any]] = {}
     by_tenant: dict[int, list[BandwidthPolicy]] = defaultdict(list)
+    candidates: list[BandwidthPolicy] = []
     for policy in policies:
         settings_ = settings_of(policy)
         rules = settings_.rules
@@ -233,15 +235,44 @@ def policies_autoscale(now: datetime | None = None, stats: TickStats | None = No
         if early is not None:
             checks[policy.pk] = _check(now, early)
             continue
+        candidates.append(policy)
+    budget = int(conf.POLICY_AUTOSCALE_LOOKS_PER_TICK)
+    if len(candidates) > budget:
+        # More connections than one tick may ask IES about: the likeliest to change, then those
+        # looked at longest ago, first; the others keep their last look for a tick or a few.
+        candidates.sort(key=_priority)
+        stats.deferred += len(candidates) - budget
+        candidates = candidates[:budget]
+    for policy in candidates:
         by_tenant[policy.tenant_id].append(policy)
+    decided: list[tuple[BandwidthPolicy, autoscale.Decision]] = []
     for group in by_tenant.values():
         for policy, decision in _evaluate(group, now=now, last_change=last_change, learned=learned, counts=counts,
                                           stats=stats):
-            checks[policy.pk] = _check(now, decision.reason, decision)
+            checks[policy.pk] = {**_check(now, decision.reason, decision), "dir": policy.last_check.get("dir")}
             if decision.kbps is not None:
-                _act(policy, decision, now, stats)
-    _record_checks(checks)
+                decided.append((policy, decision))
+    _record_checks(policies, checks)
+    if decided:
+        _act(decided, now, stats)
     return stats
+
+
+QUIET_REASONS = {str(autoscale.Reason.STEADY), str(autoscale.Reason.COOLDOWN), str(autoscale.Reason.AT_CEILING),
+                 str(autoscale.Reason.AT_FLOOR), str(autoscale.Reason.DAY_LIMIT), str(autoscale.Reason.MONTH_LIMIT)}
+
+
+def _priority(policy: BandwidthPolicy) -> tuple[int, str]:
+    """Sort key of a policy to look at: first those never looked at, with no figure, or whose last
+    figure was within a tenth of a threshold (the next minutes may decide), then by the time of
+    their last look."""
+    check = policy.last_check or {}
+    figure, reason = check.get("figure"), check.get("reason")
+    if figure is None or reason not in QUIET_REASONS:
+        return 0, check.get("at", "")
+    spec = policy.spec
+    near = (figure >= spec.get("up_above_pct", 80) * 0.9 or figure <= spec.get("down_below_pct", 30) * 1.1)
+    return (0 if near else 1), check.get("at", "")
 
 
 def _check(now: datetime, reason: str, decision: autoscale.Decision | None = None) -> dict[str, Any]:
@@ -250,9 +281,18 @@ def _check(now: datetime, reason: str, decision: autoscale.Decision | None = Non
             "kbps": None if decision is None else decision.kbps}
 
 
-def _record_checks(checks: dict[int, dict[str, Any]]) -> None:
-    rows = [BandwidthPolicy(pk=pk, last_check=check) for pk, check in checks.items()]
+def _record_checks(policies: list[BandwidthPolicy], checks: dict[int, dict[str, Any]]) -> None:
+    """Write the looks that say something new (a look with traffic always: its time orders the next
+    looks); a policy waiting out its cooldown is not rewritten every minute."""
+    previous = {p.pk: p.last_check or {} for p in policies}
+    keys = ("reason", "figure", "kbps")
+    rows = [BandwidthPolicy(pk=pk, last_check=check) for pk, check in checks.items()
+            if check["reason"] not in EARLY_REASONS or any(check[k] != previous[pk].get(k) for k in keys)]
     BandwidthPolicy.objects.bulk_update(rows, ["last_check"], batch_size=500)
+
+
+EARLY_REASONS = {str(r) for r in (autoscale.Reason.AWAITING_APPROVAL, autoscale.Reason.CHANGE_IN_FLIGHT,
+                                  autoscale.Reason.COOLDOWN, autoscale.Reason.DAY_LIMIT, autoscale.Reason.MONTH_LIMIT)}
 
 
 def _change_counts(policies: Iterable[BandwidthPolicy], now: datetime) -> dict[int, tuple[int, int]]:
@@ -265,11 +305,83 @@ def _change_counts(policies: Iterable[BandwidthPolicy], now: datetime) -> dict[i
     return {row["policy_id"]: (row["today"], row["month"]) for row in rows}
 
 
+@dataclasses.dataclass
+class _Reading:
+    """What one policy reads this tick: a direction refreshed (IES asked for what the cache lacks)
+    and, watching either, the other from the cache alone; both over [start, end)."""
+
+    policy: BandwidthPolicy
+    rules: autoscale.AutoScale
+    start: int
+    end: int
+    fresh: series.SeriesSpec
+    cached: series.SeriesSpec | None = None
+    values: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    trouble: Exception | None = None
+
+
 def _evaluate(policies: list[BandwidthPolicy], *, now: datetime, last_change: dict[int, datetime],
               learned: dict[str, float], counts: dict[int, tuple[int, int]],
               stats: TickStats) -> Iterable[tuple[BandwidthPolicy, autoscale.Decision]]:
-    tenant = policies[0].tenant
+    readings = _read_traffic(policies, now=now, stats=stats)
+    for reading in readings:
+        policy, service = reading.policy, reading.policy.service
+        # Watching either direction: which one this look refreshed (the next refreshes the other).
+        policy.last_check = {**(policy.last_check or {}), "dir": str(reading.fresh.direction)}
+        if reading.trouble is not None:
+            log.warning("auto-scale of %r: traffic unavailable (%s)", service.cloud_vpn_name,
+                        type(reading.trouble).__name__)
+            yield policy, autoscale.Decision(autoscale.Reason.NO_TRAFFIC)
+            continue
+        stats.evaluated += 1
+        kbps = service.bandwidth_kbps or 0  # known: a service without one was not evaluated
+        changed_at = last_change.get(service.pk)
+        today, month = counts.get(policy.pk, (0, 0))
+        empty = np.full((reading.end - reading.start) // 60, np.nan)
+        traffic = autoscale.Traffic(interval=60, rate_in=reading.values.get(str(ies.Direction.INBOUND), empty),
+                                    rate_out=reading.values.get(str(ies.Direction.OUTBOUND), empty),
+                                    bandwidth_bps=np.full(len(empty), kbps * 1000, dtype=np.int64))
+        decision = autoscale.decide(
+            reading.rules, traffic, current_kbps=kbps,
+            # Counted to the end of the traffic read: only minutes wholly after the change count.
+            since_change_s=None if changed_at is None else max(0.0, reading.end - changed_at.timestamp()),
+            learned_change_s=learned[service.service_definition_id or ""], changes_today=today,
+            changes_this_month=month, step_kbps=CONTRACT_STEP_KBPS)
+        if decision.reason == autoscale.Reason.DOWN and reading.cached is not None:
+            # Smaller only on both directions: the one read from the cache must cover the window too.
+            other = reading.values.get(str(reading.cached.direction), empty)
+            window = autoscale.window_buckets(reading.rules.down_for_s, 60)
+            if np.count_nonzero(~np.isnan(other[-window:])) < autoscale.COVERAGE * window:
+                decision = autoscale.Decision(autoscale.Reason.NOT_ENOUGH_DATA)
+        yield policy, decision
+
+
+def _read_traffic(policies: list[BandwidthPolicy], *, now: datetime, stats: TickStats) -> list[_Reading]:
+    """The minute averages each policy watches, for one tenant's policies, over the window up to the
+    last closed minute: the refreshed series in one fetch (its IES calls run in parallel, one per
+    connection at most), the other direction of a policy watching either from the cache alone, as
+    far as it holds it (the next look refreshes that one)."""
+    tenant = Tenant.objects.get(pk=policies[0].tenant_id)
     tenant_key = series.tenant_cache_key(tenant)
+    closed = (int(now.timestamp()) - series.SETTLE_S) // 60 * 60
+    inbound, outbound = ies.Direction.INBOUND, ies.Direction.OUTBOUND
+    readings = []
+    for policy in policies:
+        rules = settings_of(policy).rules
+        start = closed - autoscale.window_buckets(max(rules.up_for_s, rules.down_for_s), 60) * 60
+
+        def spec(d: ies.Direction, policy: BandwidthPolicy = policy) -> series.SeriesSpec:
+            return series.SeriesSpec(policy.service.cloud_vpn_name, ies.Metric.TRAFFIC_RATE, d, INDICATOR, "minute")
+
+        if rules.direction == autoscale.Direction.EITHER:
+            # In turns: the direction not refreshed at the last look.
+            last = (policy.last_check or {}).get("dir")
+            turn = outbound if last == str(inbound) else inbound
+            readings.append(_Reading(policy, rules, start, closed, fresh=spec(turn),
+                                     cached=spec(inbound if turn == outbound else outbound)))
+        else:
+            direction = inbound if rules.direction == autoscale.Direction.INBOUND else outbound
+            readings.append(_Reading(policy, rules, start, closed, fresh=spec(direction)))
     client: IESClient | None = None
 
     def client_factory() -> IESClient:
@@ -278,95 +390,69 @@ def _evaluate(policies: list[BandwidthPolicy], *, now: datetime, last_change: di
             client = ies_for_tenant(tenant)
         return client
 
-    epoch = int(now.timestamp())
-    closed = (epoch - series.SETTLE_S) // 60 * 60
-    for policy in policies:
-        rules = settings_of(policy).rules
-        service = policy.service
-        buckets = autoscale.window_buckets(max(rules.up_for_s, rules.down_for_s), 60)
-        try:
-            rate_in, rate_out, end = _traffic(client_factory, tenant_key, service.cloud_vpn_name, rules.direction,
-                                              closed=closed, buckets=buckets, stats=stats)
-        except _CacheOnly:
-            yield policy, autoscale.Decision(autoscale.Reason.NOT_ENOUGH_DATA)
-            continue
-        except (IESError, TenantNotConfigured) as exc:
-            log.warning("auto-scale of %r: traffic unavailable (%s)", service.cloud_vpn_name, type(exc).__name__)
-            yield policy, autoscale.Decision(autoscale.Reason.NO_TRAFFIC)
-            continue
-        stats.evaluated += 1
-        kbps = service.bandwidth_kbps or 0  # known: a service without one was not evaluated
-        changed_at = last_change.get(service.pk)
-        today, month = counts.get(policy.pk, (0, 0))
-        traffic = autoscale.Traffic(interval=60, rate_in=rate_in, rate_out=rate_out,
-                                    bandwidth_bps=np.full(len(rate_in), kbps * 1000, dtype=np.int64))
-        yield policy, autoscale.decide(
-            rules, traffic, current_kbps=kbps,
-            # Counted to the end of the traffic read: only minutes wholly after the change count.
-            since_change_s=None if changed_at is None else max(0.0, end - changed_at.timestamp()),
-            learned_change_s=learned[service.service_definition_id or ""], changes_today=today, changes_this_month=month,
-            step_kbps=CONTRACT_STEP_KBPS)
-
-
-def _traffic(client_factory: Any, tenant_key: str, connection: str, direction: autoscale.Direction, *,
-             closed: int, buckets: int, stats: TickStats) -> tuple[np.ndarray, np.ndarray, int]:
-    """The average rate in and out over the ``buckets`` minutes up to ``end`` (NaN for a direction
-    not watched), and ``end``: at most one IES call (see the module's docstring)."""
-    def spec(d: ies.Direction) -> series.SeriesSpec:
-        return series.SeriesSpec(connection, ies.Metric.TRAFFIC_RATE, d, INDICATOR, "minute")
-
-    def read(d: ies.Direction, end: int, factory: Any, start: int | None = None) -> np.ndarray:
-        fetch_stats = series.FetchStats()
-        try:
-            (got,) = series.fetch(factory, tenant_key=tenant_key, specs=[spec(d)],
-                                  start=end - buckets * 60 if start is None else start,
-                                  end=end, now=closed + series.SETTLE_S, stats=fetch_stats)
-        finally:
-            stats.ies_calls += fetch_stats.ies_calls
-            stats.calls_by_connection[connection] += fetch_stats.ies_calls
-        return got.values
-
-    empty = np.full(buckets, np.nan)
-    if direction == autoscale.Direction.INBOUND:
-        return read(ies.Direction.INBOUND, closed, client_factory), empty, closed
-    if direction == autoscale.Direction.OUTBOUND:
-        return empty, read(ies.Direction.OUTBOUND, closed, client_factory), closed
-    # Either: this minute's turn is refreshed up to the last closed minute; the other was the
-    # previous tick's turn and is read from the cache up to a minute before.
-    turn_in = (closed // 60) % 2 == 0
-    end = closed - 60
-    fresh = read(ies.Direction.INBOUND if turn_in else ies.Direction.OUTBOUND, closed, client_factory,
-                 start=end - buckets * 60)[:-1]
-    cached = read(ies.Direction.OUTBOUND if turn_in else ies.Direction.INBOUND, end, _no_ies)
-    return (fresh, cached, end) if turn_in else (cached, fresh, end)
-
-
-def _act(policy: BandwidthPolicy, decision: autoscale.Decision, now: datetime, stats: TickStats) -> None:
-    """Start (or propose) the change decided, as an occurrence at the tick's minute: a second tick in
-    the same minute (a duplicated beat) finds the row taken and does nothing."""
-    settings_ = settings_of(policy)
-    minute = now.replace(second=0, microsecond=0)
-    service = policy.service
-    assert decision.kbps is not None
-    record = {"reason": str(decision.reason), "figure": decision.figure_pct, "from_kbps": service.bandwidth_kbps}
-    started = 0
+    fetch_stats = series.FetchStats()
     try:
-        # One transaction: a worker killed between the decision and its start leaves no row behind.
-        with transaction.atomic():
-            occurrence = Occurrence.objects.create(
-                policy=policy, due_at=minute, kbps=decision.kbps, expect_kbps=service.bandwidth_kbps,
-                decision=record,
-                state=OccurrenceState.PROPOSED if settings_.approval else OccurrenceState.PLANNED,
-                expires_at=now + timedelta(seconds=settings_.approval_s) if settings_.approval else None)
-            if not settings_.approval:
-                started = run_occurrence(occurrence.pk, now, stale_note=_(
-                    "Another change of the service was in flight: auto-scale looks again after it."))
-    except IntegrityError:
-        return  # this minute's decision was taken already
-    if settings_.approval:
-        stats.proposed += 1
-        recount_notices(policy.tenant_id)
-    stats.started += started
+        refreshed = series.fetch(client_factory, tenant_key=tenant_key, specs=[r.fresh for r in readings],
+                                 starts=[r.start for r in readings], start=0, end=closed,
+                                 now=closed + series.SETTLE_S, stats=fetch_stats, raise_errors=False)
+    except (IESError, TenantNotConfigured) as exc:  # before any call: the tenant has no token, say
+        for reading in readings:
+            reading.trouble = exc
+        return readings
+    finally:
+        stats.ies_calls += fetch_stats.ies_calls
+    for reading, got in zip(readings, refreshed, strict=True):
+        if got.error is not None:
+            reading.trouble = got.error
+        else:
+            reading.values[str(reading.fresh.direction)] = got.values
+    others = [r for r in readings if r.cached is not None and r.trouble is None]
+    if others:
+        # A client that never calls: what the cache lacks stays NaN (and nothing is written back).
+        cached = series.fetch(lambda: _CACHE_ONLY, tenant_key=tenant_key, specs=[r.cached for r in others if r.cached],
+                              starts=[r.start for r in others], start=0, end=closed, now=closed + series.SETTLE_S,
+                              raise_errors=False)
+        for reading, got in zip(others, cached, strict=True):
+            if reading.cached is not None:
+                reading.values[str(reading.cached.direction)] = got.values
+    return readings
+
+
+class _CacheOnlyClient:
+    """Stands in for an IES client where the cache alone may answer: every traffic call fails."""
+
+    def get_traffic(self, *args: Any, **kwargs: Any) -> None:
+        raise _CacheOnly
+
+
+_CACHE_ONLY: Any = _CacheOnlyClient()
+
+
+def _act(decided: list[tuple[BandwidthPolicy, autoscale.Decision]], now: datetime, stats: TickStats) -> None:
+    """Plan (or propose) the changes decided, as occurrences at the tick's minute, and ask for a run
+    of the planned ones: the same run that starts scheduled changes starts them (services._run:
+    each once, only over the size it was decided on, not at all once stale). A second tick in the
+    same minute (a duplicated beat) finds the rows taken and adds nothing."""
+    minute = now.replace(second=0, microsecond=0)
+    rows = []
+    for policy, decision in decided:
+        settings_ = settings_of(policy)
+        service = policy.service
+        assert decision.kbps is not None  # only a decision to change is acted on
+        rows.append(Occurrence(
+            policy=policy, due_at=minute, kbps=decision.kbps, expect_kbps=service.bandwidth_kbps,
+            decision={"reason": str(decision.reason), "figure": decision.figure_pct, "from_kbps": service.bandwidth_kbps},
+            state=OccurrenceState.PROPOSED if settings_.approval else OccurrenceState.PLANNED,
+            expires_at=now + timedelta(seconds=settings_.approval_s) if settings_.approval else None))
+    made = Occurrence.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    planned = [o for o in made if o.state == OccurrenceState.PLANNED]
+    proposed = {o.policy.tenant_id for o in made if o.state == OccurrenceState.PROPOSED}
+    stats.planned += len(planned)
+    stats.proposed += sum(1 for o in made if o.state == OccurrenceState.PROPOSED)
+    for tenant_id in proposed:
+        recount_notices(tenant_id)
+    if planned:
+        dispatch.run_due(countdown=0)
 
 
 def _expire_proposals(now: datetime) -> int:

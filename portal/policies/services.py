@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -238,10 +239,13 @@ def policies_run_due(now: datetime | None = None) -> int:
     the time of each change due before the next tick (see _ask_for_upcoming)."""
     now = now or timezone.now()
     _ask_for_upcoming(now)
+    # A scheduled change keeps a promised time; an auto-scale change is elastic (and re-decided when
+    # stale): after a burst of auto-scale decisions, the scheduled ones still start first.
+    elastic = Case(When(policy__kind=PolicyKind.AUTOSCALE, then=Value(1)), default=Value(0))
     due = list(Occurrence.objects.filter(state=OccurrenceState.PLANNED, due_at__lte=now,
                                          policy__state=PolicyState.ACTIVE,
                                          policy__tenant__automation_paused=False)
-               .order_by("due_at").values_list("pk", flat=True)[:RUN_BATCH])
+               .order_by(elastic, "due_at").values_list("pk", flat=True)[:RUN_BATCH])
     started = 0
     for pk in due:
         try:

@@ -22,4 +22,4 @@ def autoscale_policies() -> int:
         return 0
     # Imported here: the evaluation needs numpy, which a worker of a tenant without auto-scale never loads.
     from portal.policies import autoscaling
-    return autoscaling.policies_autoscale().started
+    return autoscaling.policies_autoscale().planned

@@ -92,6 +92,7 @@ class Series:
     # When IES last answered for what the cache gave (Unix time): what a chart drawn from the cache
     # alone (IES failing) says it shows. None: nothing cached, or blocks stored before it was kept.
     cached_at: int | None = None
+    asked_ies: bool = False  # IES was asked for some of it (the cache lacked it)
 
     @property
     def times(self) -> np.ndarray:
@@ -352,4 +353,6 @@ def fetch(
         out.append(Series(spec, plan.start, plan.end, plan.values))
     for ttl, entries in writes.items():
         cache.set_many(entries, ttl)
+    for got, plan in zip(out, plans, strict=True):
+        got.asked_ies = bool(plan.pieces)
     return out

@@ -241,3 +241,23 @@ def test_a_number_that_is_not_finite_reads_as_missing(value):
 
 def test_finite_numbers_still_read():
     assert wire._number_or_none("10000000") == 10_000_000 and wire._number_or_none(" 1.5 ") == 1.5
+
+
+@pytest.mark.parametrize("points", [
+    [[1700000060, 5.5], [1700000000, 3]],  # ints and floats, out of order
+    [[1700000000000, 1.0], [1700000060000, 2.0]],  # milliseconds
+    [[1700000000, None], [1700000060, 2.0]],  # a gap: the general reading
+    [["1700000000", "4.5"]],  # strings: the general reading
+    [{"time": 1700000000, "value": 7}],  # objects: the general reading
+])
+def test_plain_points_read_fast_read_as_the_general_reading_does(points):
+    body = {"connection": "c", "metric": "traffic-rate", "points": points}
+    fast = wire.parse_traffic(body, connection="c", metric="traffic-rate", start=0, end=2**31).points
+    general = tuple(sorted(p for p in (wire._point(x) for x in points) if p is not None))
+    assert fast == general and all(type(t) is int and type(v) is float for t, v in fast)
+
+
+def test_a_point_that_is_not_plain_still_says_what_is_wrong():
+    with pytest.raises(IESProtocolError, match="not a time and a number"):
+        wire.parse_traffic({"points": [[1700000000, 1.0], [1700000060, float("inf")]]}, connection="c",
+                           metric="traffic-rate", start=0, end=1)

@@ -17,7 +17,7 @@ from portal.operations.models import Operation, OperationKind, OperationState
 from portal.policies import autoscale, autoscaling
 from portal.policies.autoscaling import Settings, policies_autoscale, policy_autoscale_create, proposal_decide
 from portal.policies.models import BandwidthPolicy, Occurrence, OccurrenceState, PolicyState
-from portal.policies.services import PolicyRefused, policy_end, policy_weekly_create
+from portal.policies.services import PolicyRefused, policies_run_due, policy_end, policy_weekly_create
 from portal.services.models import Service
 from portal.tenants.models import Membership, Role, Tenant
 from tests.portal.helpers import post
@@ -56,6 +56,14 @@ def set_policy(own, *, approval=False, **overrides):
                                    settings=Settings(rules=rules(own.service(), **overrides), approval=approval))
 
 
+def tick(now=None):
+    """The beat's auto-scale look, then the run that starts what it planned (as the worker would on
+    the look's send); the changes started."""
+    now = now or timezone.now()
+    policies_autoscale(now)
+    return policies_run_due(now + timedelta(seconds=1))
+
+
 def traffic_calls(simulator, since, name):
     return [line for line in simulator.log()[since:].splitlines() if f"/traffic/connections/{name}/" in line]
 
@@ -76,8 +84,9 @@ def test_sustained_load_scales_up_once_as_a_tracked_change_the_policy_is_named_i
     now = timezone.now()
     with inline_worker.sends():
         stats = policies_autoscale(now)
-        again = policies_autoscale(now)  # a duplicated beat in the same minute
-    assert stats.started == 1 and again.started == 0
+        policies_autoscale(now)  # a duplicated beat in the same minute
+        assert stats.planned == 1 and Occurrence.objects.count() == 1
+        assert policies_run_due(now) == 1 and policies_run_due(now) == 0
     assert len(traffic_calls(simulator, mark, service.cloud_vpn_name)) <= 2  # one per tick at most
     occurrence = Occurrence.objects.get(policy=policy)
     assert occurrence.state == OccurrenceState.STARTED and occurrence.expect_kbps == before
@@ -90,7 +99,7 @@ def test_sustained_load_scales_up_once_as_a_tracked_change_the_policy_is_named_i
     assert own.service().bandwidth_kbps == occurrence.kbps
     assert AuditEvent.objects.filter(actor_name='policy “auto”').exists()
     policy.refresh_from_db()
-    assert policy.last_check["reason"] == "change_in_flight"  # the duplicated tick's look, after the change
+    assert policy.last_check["reason"] == "up"
 
 
 def test_it_looks_no_further_during_a_change_in_flight_nor_during_the_cooldown(own, simulator, inline_worker):
@@ -98,7 +107,7 @@ def test_it_looks_no_further_during_a_change_in_flight_nor_during_the_cooldown(o
     drive(simulator, own, rate_bps=service.bandwidth_kbps * 1000 * 0.95)
     policy = set_policy(own, cooldown_s=3600)
     with inline_worker.sends():
-        assert policies_autoscale().started == 1
+        assert tick() == 1
     mark = len(simulator.log())
     policies_autoscale(timezone.now() + timedelta(minutes=1))  # the change is still in flight
     policy.refresh_from_db()
@@ -121,7 +130,7 @@ def test_a_persons_change_starts_the_cooldown_too(own, simulator, inline_worker)
                       {"bandwidth_0": str(service.bandwidth_kbps + 1000), "bandwidth_1": "kbit/s", "confirm": "1"})
     assert answer.status_code in (200, 302), answer.content[:500]
     finish(inline_worker, Operation.objects.get(kind=OperationKind.MODIFY))
-    assert policies_autoscale().started == 0
+    assert tick() == 0
     policy.refresh_from_db()
     assert policy.last_check["reason"] == "cooldown"
 
@@ -132,7 +141,7 @@ def test_quiet_traffic_scales_down_to_the_size_that_keeps_it_under_the_target(ow
     drive(simulator, own, rate_bps=before * 1000 * 0.05)  # 5 %
     policy = set_policy(own, floor_kbps=1000)
     with inline_worker.sends():
-        assert policies_autoscale().started == 1
+        assert tick() == 1
     occurrence = Occurrence.objects.get(policy=policy)
     assert occurrence.decision["reason"] == "down" and occurrence.kbps < before
     # The smaller size carries the window's traffic under the target, so it would not scale back up.
@@ -143,7 +152,7 @@ def test_steady_traffic_changes_nothing_and_says_why(own, simulator, inline_work
     service = own.service()
     drive(simulator, own, rate_bps=service.bandwidth_kbps * 1000 * 0.5)
     policy = set_policy(own)
-    assert policies_autoscale().started == 0
+    assert tick() == 0
     policy.refresh_from_db()
     assert policy.last_check["reason"] == "steady" and 40 < policy.last_check["figure"] < 60
     page = own.login().get(f"/services/{own.service_id}/policies/").content.decode()
@@ -167,12 +176,29 @@ def test_watching_either_direction_asks_ies_once_per_tick_in_turns(own, simulato
     assert reasons[1:] == ["steady", "steady"]
 
 
+def test_watching_either_direction_a_new_policy_reads_the_other_direction_at_the_next_look(own, simulator):
+    service = own.service()
+    drive(simulator, own, rate_bps=service.bandwidth_kbps * 1000 * 0.5)
+    policy = set_policy(own, direction=autoscale.Direction.EITHER)
+    now = timezone.now()
+    marks = []
+    for seconds in (0, 5, 10):  # three looks in the same minute
+        mark = len(simulator.log())
+        policies_autoscale(now + timedelta(seconds=seconds))
+        marks.append(len(traffic_calls(simulator, mark, service.cloud_vpn_name)))
+        policy.refresh_from_db()
+    # The first look reads one direction, the second the other (its own one call), the third none.
+    assert marks == [1, 1, 0] or marks == [1, 1, 1] and now.second >= 50
+    assert policy.last_check["reason"] == "steady"
+
+
 def test_a_change_to_approve_waits_shows_in_the_header_and_runs_once_when_approved(own, simulator, inline_worker):
     service = own.service()
     drive(simulator, own, rate_bps=service.bandwidth_kbps * 1000 * 0.95)
     policy = set_policy(own, approval=True)
     stats = policies_autoscale()
-    assert stats.proposed == 1 and stats.started == 0 and not Operation.objects.exists()
+    assert stats.proposed == 1 and stats.planned == 0 and policies_run_due() == 0
+    assert not Operation.objects.exists()
     assert Tenant.objects.get(pk=own.tenant.pk).policy_notices == 1
     page = own.login("own2").get("/policies/").content.decode()
     assert 'data-testid="policy-notices"' in page and "1 to decide" in page
@@ -260,7 +286,8 @@ def test_two_ticks_at_once_change_the_service_once(own, simulator, inline_worker
     def tick():
         try:
             barrier.wait()
-            results.append(policies_autoscale(now).started)
+            policies_autoscale(now)
+            results.append(policies_run_due(now + timedelta(seconds=1)))
         finally:
             connection.close()
 
@@ -305,3 +332,94 @@ def test_the_backtest_replays_the_policy_over_the_connections_own_traffic(own, s
     assert outcome.changes[-1].decision.reason == autoscale.Reason.UP
     assert (outcome.bandwidth_bps[driven] > service.bandwidth_kbps * 1000).all()
     assert result.rate_in[driven].min() > service.bandwidth_kbps * 1000 * 0.9
+
+
+def test_with_ies_failing_it_changes_nothing_and_says_so(own, simulator):
+    service = own.service()
+    drive(simulator, own, rate_bps=service.bandwidth_kbps * 1000 * 0.95)
+    policy = set_policy(own)
+    simulator.add_fault(kind="error", status=503, prefix="/rest/cloudvpnwatch")
+    assert tick() == 0
+    policy.refresh_from_db()
+    assert policy.last_check["reason"] == "no_traffic"
+    page = own.login().get(f"/services/{own.service_id}/policies/").text
+    assert "IES did not give the traffic at the last look" in page
+    assert not Operation.objects.exists()
+
+
+class Killed(BaseException):
+    """The worker dying mid-tick: nothing of the tick's transaction is committed."""
+
+
+def test_a_worker_killed_before_the_change_starts_leaves_it_planned_and_the_next_run_starts_it_once(
+        own, simulator, inline_worker, monkeypatch):
+    from portal.policies import services as engine
+
+    service = own.service()
+    drive(simulator, own, rate_bps=service.bandwidth_kbps * 1000 * 0.95)
+    policy = set_policy(own)
+
+    def die(**kwargs):
+        raise Killed
+
+    monkeypatch.setattr(engine, "service_bandwidth_change_planned", die)
+    now = timezone.now()
+    policies_autoscale(now)
+    with pytest.raises(Killed):
+        policies_run_due(now)
+    assert Occurrence.objects.get(policy=policy).state == OccurrenceState.PLANNED and not Operation.objects.exists()
+    monkeypatch.undo()
+    policies_autoscale(now + timedelta(seconds=20))  # a look in the same minute adds nothing
+    with inline_worker.sends():
+        assert policies_run_due(now + timedelta(seconds=30)) == 1
+    assert Occurrence.objects.get(policy=policy).state == OccurrenceState.STARTED
+    assert Operation.objects.filter(kind=OperationKind.MODIFY).count() == 1
+
+
+def test_a_decision_not_started_in_time_is_not_run_late(own, simulator):
+    service = own.service()
+    drive(simulator, own, rate_bps=service.bandwidth_kbps * 1000 * 0.95)
+    policy = set_policy(own)
+    now = timezone.now()
+    policies_autoscale(now)
+    assert policies_run_due(now + timedelta(minutes=5)) == 0
+    occurrence = Occurrence.objects.get(policy=policy)
+    assert occurrence.state == OccurrenceState.SKIPPED and "fresh traffic" in occurrence.note
+    assert not Operation.objects.exists()
+
+
+def test_past_its_budget_a_tick_looks_first_at_what_may_change_then_at_the_longest_unseen(own, simulator, settings):
+    from portal.policies.autoscaling import _priority
+
+    service = own.service()
+    drive(simulator, own, rate_bps=service.bandwidth_kbps * 1000 * 0.5)
+    policy = set_policy(own)
+    settings.POLICY_AUTOSCALE_LOOKS_PER_TICK = 0
+    stats = policies_autoscale()
+    assert stats.deferred == 1 and stats.ies_calls == 0 and stats.evaluated == 0
+    settings.POLICY_AUTOSCALE_LOOKS_PER_TICK = 1
+    assert policies_autoscale().evaluated == 1
+    policy.refresh_from_db()
+    spec = policy.spec
+
+    def look(reason, figure, at):
+        return BandwidthPolicy(spec=spec, last_check={"reason": reason, "figure": figure, "at": at})
+
+    ordered = sorted([look("steady", 50.0, "2026-12-07T10:00"), look("steady", 75.0, "2026-12-07T10:05"),
+                      look("steady", 45.0, "2026-12-07T09:00"), look("not_enough_data", None, "2026-12-07T10:06")],
+                     key=_priority)
+    assert [p.last_check["figure"] for p in ordered] == [75.0, None, 45.0, 50.0]
+
+
+def test_watching_either_direction_it_scales_down_only_once_both_directions_are_known(own, simulator, inline_worker):
+    service = own.service()
+    drive(simulator, own, rate_bps=service.bandwidth_kbps * 1000 * 0.05)
+    policy = set_policy(own, direction=autoscale.Direction.EITHER, floor_kbps=1000)
+    now = timezone.now()
+    policies_autoscale(now)  # one direction read: quiet, but the other is not known yet
+    policy.refresh_from_db()
+    assert policy.last_check["reason"] == "not_enough_data" and not Occurrence.objects.exists()
+    policies_autoscale(now + timedelta(seconds=5))  # the other direction's turn
+    policy.refresh_from_db()
+    assert policy.last_check["reason"] == "down"
+    assert Occurrence.objects.get(policy=policy).decision["reason"] == "down"

@@ -47,3 +47,34 @@ def test_a_boost_reverts_by_itself(own_tenant, start_worker, simulator):
         assert client.get_service(own_tenant.service_id).bandwidth_kbps == before
     assert AuditEvent.objects.filter(actor_name=f"policy “{policy.name}”", outcome="requested").count() == 2
     assert BandwidthPolicy.objects.get().state == PolicyState.ENDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_auto_scale_under_driven_load_scales_up_once_with_the_beat_ticking(own_tenant_with_history, start_worker,
+                                                                          simulator):
+    import time
+
+    from portal.policies import autoscale
+    from portal.policies.autoscaling import Settings, policy_autoscale_create
+
+    own = own_tenant_with_history
+    mirror_tenants(own.tenant)
+    service = Service.objects.get(ies_service_id=own.service_id)
+    before = service.bandwidth_kbps
+    simulator.add_load(tenant=own.name, connection=service.cloud_vpn_name, direction="both", until=None,
+                       rate_bps=before * 1000 * 0.9, **{"from": int(time.time()) // 60 * 60 - 3600})
+    member = Membership.objects.get(tenant=own.tenant, user__username="own1")
+    policy_autoscale_create(membership=member, service=service, settings=Settings(rules=autoscale.AutoScale(
+        floor_kbps=before, ceiling_kbps=before * 10, cooldown_s=0)))
+    # The beat looks every second: dozens of looks while the change is decided, runs and settles.
+    worker = start_worker(env={"POLICY_AUTOSCALE_SECONDS": "1"}, beat=True)
+
+    def changed():
+        return Operation.objects.filter(state=OperationState.SUCCEEDED).exists()
+
+    wait_until(changed, timeout=60, what="the scale-up", detail=lambda: worker.output()[-1500:])
+    time.sleep(5)  # more looks, with the change behind them
+    (op,) = Operation.objects.all()
+    assert op.after["bandwidth_kbps"] > before and op.actor_name.startswith("policy")
+    with ies_for_tenant(own.tenant) as client:
+        assert client.get_service(own.service_id).bandwidth_kbps == op.after["bandwidth_kbps"]
