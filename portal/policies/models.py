@@ -39,10 +39,13 @@ class BandwidthPolicy(models.Model):
     # An auto-scale policy's last evaluation: {"at": ISO time, "reason": autoscale.Reason, "figure":
     # percent or null, "kbps": the size it chose or null}; the page says it in the reader's language.
     last_check = models.JSONField(default=dict, blank=True)
+    # A calendar's changes are planned as rows up to here (the planning task tops it up from here).
+    planned_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["service", "state"])]
+        indexes = [models.Index(fields=["service", "state"]),
+                   models.Index(fields=["kind", "state", "planned_until"], name="policies_plan_due")]
 
     def __str__(self) -> str:
         return self.name

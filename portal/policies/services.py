@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Case, Value, When
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,6 +46,8 @@ LEAD = timedelta(minutes=1)  # a planned time must be at least this far ahead wh
 # How far ahead a calendar's changes are planned as rows: the page lists them (the preview), and
 # the planning task (every PLAN_AHEAD_SECONDS, far shorter) keeps the horizon full.
 HORIZON = timedelta(days=7)
+# Planned a day past the horizon, so that the planning task tops a calendar up once a day or so.
+PLAN_SLACK = timedelta(days=1)
 # An auto-scale change not started within this long of its decision is decided again instead.
 AUTOSCALE_FRESH = timedelta(minutes=3)
 
@@ -143,25 +145,31 @@ def calendar_of(policy: BandwidthPolicy) -> weekly.WeeklyCalendar:
 
 
 def _plan_weekly(policy: BandwidthPolicy, now: datetime, *, initial: bool = False) -> int:
-    """Plan the calendar's changes up to the horizon as rows (those already planned stay as they
-    are: one row per policy and time). ``initial``: and what it plans now, to start from."""
-    plan = weekly.changes(calendar_of(policy), now, now + HORIZON)
+    """Plan the calendar's changes as rows from where it was planned up to (or now) to the horizon
+    and a day (one row per policy and time: what is planned already stays). ``initial``: from now,
+    with what it plans now, to start from."""
+    until = now + HORIZON + PLAN_SLACK
+    since = policy.planned_until if not initial and policy.planned_until and policy.planned_until > now else now
+    if since is not now:
+        since -= timedelta(seconds=1)  # weekly.changes is open at both ends: a change at the seam stays in
+    plan = weekly.changes(calendar_of(policy), since, until)
     rows = [Occurrence(policy=policy, due_at=at, kbps=kbps) for at, kbps in plan[1:]]
     if initial and plan[0][1] != policy.service.bandwidth_kbps:
         rows.insert(0, Occurrence(policy=policy, due_at=now, kbps=plan[0][1]))
-    known = set(policy.occurrences.filter(due_at__gte=now).values_list("due_at", flat=True))
-    rows = [row for row in rows if row.due_at not in known]
     # Two planners at once (a duplicated beat) insert the same rows: the unique constraint keeps one.
     Occurrence.objects.bulk_create(rows, ignore_conflicts=True)
+    BandwidthPolicy.objects.filter(pk=policy.pk).update(planned_until=until)
     return len(rows)
 
 
 def policies_plan_ahead(now: datetime | None = None) -> int:
-    """Keep every active calendar planned up to the horizon; run by the beat."""
+    """Keep every active calendar planned past the horizon; run by the beat. A calendar is planned a
+    day past it, so each is topped up about once a day, not at every run."""
     now = now or timezone.now()
     planned = 0
-    for policy in (BandwidthPolicy.objects.filter(kind=PolicyKind.WEEKLY, state=PolicyState.ACTIVE)
-                   .select_related("service").iterator(chunk_size=500)):
+    due = (BandwidthPolicy.objects.filter(kind=PolicyKind.WEEKLY, state=PolicyState.ACTIVE)
+           .filter(Q(planned_until__isnull=True) | Q(planned_until__lt=now + HORIZON)))
+    for policy in due.select_related("service").iterator(chunk_size=500):
         planned += _plan_weekly(policy, now)
     return planned
 

@@ -52,7 +52,8 @@ def test_a_calendar_starts_from_what_it_plans_now_and_plans_the_week(own):
     assert policy.kind == PolicyKind.WEEKLY and policy.spec["windows"][0]["start"] == "08:00"
     plan = planned(policy)
     assert plan[0] == ("Mon 00:00", 50_000)  # the service is not at 50 Mbit/s now
-    assert plan[1:] == [(f"{day} {hour}", kbps) for day in ("Mon", "Tue", "Wed", "Thu", "Fri")
+    # The week, and a day past it (the planning task tops it up from there about once a day).
+    assert plan[1:] == [(f"{day} {hour}", kbps) for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Mon")
                         for hour, kbps in (("08:00", 200_000), ("20:00", 50_000))]
 
 
@@ -66,8 +67,20 @@ def test_the_planning_task_keeps_the_week_full_and_adds_nothing_twice(own):
     policy = create(own, office())
     count = policy.occurrences.count()
     assert policies_plan_ahead(now=MONDAY) == 0
-    assert policies_plan_ahead(now=MONDAY + timedelta(days=1)) == 2  # the next Monday's two changes
+    assert policies_plan_ahead(now=MONDAY + timedelta(hours=23)) == 0  # still planned past the week
+    assert policies_plan_ahead(now=MONDAY + timedelta(days=1, minutes=1)) == 2  # the next Tuesday's two changes
+    assert policies_plan_ahead(now=MONDAY + timedelta(days=1, minutes=2)) == 0
     assert policy.occurrences.count() == count + 2
+
+
+def test_a_change_at_the_seam_of_two_plannings_is_planned_once(own):
+    policy = create(own, office())
+    # Planned up to the next Tuesday 00:00; topped up from there at a moment whose horizon ends on a change.
+    assert policies_plan_ahead(now=MONDAY + timedelta(days=1, hours=8)) == 2  # next Tuesday 08:00 and 20:00
+    assert planned(policy).count(("Tue 08:00", 200_000)) == 2  # this Tuesday's and the next one's
+    assert planned(policy).count(("Wed 08:00", 200_000)) == 1  # the next Wednesday's is the seam: not yet
+    assert policies_plan_ahead(now=MONDAY + timedelta(days=2, hours=8, minutes=1)) >= 1
+    assert planned(policy).count(("Wed 08:00", 200_000)) == 2  # planned by the next top-up, once
 
 
 def test_a_holiday_is_left_at_the_default(own):
