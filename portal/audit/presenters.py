@@ -56,6 +56,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "policy.pause": gettext_lazy("Paused a bandwidth policy"),
     "policy.resume": gettext_lazy("Resumed a bandwidth policy"),
     "policy.end": gettext_lazy("Ended a bandwidth policy"),
+    "policy.update": gettext_lazy("Edited a bandwidth calendar"),
     "policy.approve": gettext_lazy("Approved a change an auto-scale policy proposed"),
     "policy.decline": gettext_lazy("Declined a change an auto-scale policy proposed"),
     "policy.automation_pause": gettext_lazy("Stopped every bandwidth policy of the tenant"),

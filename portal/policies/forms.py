@@ -102,6 +102,13 @@ class WeeklyForm(DescribedAmountMixin, forms.Form):
         return sorted(set(days))
 
 
+def calendar_initial(calendar: weekly.WeeklyCalendar) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What the calendar's forms start from when it is edited: the WeeklyForm's and the windows'."""
+    holidays = "\n".join(h.day.isoformat() for h in calendar.holidays)
+    windows = [{"days": sorted(w.days), "start": w.start, "end": w.end, "bandwidth": w.kbps} for w in calendar.windows]
+    return {"default": calendar.default_kbps, "holidays": holidays}, windows
+
+
 def calendar_from(form: WeeklyForm, windows: Any, tz: ZoneInfo) -> weekly.WeeklyCalendar:
     """The calendar a valid WeeklyForm and its valid WindowFormSet describe."""
     rows = [w.cleaned_data for w in windows if not w.blank]

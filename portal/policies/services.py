@@ -108,14 +108,7 @@ def policy_weekly_create(*, membership: Membership, service: Service, calendar: 
         raise PolicyRefused(_("Your role in this tenant is read-only: ask a member to plan changes."))
     if service.tenant_id != membership.tenant_id or service.gone_at is not None:
         raise PolicyRefused(_("The service was deleted."))
-    for kbps in {calendar.default_kbps, *(w.kbps for w in calendar.windows),
-                 *(h.kbps for h in calendar.holidays if h.kbps is not None)}:
-        _check_kbps(kbps)
-    problems = weekly.problems(calendar)
-    if problems:
-        raise PolicyRefused(" ".join(problems))
-    if not calendar.windows:
-        raise PolicyRefused(_("Add at least one window: without one, the calendar is a lasting change."))
+    _check_calendar(calendar)
     policy = BandwidthPolicy.objects.create(
         tenant=membership.tenant, service=service, kind=PolicyKind.WEEKLY, created_by=membership.user,
         name=(name.strip() or _("Weekly calendar"))[:80], spec=calendar_spec(calendar))
@@ -124,6 +117,47 @@ def policy_weekly_create(*, membership: Membership, service: Service, calendar: 
                  object_id=service.ies_service_id, object_label=service.name, request=request,
                  after={"policy": policy.name, "kind": policy.kind, "plan": _plan(policy)})
     return policy
+
+
+def policy_weekly_update(*, membership: Membership, policy: BandwidthPolicy, calendar: weekly.WeeklyCalendar,
+                         name: str = "", request: SignedInRequest | None = None,
+                         now: datetime | None = None) -> BandwidthPolicy:
+    """Edit a calendar in place: its planned changes are replaced by the edited calendar's, which
+    starts from what it plans now (what has run stays in the history)."""
+    now = now or timezone.now()
+    if not membership.can_write:
+        raise PolicyRefused(_("Your role in this tenant is read-only: ask a member to change policies."))
+    _check_calendar(calendar)
+    with transaction.atomic():
+        locked = (BandwidthPolicy.objects.select_for_update(of=("self",)).select_related("service")
+                  .get(pk=policy.pk, tenant=membership.tenant, kind=PolicyKind.WEEKLY))
+        if locked.state == PolicyState.ENDED or locked.service.gone_at is not None:
+            raise PolicyRefused(_("This policy has ended."))
+        before = {"policy": locked.name, "calendar": locked.spec}
+        locked.occurrences.filter(state=OccurrenceState.PLANNED, due_at__gte=now).update(
+            state=OccurrenceState.CANCELLED, note=_("Replaced when the calendar was edited."))
+        locked.spec = calendar_spec(calendar)
+        locked.name = (name.strip() or locked.name)[:80]
+        locked.save(update_fields=["spec", "name"])
+        if locked.state == PolicyState.ACTIVE:
+            _plan_weekly(locked, now, initial=True)
+        else:
+            BandwidthPolicy.objects.filter(pk=locked.pk).update(planned_until=None)  # planned when resumed
+        audit_record(action="policy.update", actor=membership.user, tenant=membership.tenant, object_type="service",
+                     object_id=locked.service.ies_service_id, object_label=locked.service.name, request=request,
+                     before=before, after={"policy": locked.name, "calendar": locked.spec})
+    return locked
+
+
+def _check_calendar(calendar: weekly.WeeklyCalendar) -> None:
+    for kbps in {calendar.default_kbps, *(w.kbps for w in calendar.windows),
+                 *(h.kbps for h in calendar.holidays if h.kbps is not None)}:
+        _check_kbps(kbps)
+    problems = weekly.problems(calendar)
+    if problems:
+        raise PolicyRefused(" ".join(problems))
+    if not calendar.windows:
+        raise PolicyRefused(_("Add at least one window: without one, the calendar is a lasting change."))
 
 
 def calendar_spec(calendar: weekly.WeeklyCalendar) -> dict[str, Any]:

@@ -7,14 +7,21 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from portal.core.http import SignedInRequest
 from portal.core.units import format_kbps
 from portal.policies import autoscaling, presenters, selectors, services
 from portal.policies.charts import backtest_chart, preview_chart
-from portal.policies.forms import AutoScaleForm, OneOffForm, WeeklyForm, WindowFormSet, calendar_from
-from portal.policies.models import BandwidthPolicy, OccurrenceState, PolicyKind
+from portal.policies.forms import (
+    AutoScaleForm,
+    OneOffForm,
+    WeeklyForm,
+    WindowFormSet,
+    calendar_from,
+    calendar_initial,
+)
+from portal.policies.models import BandwidthPolicy, OccurrenceState, PolicyKind, PolicyState
 from portal.policies.services import PolicyRefused
 from portal.services import queries
 from portal.services.models import Service
@@ -154,17 +161,61 @@ def _backtest(membership: Membership, service: Service, form: AutoScaleForm) -> 
                                     fixed_kbps=result.fixed_kbps)}
 
 
-ACTIONS = {"pause": services.policy_pause, "resume": services.policy_resume, "end": services.policy_end}
-
-
-@require_POST
-def policy_action(request: SignedInRequest, service_id: str, pk: int) -> HttpResponse:
+def _writers_policy(request: SignedInRequest, service_id: str,
+                    pk: int) -> tuple[Membership, Service, BandwidthPolicy | None] | HttpResponse:
+    """The service (for a member: a viewer is refused before anything is read) and its policy ``pk``
+    (None: not this service's), or the page that says the service is not known."""
     try:
         membership, service = queries.service_or_404(request, service_lookup(include_gone=True), for_writer=True,
                                                      ies_service_id=service_id)
     except queries.ServiceNotKnown:
         return _not_known(request)
-    policy = selectors.policy_of_service_or_none(tenant=membership.tenant, service=service, pk=pk)
+    return membership, service, selectors.policy_of_service_or_none(tenant=membership.tenant, service=service, pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+def policy_edit(request: SignedInRequest, service_id: str, pk: int) -> HttpResponse:
+    """Edit a weekly calendar in place (members only; viewers are refused before anything is read)."""
+    found = _writers_policy(request, service_id, pk)
+    if isinstance(found, HttpResponse):
+        return found
+    membership, service, policy = found
+    if policy is None or policy.kind != PolicyKind.WEEKLY or policy.state == PolicyState.ENDED:
+        raise Http404("no such calendar")
+    initial, rows = calendar_initial(services.calendar_of(policy))
+    data = request.POST if request.method == "POST" else None
+    form = WeeklyForm(data, prefix="weekly", initial={**initial, "name": policy.name})
+    windows = WindowFormSet(data, prefix="window", initial=rows)
+    refused, status = "", 200
+    if data is not None:
+        if form.is_valid() & windows.is_valid():  # both validated: every mistake shown at once
+            try:
+                services.policy_weekly_update(membership=membership, policy=policy, request=request,
+                                              calendar=calendar_from(form, windows, zone()), name=form.cleaned_data["name"])
+            except PolicyRefused as exc:
+                refused, status = str(exc), 400
+            else:
+                messages.success(request, _("Saved: %(name)s. Its planned changes were replaced.") % {
+                    "name": form.cleaned_data["name"] or policy.name})
+                return redirect("services:policies", service_id=service.ies_service_id)
+        else:
+            status = 400
+        for bound in [form, *windows]:
+            bound.describe_multi_part_fields()
+    return render(request, "policies/policy_edit.html", {
+        "s": service, "policy": policy, "weekly_form": form, "windows": windows, "refused": refused,
+        "zone": zone_label()}, status=status)
+
+
+ACTIONS = {"pause": services.policy_pause, "resume": services.policy_resume, "end": services.policy_end}
+
+
+@require_POST
+def policy_action(request: SignedInRequest, service_id: str, pk: int) -> HttpResponse:
+    found = _writers_policy(request, service_id, pk)
+    if isinstance(found, HttpResponse):
+        return found
+    membership, service, policy = found
     action = ACTIONS.get(request.POST.get("action", ""))
     if policy is None or action is None:
         raise Http404("no such policy or action")
@@ -190,6 +241,7 @@ def automation(request: SignedInRequest, service_id: str) -> HttpResponse:
     return redirect("services:policies", service_id=service.ies_service_id)
 
 
+@require_safe
 def tenant_policies(request: SignedInRequest) -> HttpResponse:
     """Every live policy of the tenant, what awaits approval, and what IES refused."""
     membership = require_membership(request)

@@ -14,5 +14,6 @@ urlpatterns = [
     # A service's bandwidth policies: the policies app's pages, under the service they change.
     path("<str:service_id>/policies/", policy_views.service_policies, name="policies"),
     path("<str:service_id>/policies/<int:pk>/", policy_views.policy_action, name="policy_action"),
+    path("<str:service_id>/policies/<int:pk>/edit/", policy_views.policy_edit, name="policy_edit"),
     path("<str:service_id>/policies/automation/", policy_views.automation, name="automation"),
 ]

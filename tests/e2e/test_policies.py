@@ -92,3 +92,17 @@ def test_a_member_plans_office_hours_as_a_weekly_calendar(page, live_server, own
     expect(policy.get_by_test_id("occurrence").filter(has_text="200 Mbit/s").first).to_contain_text("08:00 CST")
     assert_accessible(page)
     assert BandwidthPolicy.objects.get().spec["windows"][0]["days"] == [0, 1, 2, 3, 4]
+
+    # Edited in place, by keyboard: the form starts from the calendar as it is.
+    page.get_by_role("link", name="Edit the calendar").press("Enter")
+    first = page.get_by_test_id("window").first
+    expect(first.get_by_label("Starts")).to_have_value("08:00")
+    expect(first.get_by_label("Mon")).to_be_checked()
+    assert_accessible(page)
+    first.get_by_label("Starts").fill("09:00")
+    first.get_by_role("textbox", name="Bandwidth").fill("300")
+    first.get_by_role("textbox", name="Bandwidth").press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Its planned changes were replaced.")).to_be_visible()
+    policy = page.get_by_test_id("policy")
+    expect(policy.get_by_test_id("occurrence").filter(has_text="300 Mbit/s").first).to_contain_text("09:00 CST")
+    assert BandwidthPolicy.objects.get().spec["windows"][0]["start"] == "09:00"
