@@ -261,7 +261,7 @@ def print_table(f: dict) -> None:
     print(f"policies benchmark: {f['database']}, {f['machine']['nproc']} CPUs, load {f['load_average'][0]:.2f}")
     print(f"{f['policies']:,} policies ({f['occurrence_rows']:,} planned rows) over {f['services']:,} services; "
           f"built in {f['build_s']} s; plan_ahead over every calendar {f['plan_ahead_s']} s "
-          f"({f['plan_ahead_added']} rows added), its next run {f['plan_ahead_next_s']} s")
+          f"({f['plan_ahead_added']} rows offered: those already planned stay), its next run {f['plan_ahead_next_s']} s")
     p, t = f["placement_s"], f["ticks"]
     print(f"{f['due']} changes due over {f['spread_s']:g} s, ticks every {f['tick_seconds']:g} s")
     print(f"placement after the planned time   p50 {p['p50']} s   p95 {p['p95']} s   max {p['max']} s")
