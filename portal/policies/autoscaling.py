@@ -233,7 +233,7 @@ def policies_autoscale(now: datetime | None = None, stats: TickStats | None = No
         elif not service.bandwidth_kbps or not service.cloud_vpn_name:
             early = autoscale.Reason.NOT_ENOUGH_DATA
         if early is not None:
-            checks[policy.pk] = _check(now, early)
+            checks[policy.pk] = {**_check(now, early), "dir": (policy.last_check or {}).get("dir")}
             continue
         candidates.append(policy)
     budget = int(conf.POLICY_AUTOSCALE_LOOKS_PER_TICK)

@@ -134,8 +134,9 @@ def policy_weekly_update(*, membership: Membership, policy: BandwidthPolicy, cal
         if locked.state == PolicyState.ENDED or locked.service.gone_at is not None:
             raise PolicyRefused(_("This policy has ended."))
         before = {"policy": locked.name, "calendar": locked.spec}
-        locked.occurrences.filter(state=OccurrenceState.PLANNED, due_at__gte=now).update(
-            state=OccurrenceState.CANCELLED, note=_("Replaced when the calendar was edited."))
+        # Deleted, not cancelled: they never ran, and the edited calendar may plan a change at the
+        # same time (one row per policy and time).
+        locked.occurrences.filter(state=OccurrenceState.PLANNED, due_at__gte=now).delete()
         locked.spec = calendar_spec(calendar)
         locked.name = (name.strip() or locked.name)[:80]
         locked.save(update_fields=["spec", "name"])

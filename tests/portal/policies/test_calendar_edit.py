@@ -56,22 +56,29 @@ def test_the_page_links_to_the_edit_and_starts_from_the_calendar_as_it_is(own):
 
 
 def test_saving_replaces_the_planned_changes_and_is_audited(own):
-    before = set(own.policy.occurrences.filter(state=OccurrenceState.PLANNED).values_list("pk", flat=True))
+    before = set(own.policy.occurrences.filter(state=OccurrenceState.PLANNED, due_at__gt=timezone.now())
+                 .values_list("pk", flat=True))
     answer = post(own.client, own.url, fields())
     assert answer.status_code == 302, answer.text[:2000]
     policy = BandwidthPolicy.objects.get()
     assert policy.name == "Office" and policy.spec["windows"][0]["start"] == "09:00"
     assert policy.spec["windows"][0]["kbps"] == 300_000
     now = timezone.now()
-    replaced = policy.occurrences.filter(pk__in=before, due_at__gte=now)
-    assert replaced.exists() and set(replaced.values_list("state", flat=True)) == {OccurrenceState.CANCELLED}
+    assert not policy.occurrences.filter(pk__in=before).exists()  # never ran: replaced
     planned = policy.occurrences.filter(state=OccurrenceState.PLANNED, due_at__gt=now + timedelta(minutes=1))
     assert {local(o.due_at) for o in planned} == {"09:00", "18:00"}
     assert {o.kbps for o in planned} == {300_000, 50_000}
     event = AuditEvent.objects.get(action="policy.update")
     assert event.before["calendar"]["windows"][0]["start"] == "08:00" and event.actor_name == "own1"
     page = own.client.get(f"/services/{own.service_id}/policies/").text
-    assert "Its planned changes were replaced." in page and "Replaced when the calendar was edited." in page
+    assert "Its planned changes were replaced." in page
+
+
+def test_an_edit_that_keeps_the_times_plans_the_new_sizes_at_them(own):
+    post(own.client, own.url, fields(**{"window-0-start": "08:00", "window-0-end": "20:00"}))
+    planned = BandwidthPolicy.objects.get().occurrences.filter(state=OccurrenceState.PLANNED,
+                                                               due_at__gt=timezone.now() + timedelta(minutes=1))
+    assert {(local(o.due_at), o.kbps) for o in planned} == {("08:00", 300_000), ("20:00", 50_000)}
 
 
 def test_a_refused_edit_keeps_what_was_typed_and_changes_nothing(own):
