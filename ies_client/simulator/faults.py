@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import random
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from . import errors
 from .errors import IesError
+from .rulebook import RuleBook
 
 KINDS = ("latency", "error", "hang", "drop", "fail_operations", "expire_token", "no_operations_endpoint")
 REQUEST_KINDS = ("latency", "error", "hang", "drop")
@@ -129,34 +129,14 @@ def parse_rule(data: Any, rule_id: str, source: str = "api") -> Rule:
 
 
 @dataclass
-class FaultBook:
-    """The active rules. Thread-safe: every request of every thread consults it."""
+class FaultBook(RuleBook[Rule]):
+    """The active fault rules."""
 
+    prefix: ClassVar[str] = "f"
     rng: random.Random = field(default_factory=random.Random)
-    _rules: list[Rule] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _next_id: int = 1
 
     def add(self, data: Any, source: str = "api") -> Rule:
-        with self._lock:
-            rule = parse_rule(data, f"f{self._next_id}", source)
-            self._next_id += 1
-            self._rules.append(rule)
-            return rule
-
-    def remove(self, rule_id: str) -> bool:
-        with self._lock:
-            before = len(self._rules)
-            self._rules = [r for r in self._rules if r.id != rule_id]
-            return len(self._rules) != before
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-
-    def rules(self) -> list[Rule]:
-        with self._lock:
-            return list(self._rules)
+        return self._keep(lambda rule_id: parse_rule(data, rule_id, source))
 
     def _fire(self, kinds: tuple[str, ...], method: str, path: str, tenant: str | None = None) -> list[Rule]:
         """Rules of these kinds that fire for this request; consumes one of each one's count."""

@@ -13,13 +13,13 @@ answers the model's values again. Thread-safe: every traffic query of every thre
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 from . import errors
 from .errors import IesError, Problem
+from .rulebook import RuleBook
 from .traffic_model import DIRECTIONS, TIME_MAX, Demand
 
 LOAD_DIRECTIONS = ("both", *DIRECTIONS)
@@ -141,34 +141,14 @@ def parse_rule(data: Any, resolve: Resolver) -> LoadRule:
 
 
 @dataclass
-class LoadBook:
-    """The active rules, oldest first (later rules win where spans overlap)."""
+class LoadBook(RuleBook[LoadRule]):
+    """The active load rules, oldest first (later rules win where spans overlap)."""
 
-    _rules: list[LoadRule] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _next_id: int = 1
+    prefix: ClassVar[str] = "l"
 
     def add(self, data: Any, resolve: Resolver) -> LoadRule:
         rule = parse_rule(data, resolve)  # outside the lock: resolving reads the store
-        with self._lock:
-            rule = replace(rule, id=f"l{self._next_id}")
-            self._next_id += 1
-            self._rules.append(rule)
-            return rule
-
-    def remove(self, rule_id: str) -> bool:
-        with self._lock:
-            before = len(self._rules)
-            self._rules = [r for r in self._rules if r.id != rule_id]
-            return len(self._rules) != before
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-
-    def rules(self) -> list[LoadRule]:
-        with self._lock:
-            return list(self._rules)
+        return self._keep(lambda rule_id: replace(rule, id=rule_id))
 
     def demands(self, tenant: str, connection: str, direction: str) -> list[Demand]:
         """This connection's demands in one direction, oldest first."""

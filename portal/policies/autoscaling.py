@@ -496,7 +496,7 @@ def proposal_decide(*, membership: Membership, occurrence: Occurrence, approve: 
                      after={"policy": policy.name, "kbps": occurrence.kbps})
     recount_notices(membership.tenant_id)
     if approve:
-        run_occurrence(occurrence.pk, now, stale_note="")
+        run_occurrence(occurrence.pk, now)
     occurrence.refresh_from_db()
     return occurrence
 

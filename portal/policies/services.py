@@ -313,16 +313,10 @@ def _ask_for_upcoming(now: datetime) -> None:
             dispatch.run_due(countdown=max(0.0, second - clock.time()))
 
 
-def run_occurrence(pk: int, now: datetime, *, stale_note: str) -> int:
-    """Start one planned change now (an approval, an auto-scale decision); 1 when it started. One
-    that must wait (another change in flight) is skipped with ``stale_note`` when given: a decision
-    made on traffic is made again rather than run late; else it stays planned for the tick."""
-    with transaction.atomic():
-        started = _run(pk, now)
-        if not started and stale_note:
-            Occurrence.objects.filter(pk=pk, state=OccurrenceState.PLANNED).update(
-                state=OccurrenceState.SKIPPED, note=stale_note, ran_at=now)
-    return started
+def run_occurrence(pk: int, now: datetime) -> int:
+    """Start one planned change now (an approved proposal): 1 when it started; 0 when it waits for
+    the next run (another change in flight) or was skipped with the reason."""
+    return _run(pk, now)
 
 
 def recount_notices(tenant_id: int) -> None:
