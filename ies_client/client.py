@@ -240,6 +240,22 @@ class IESClient:
         values (``CloudVpnName``, ``Bandwidth``…); they are sent as strings. With
         ``rollback_on_failure`` IES removes what a failed create made.
         """
+        method, path, body = self.describe_create(name=name, definition=definition, parameters=parameters,
+                                                  description=description, rollback_on_failure=rollback_on_failure)
+        answer = self._transport.request(method, path, json_body=body, endpoint=_SERVICES)
+        return wire.parse_operation_ref(answer.body, location=answer.location, service_id=None)
+
+    def describe_create(
+        self,
+        *,
+        name: str,
+        definition: ServiceDefinitionDetail | tuple[str, str, str],
+        parameters: Mapping[str, Any],
+        description: str = "",
+        rollback_on_failure: bool = True,
+    ) -> tuple[str, str, dict[str, Any]]:
+        """The request :meth:`create_service` sends (method, path under the base URL, body), unsent:
+        what a dry run shows. The headers (the tenant's token) are not part of it."""
         if isinstance(definition, ServiceDefinitionDetail):
             def_id, template_id, list_key = definition.id, definition.template_id, definition.list_key
         else:
@@ -250,8 +266,7 @@ class IESClient:
             name=name, description=description, definition_id=def_id, template_id=template_id,
             list_key=list_key, parameters=parameters, rollback_on_failure=rollback_on_failure,
         )
-        answer = self._transport.request("POST", _SERVICES, json_body=body, endpoint=_SERVICES)
-        return wire.parse_operation_ref(answer.body, location=answer.location, service_id=None)
+        return "POST", _SERVICES, body
 
     def modify_service(
         self,
@@ -279,6 +294,18 @@ class IESClient:
         )
         answer = self._transport.request("PUT", f"{_SERVICES}/{_seg(service_id)}", json_body=body, endpoint=_SERVICE)
         return wire.parse_operation_ref(answer.body, location=answer.location, service_id=service_id)
+
+    def describe_change_bandwidth(self, service: Service, kbps: int) -> tuple[str, str, dict[str, Any]]:
+        """The request :meth:`change_bandwidth` sends (method, path, body), unsent."""
+        if not service.cloud_vpn_name:
+            raise ValueError("the service's connection name (CloudVpnName) is unknown: read the service first")
+        body = wire.build_modify_body(list_key=service.connection_list_key, cloud_vpn_name=service.cloud_vpn_name,
+                                      bandwidth_kbps=kbps, name=None, description=None, extra=None)
+        return "PUT", f"{_SERVICES}/{_seg(service.service_id)}", body
+
+    def describe_delete(self, service_id: str) -> tuple[str, str, None]:
+        """The request :meth:`delete_service` sends (method, path, no body), unsent."""
+        return "DELETE", f"{_SERVICES}/{_seg(service_id)}", None
 
     def change_bandwidth(self, service: Service, kbps: int) -> OperationRef:
         """Change a service's bandwidth to ``kbps`` (kbit/s): the deck's scaling scenario.

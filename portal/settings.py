@@ -59,7 +59,10 @@ INSTALLED_APPS = [
     "portal.operations",
     "portal.traffic",
     "portal.policies",
+    "portal.api",
     "portal.observability",
+    # django-ninja: the API's OpenAPI document and its docs page (Swagger UI, served from static files).
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -311,7 +314,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Auto-scale policies look at the last closed minute of traffic: once a minute is enough.
     "autoscale-policies": {"task": "policies.autoscale",
                            "schedule": float(os.environ.get("POLICY_AUTOSCALE_SECONDS", "60"))},
+    # Idempotency-Key answers are kept 24 h; this drops the older ones.
+    "purge-idempotency": {"task": "api.purge_idempotency", "schedule": 3600.0},
 }
+
+# The API's rate limit per token: a steady rate and a burst (portal/api/ratelimit.py).
+API_RATE_PER_SECOND = float(os.environ.get("API_RATE_PER_SECOND", "10"))
+API_RATE_BURST = int(os.environ.get("API_RATE_BURST", "50"))
 
 # Tokens at rest: Fernet keys, newest first. The local fallback is derived from SECRET_KEY so a
 # fresh clone works; production must set its own (check --deploy warns otherwise).

@@ -26,6 +26,7 @@ urlpatterns = [
     path("policies/", include("portal.policies.urls")),
     path("staff/", include("portal.staff.urls")),
     path("staff/audit/", include("portal.audit.urls")),
+    path("api/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
 ]
 

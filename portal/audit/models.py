@@ -17,6 +17,8 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
     actor_name = models.CharField(_("who"), max_length=150, blank=True)  # kept if the user is deleted
+    # The API token a write came with ("name (cvp_ab12cd34…)"), "" for the pages.
+    via_token = models.CharField(_("API token"), max_length=150, blank=True)
     tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     tenant_name = models.CharField(_("tenant"), max_length=64, blank=True)
     action = models.CharField(_("action"), max_length=64, db_index=True)  # e.g. service.create, tenant.token.replace

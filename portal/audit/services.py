@@ -87,6 +87,8 @@ def audit_record(
         object_label = object_label or str(obj)
     if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
         actor = request.user
+    # Sent with an API token (portal.api.auth): the event names it, never its secret.
+    via_token = getattr(request, "api_token_label", "") if request is not None else ""
     return AuditEvent.objects.create(
         action=action,
         actor=actor,
@@ -104,4 +106,5 @@ def audit_record(
         # Outcomes are written by a worker, long after the request: it passes the requester's address.
         client_address=client_address(request) if request is not None else address,
         operation=operation,
+        via_token=via_token[:150],
     )

@@ -71,6 +71,13 @@ class ResilientRedisCache(RedisCache):
         self._outage.answered()
         return result
 
+    def eval_script(self, script: str, *, keys: list[str], args: list[Any]) -> Any:
+        """Run a Lua script on the primary (atomic for every process); None when Redis fails."""
+        def run() -> Any:
+            client = self._cache.get_client(write=True)
+            return client.eval(script, len(keys), *[self.make_key(k) for k in keys], *args)
+        return self._call(None, run)
+
     def add(self, key: Any, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         return self._call(False, super().add, key, value, timeout, version)
 

@@ -1,0 +1,3 @@
+"""The API app's task names (sent by the beat)."""
+
+PURGE_IDEMPOTENCY = "api.purge_idempotency"
