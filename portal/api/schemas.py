@@ -4,9 +4,16 @@ Bandwidths are whole kbit/s (IES's unit), times ISO 8601 with their offset.
 """
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from ninja import Field, Schema
+from ninja import Field, Path, Schema
+
+# What IES's ids look like (service ids are URL-safe base64, definition ids hex): anything else is
+# refused before it reaches a cache key or an IES path.
+IES_ID = r"^[A-Za-z0-9_.-]{1,64}$"
+ServiceId = Annotated[str, Path(pattern=IES_ID, description="IES's id of the service.")]
+# The portal's own row ids (operations, policies): within a database's 64-bit integer.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class Problem(Schema):

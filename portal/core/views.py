@@ -1,3 +1,4 @@
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from django.http.response import HttpResponseBase
 from django.template import loader
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
 from django_htmx.http import reselect, reswap, retarget
@@ -69,6 +71,11 @@ def permission_denied(request: HtmxRequest, exception: Exception) -> HttpRespons
 @requires_csrf_token
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     # The exception's text is never shown: another tenant's object must look exactly like a missing one.
+    if request.path.startswith("/api/v"):
+        # An address the API does not have: a problem document, as the API's own 404s (RFC 9457).
+        body = {"type": "urn:cloudvpn:problem:not-found", "title": _("Not found"), "status": 404,
+                "detail": _("The API has no such address: see /api/v1/docs."), "instance": request.path}
+        return HttpResponseNotFound(json.dumps(body, ensure_ascii=False), content_type="application/problem+json")
     return HttpResponseNotFound(loader.render_to_string("404.html", {}, request))
 
 

@@ -1,12 +1,14 @@
 """/catalog: what the tenant may order, with each definition's parameters."""
 
+from typing import Annotated
+
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Path, Router
 
 from ies_client import models as ies
 from portal.api.auth import caller
 from portal.api.models import Scope
-from portal.api.schemas import CatalogOut, DefinitionDetailOut, DefinitionOut, ParameterOut, Problem
+from portal.api.schemas import IES_ID, CatalogOut, DefinitionDetailOut, DefinitionOut, ParameterOut, Problem
 from portal.catalog.forms import field_help, field_label
 from portal.catalog.selectors import LastKnown, definition_detail_or_last_known, definition_list_or_last_known
 from portal.core.bandwidth_input import CONTRACT_MAX_KBPS, CONTRACT_MIN_KBPS, CONTRACT_STEP_KBPS
@@ -49,7 +51,7 @@ def catalog_list(request: HttpRequest) -> CatalogOut:
 
 @router.get("/{definition_id}", response={200: DefinitionDetailOut, **ERRORS}, url_name="catalog_get",
             summary="One definition, with the parameters an order gives")
-def catalog_get(request: HttpRequest, definition_id: str) -> DefinitionDetailOut:
+def catalog_get(request: HttpRequest, definition_id: Annotated[str, Path(pattern=IES_ID)]) -> DefinitionDetailOut:
     who = caller(request)
     who.require(Scope.READ)
     found = definition_detail_or_last_known(tenant=who.tenant, definition_id=definition_id)

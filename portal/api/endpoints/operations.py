@@ -10,7 +10,7 @@ from portal.api.auth import caller
 from portal.api.models import Scope
 from portal.api.present import operation_out
 from portal.api.problems import not_found
-from portal.api.schemas import OperationOut, OperationPage, Problem
+from portal.api.schemas import OperationOut, OperationPage, Problem, RowId
 from portal.operations.models import IN_FLIGHT_STATES, Operation
 
 router = Router(tags=["operations"])
@@ -56,16 +56,16 @@ def operation_list(request: HttpRequest, filters: Query[OperationFilters]) -> Op
                          items=[operation_out(op) for op in rows])
 
 
-@router.get("/{int:operation_id}", response={200: OperationOut, **ERRORS}, url_name="operation_get",
+@router.get("/{operation_id}", response={200: OperationOut, **ERRORS}, url_name="operation_get",
             summary="One operation")
-def operation_get(request: HttpRequest, operation_id: int) -> OperationOut:
+def operation_get(request: HttpRequest, operation_id: RowId) -> OperationOut:
     caller(request).require(Scope.READ)
     return operation_out(_of_tenant(request, operation_id))
 
 
-@router.get("/{int:operation_id}/wait", response={200: OperationOut, **ERRORS}, url_name="operation_wait",
+@router.get("/{operation_id}/wait", response={200: OperationOut, **ERRORS}, url_name="operation_wait",
             summary="Wait for an operation to end (long poll)")
-def operation_wait(request: HttpRequest, operation_id: int,
+def operation_wait(request: HttpRequest, operation_id: RowId,
                    timeout: float = Query(20, ge=0, le=WAIT_MAX_S,  # noqa: B008 - ninja's way
                                           description="Seconds to wait at most; the answer says done or not.")
                    ) -> OperationOut:

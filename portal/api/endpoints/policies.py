@@ -8,7 +8,7 @@ from portal.api.auth import caller
 from portal.api.models import Scope
 from portal.api.present import policy_out
 from portal.api.problems import not_found
-from portal.api.schemas import PolicyOut, Problem
+from portal.api.schemas import PolicyOut, Problem, RowId
 from portal.policies.models import BandwidthPolicy, Occurrence, OccurrenceState, PolicyState
 
 router = Router(tags=["policies"])
@@ -43,8 +43,8 @@ def policy_list(request: HttpRequest, filters: Query[PolicyFilters]) -> list[Pol
     return [policy_out(p, p.service.ies_service_id, soonest.get(p.pk)) for p in rows]
 
 
-@router.get("/{int:policy_id}", response={200: PolicyOut, **ERRORS}, url_name="policy_get", summary="One policy")
-def policy_get(request: HttpRequest, policy_id: int) -> PolicyOut:
+@router.get("/{policy_id}", response={200: PolicyOut, **ERRORS}, url_name="policy_get", summary="One policy")
+def policy_get(request: HttpRequest, policy_id: RowId) -> PolicyOut:
     who = caller(request)
     who.require(Scope.READ)
     policy = BandwidthPolicy.objects.filter(tenant=who.tenant, pk=policy_id).select_related("service").first()

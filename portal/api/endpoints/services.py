@@ -23,6 +23,7 @@ from portal.api.schemas import (
     OperationOut,
     Problem,
     ServiceCreateIn,
+    ServiceId,
     ServiceOut,
     ServicePage,
 )
@@ -40,7 +41,7 @@ from portal.tenants.ies import ies_for_tenant
 router = Router(tags=["services"])
 
 READ_ERRORS = {401: Problem, 403: Problem, 404: Problem, 422: Problem, 429: Problem}
-WRITE_ERRORS = {**READ_ERRORS, 409: Problem, 502: Problem, 503: Problem}
+WRITE_ERRORS = {**READ_ERRORS, 400: Problem, 409: Problem, 502: Problem, 503: Problem}
 
 
 class ServiceFilters(Schema):
@@ -85,7 +86,7 @@ def service_list(request: HttpRequest, filters: Query[ServiceFilters]) -> Servic
 
 @router.get("/{service_id}", response={200: ServiceOut, **READ_ERRORS}, url_name="service_get",
             summary="One service")
-def service_get(request: HttpRequest, service_id: str) -> ServiceOut:
+def service_get(request: HttpRequest, service_id: ServiceId) -> ServiceOut:
     caller(request).require(Scope.READ)
     service = service_of_tenant(request, service_id)
     running = Operation.objects.filter(service=service, state__in=IN_FLIGHT_STATES).values_list("pk", flat=True).first()
@@ -158,7 +159,7 @@ def service_create(request: HttpRequest, body: ServiceCreateIn, dry_run: bool = 
 
 @router.patch("/{service_id}", response={202: OperationOut, 200: DryRun, **WRITE_ERRORS}, url_name="service_update",
               summary="Change a service's bandwidth (202: the modify operation)")
-def service_update(request: HttpRequest, service_id: str, body: BandwidthChangeIn, dry_run: bool = False) -> HttpResponse:
+def service_update(request: HttpRequest, service_id: ServiceId, body: BandwidthChangeIn, dry_run: bool = False) -> HttpResponse:
     who = caller(request)
     who.require(Scope.MODIFY)
 
@@ -193,7 +194,7 @@ def service_update(request: HttpRequest, service_id: str, body: BandwidthChangeI
 
 @router.delete("/{service_id}", response={202: OperationOut, 200: DryRun, **WRITE_ERRORS}, url_name="service_delete",
                summary="Delete a service (202: the delete operation)")
-def service_delete(request: HttpRequest, service_id: str, dry_run: bool = False) -> HttpResponse:
+def service_delete(request: HttpRequest, service_id: ServiceId, dry_run: bool = False) -> HttpResponse:
     who = caller(request)
     who.require(Scope.DELETE)
 

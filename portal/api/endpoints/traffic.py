@@ -9,7 +9,7 @@ from portal.api.auth import caller
 from portal.api.endpoints.services import service_of_tenant
 from portal.api.models import Scope
 from portal.api.problems import invalid
-from portal.api.schemas import Problem, TrafficOut
+from portal.api.schemas import Problem, ServiceId, TrafficOut
 from portal.traffic import export, ranges, selectors
 
 router = Router(tags=["traffic"])
@@ -30,7 +30,7 @@ class TrafficQuery(Schema):
 
 @router.get("/{service_id}/traffic", response={200: TrafficOut, **ERRORS}, url_name="traffic",
             summary="Traffic of a service's connection (rate in bit/s, bandwidth in force)")
-def traffic(request: HttpRequest, service_id: str, params: Query[TrafficQuery]) -> TrafficOut | HttpResponse:
+def service_traffic(request: HttpRequest, service_id: ServiceId, params: Query[TrafficQuery]) -> TrafficOut | HttpResponse:
     who = caller(request)
     who.require(Scope.READ)
     service = service_of_tenant(request, service_id)
