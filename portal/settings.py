@@ -7,6 +7,7 @@ TOKEN_ENCRYPTION_KEYS and DEBUG=0 (see README).
 
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "portal.operations",
     "portal.traffic",
     "portal.policies",
+    "portal.webhooks",
     "portal.api",
     "portal.observability",
     # django-ninja: the API's OpenAPI document and its docs page (Swagger UI, served from static files).
@@ -316,7 +318,17 @@ CELERY_BEAT_SCHEDULE: dict = {
                            "schedule": float(os.environ.get("POLICY_AUTOSCALE_SECONDS", "60"))},
     # Idempotency-Key answers are kept 24 h; this drops the older ones.
     "purge-idempotency": {"task": "api.purge_idempotency", "schedule": 3600.0},
+    # Outbound webhooks: sends what is due (a lost message, a dead worker, a retry), disables dead endpoints.
+    "sweep-webhooks": {"task": "webhooks.sweep", "schedule": float(os.environ.get("WEBHOOK_SWEEP_SECONDS", "30"))},
 }
+
+# Outbound webhooks (portal/webhooks, docs/webhooks.md). Off a developer's machine, an endpoint must
+# be https and resolve to public addresses only; DEBUG (and the test suite) allow loopback and private ones.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG or "pytest" in sys.modules)
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+WEBHOOK_RETRY_MAX_SECONDS = float(os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", "3600"))
+# A delivery is tried for this long, and an endpoint whose deliveries all failed this long is disabled.
+WEBHOOK_RETRY_WINDOW_SECONDS = float(os.environ.get("WEBHOOK_RETRY_WINDOW_SECONDS", "86400"))
 
 # The API's rate limit per token: a steady rate and a burst (portal/api/ratelimit.py).
 API_RATE_PER_SECOND = float(os.environ.get("API_RATE_PER_SECOND", "10"))

@@ -8,10 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.operation import Operation
 
 from ies_client.errors import IESError
 from portal.api.auth import TokenAuth
-from portal.api.endpoints import catalog, operations, policies, services, traffic
+from portal.api.endpoints import catalog, operations, policies, services, traffic, webhooks
 from portal.api.problems import PROBLEM_CONTENT_TYPE, ApiProblem, problem_response, unauthenticated
 from portal.api.translate import ies_problem
 from portal.tenants.ies import TenantNotConfigured
@@ -42,13 +43,17 @@ class PortalApi(NinjaAPI):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         return _as_problem_content(super().get_openapi_schema(*args, **kwargs))
 
+    def get_operation_id(self, operation: Operation) -> str:
+        # The function's own name (service_list, operation_wait…): what a generated client calls it.
+        return operation.view_func.__name__
+
 
 api = PortalApi(
     title="CloudVPN Portal API", version="1.0.0", description=DESCRIPTION, auth=TokenAuth(),
     urls_namespace="api", docs_url="/docs", openapi_url="/openapi.json",
 )
 for prefix, module in (("/catalog", catalog), ("/services", services), ("/operations", operations),
-                       ("/services", traffic), ("/policies", policies)):
+                       ("/services", traffic), ("/policies", policies), ("/webhooks", webhooks)):
     api.add_router(prefix, module.router)
 
 

@@ -61,6 +61,11 @@ ACTION_LABELS: dict[str, Promise] = {
     "policy.decline": gettext_lazy("Declined a change an auto-scale policy proposed"),
     "policy.automation_pause": gettext_lazy("Stopped every bandwidth policy of the tenant"),
     "policy.automation_resume": gettext_lazy("Let the tenant's bandwidth policies run again"),
+    "api_token.create": gettext_lazy("Created an API token"),
+    "api_token.revoke": gettext_lazy("Revoked an API token"),
+    "webhook.create": gettext_lazy("Added a webhook"),
+    "webhook.delete": gettext_lazy("Deleted a webhook"),
+    "webhook.disable": gettext_lazy("Disabled a webhook that kept failing"),
 }
 
 FIELD_LABELS: dict[str, Promise] = {

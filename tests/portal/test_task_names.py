@@ -8,13 +8,15 @@ from portal.celery import app
 from portal.operations import dispatch as operations_dispatch
 from portal.policies import dispatch as policies_dispatch
 from portal.services import dispatch as services_dispatch
+from portal.webhooks import dispatch as webhooks_dispatch
 
 
 def test_every_task_sent_by_name_is_registered():
     app.loader.import_default_modules()  # the worker's autodiscovery of each app's tasks.py
     sent = {operations_dispatch.SUBMIT, operations_dispatch.TRACK, operations_dispatch.LOOK, operations_dispatch.SWEEP,
             services_dispatch.SYNC_TENANT, services_dispatch.SYNC_ALL, policies_dispatch.RUN_DUE,
-            policies_dispatch.PLAN_AHEAD, policies_dispatch.AUTOSCALE, api_dispatch.PURGE_IDEMPOTENCY}
+            policies_dispatch.PLAN_AHEAD, policies_dispatch.AUTOSCALE, api_dispatch.PURGE_IDEMPOTENCY,
+            webhooks_dispatch.DELIVER, webhooks_dispatch.SWEEP}
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled <= sent
     assert sent <= set(app.tasks)

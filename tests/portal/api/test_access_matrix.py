@@ -15,6 +15,7 @@ from portal.operations.models import Operation
 from portal.policies.models import BandwidthPolicy, PolicyKind
 from portal.services.models import Service
 from portal.tenants.models import Membership, Role
+from portal.webhooks.services import webhook_create
 from tests.fixtures_portal import make_own_tenant
 from tests.portal.api.conftest import ApiClient, make_token
 from tests.portal.api.test_writes import _order_body
@@ -35,6 +36,12 @@ SCOPE = {
     ("get", "/api/v1/operations/{operation_id}/wait"): "read",
     ("get", "/api/v1/policies"): "read",
     ("get", "/api/v1/policies/{policy_id}"): "read",
+    ("get", "/api/v1/webhooks"): "read",
+    ("post", "/api/v1/webhooks"): "modify",
+    ("get", "/api/v1/webhooks/{webhook_id}"): "read",
+    ("delete", "/api/v1/webhooks/{webhook_id}"): "modify",
+    ("get", "/api/v1/webhooks/{webhook_id}/deliveries"): "read",
+    ("post", "/api/v1/webhooks/{webhook_id}/test"): "modify",
 }
 # Operations that name none of a tenant's own rows (the catalog is IES's, per token): no 404 to expect.
 NOT_OWNED = {("get", "/api/v1/catalog"), ("get", "/api/v1/catalog/{definition_id}")}
@@ -63,8 +70,10 @@ def world(db, simulator, django_user_model):
                                   ies_service_id=service.ies_service_id, service_name=service.name)
     policy = BandwidthPolicy.objects.create(tenant=a.tenant, service=service, kind=PolicyKind.ONE_OFF, name="boost",
                                             spec={})
+    # A loopback port nobody listens on: no call here may reach it (each is refused before it sends).
+    webhook, _secret = webhook_create(tenant=a.tenant, user=a_member, url="http://127.0.0.1:9/hook")
     ids = {"service_id": service.ies_service_id, "operation_id": str(op.pk), "policy_id": str(policy.pk),
-           "definition_id": SITE2DC}
+           "definition_id": SITE2DC, "webhook_id": str(webhook.pk)}
     return {"a": a, "b": b, "a_member": a_member, "viewer": viewer, "b_member": b_member, "ids": ids}
 
 
