@@ -1,5 +1,9 @@
 """Rows as the API shows them (the schemas' shapes)."""
 
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Schema
@@ -21,6 +25,16 @@ def service_out(service: Service, *, in_flight: int | None = None) -> ServiceOut
     )
 
 
+def service_row(row: dict[str, Any], *, in_flight: int | None = None) -> dict[str, Any]:
+    """A row of ``Service.objects.values(*LIST_COLUMNS)`` in ServiceOut's shape."""
+    return {"id": row["ies_service_id"], "name": row["name"], "description": row["description"], "kind": row["kind"],
+            "connection_name": row["cloud_vpn_name"], "bandwidth_kbps": row["bandwidth_kbps"], "status": row["status"],
+            "active_status": row["active_status"], "definition_id": row["service_definition_id"],
+            "parameters": row["parameters"] or {}, "created_at": row["ies_created_at"],
+            "last_changed_at": row["last_changed_at"], "synced_at": row["last_synced_at"],
+            "deleted_at": row["gone_at"], "operation_in_flight": in_flight}
+
+
 def operation_out(op: Operation) -> OperationOut:
     return OperationOut(
         id=op.pk, kind=op.kind, state=op.state, done=op.state not in IN_FLIGHT_STATES, service_id=op.ies_service_id,
@@ -40,11 +54,16 @@ def policy_out(policy: BandwidthPolicy, service_id: str, next_change: Occurrence
     )
 
 
-def json_response(payload: Schema, *, status: int = 200, location: str = "") -> HttpResponse:
-    response = HttpResponse(payload.model_dump_json(by_alias=True), status=status, content_type="application/json")
+def json_data(data: Any, *, status: int = 200, location: str = "") -> HttpResponse:
+    """JSON as ninja's own renderer writes it (DjangoJSONEncoder: times in ISO 8601 to the millisecond)."""
+    response = HttpResponse(json.dumps(data, cls=DjangoJSONEncoder), status=status, content_type="application/json")
     if location:
         response["Location"] = location
     return response
+
+
+def json_response(payload: Schema, *, status: int = 200, location: str = "") -> HttpResponse:
+    return json_data(payload.model_dump(by_alias=True), status=status, location=location)
 
 
 def operation_accepted(request: HttpRequest, op: Operation) -> HttpResponse:
