@@ -7,7 +7,9 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.http import HttpResponse
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,8 +17,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
+from portal.api.presenters import with_states
+from portal.api.selectors import token_list_for_staff
+from portal.api.services import token_revoke
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record
 from portal.core.http import SignedInRequest
@@ -40,6 +45,7 @@ from portal.tenants.permissions import staff_required
 from portal.tenants.throttle import ACCOUNT, ADDRESS
 
 SESSION_IMPORT_KEY = "staff_import"
+API_TOKENS_PAGE_SIZE = 50
 IMPORT_TTL_SECONDS = 30 * 60
 
 
@@ -469,3 +475,34 @@ def export_csv(request: SignedInRequest) -> HttpResponse:
 @require_GET
 def export_xlsx(request: SignedInRequest) -> HttpResponse:
     return _export(request, "xlsx")
+
+
+# -- API tokens ------------------------------------------------------------------------------------
+
+
+@staff_required
+@require_safe
+def api_token_list(request: SignedInRequest) -> HttpResponse:
+    """Every member's API tokens, newest first, filtered by tenant, user, token name or prefix."""
+    query = request.GET.get("q", "").strip()[:150]
+    tokens = token_list_for_staff()
+    if query:
+        tokens = tokens.filter(Q(tenant__name__icontains=query) | Q(user__username__icontains=query)
+                               | Q(name__icontains=query) | Q(prefix__istartswith=query))
+    page = Paginator(tokens, API_TOKENS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = with_states(list(page.object_list), timezone.now())
+    return render(request, "staff/api_tokens.html", {"page": page, "q": query})
+
+
+@staff_required
+@require_POST
+def api_token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
+    token = token_list_for_staff().filter(pk=pk).first()
+    if token is None:
+        raise Http404("no such token")
+    if token_revoke(token=token, by=request.user, request=request):
+        messages.success(request, _("Token “%(name)s” of %(user)s revoked: it no longer works.")
+                         % {"name": token.name, "user": token.user.get_username()})
+    else:
+        messages.info(request, _("Token “%(name)s” was revoked already.") % {"name": token.name})
+    return redirect(_next_or(request, reverse("staff:api_token_list")))

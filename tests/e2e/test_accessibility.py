@@ -42,6 +42,7 @@ def tenant_pages(operation_pk: int) -> list[Visit]:
         Visit("/traffic/", ready=".traffic-card canvas"),
         Visit(f"/traffic/{CONNECTION}/?range=24h", ready="#traffic[data-drawn=true]"),
         Visit("/catalog/"),
+        Visit("/api/tokens/"),
         Visit("/services/no-such-service/"),  # the 404 page
     ]
 
@@ -58,6 +59,7 @@ def viewer_pages(operation_pk: int) -> list[Visit]:
         Visit("/services/activity/"),
         Visit(f"/traffic/{CONNECTION}/?range=24h", ready="#traffic[data-drawn=true]"),
         Visit("/catalog/"),
+        Visit("/api/tokens/"),  # a viewer may make read-only tokens
     ]
 
 
@@ -69,6 +71,7 @@ def admin_pages(tenant_pk: int, user_pk: int) -> list[Visit]:
         Visit("/staff/users/"),
         Visit(f"/staff/users/{user_pk}/"),
         Visit("/staff/import/"),
+        Visit("/staff/api-tokens/"),
         Visit("/staff/audit/"),
         Visit("/this-page-does-not-exist/"),
     ]
@@ -110,6 +113,16 @@ def a_finished_operation(username: str) -> int:
     return op.pk
 
 
+def an_api_token(username: str) -> None:
+    """A live token of the user's, so that the token pages list one with its revoke button."""
+    from django.contrib.auth import get_user_model
+
+    from tests.portal.api.conftest import make_token
+
+    user = get_user_model().objects.get(username=username)
+    make_token(user, user.memberships.first().tenant, ["read"], name="a11y check")
+
+
 def open_wizard(page, base: str, found: list[str]) -> None:
     """The catalog, a definition, the parameters step (empty, then refused), the review step."""
     from tests.e2e.test_order_flow import fill_form, order_values
@@ -141,6 +154,7 @@ def test_every_page_of_a_tenant_member_has_no_axe_violation(page, live_server, p
     page.goto(base + "/services/")
     log_in_here(page, "user1")
     expect(page.locator("h1")).to_be_visible()
+    an_api_token("user1")
     walk(page, base, tenant_pages(a_finished_operation("user1")), found)
     open_wizard(page, base, found)
     assert not found, "\n\n".join(found)
@@ -172,6 +186,7 @@ def test_every_page_of_an_admin_has_no_axe_violation(page, live_server, presets,
     choose_language(page, language)
     tenant = Tenant.objects.get(name="nbitest_11")
     user = get_user_model().objects.get(username="user1")
+    an_api_token("user1")
     walk(page, base, admin_pages(tenant.pk, user.pk), found)
     # A page with a message on it: the connection check's answer.
     page.goto(f"{base}/staff/tenants/{tenant.pk}/")

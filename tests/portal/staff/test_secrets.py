@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import get_resolver
 
 from ies_client.client import IESClient
+from portal.api.models import ApiToken
 from portal.tenants.models import Membership, Tenant
 from tests.portal.conftest import DEMO_PASSWORD
 from tests.portal.staff.conftest import post
@@ -38,6 +39,7 @@ def _staff_get_urls() -> list[str]:
         "tenants/": list(Tenant.objects.values_list("pk", flat=True)),
         "users/": list(Membership.objects.values_list("user_id", flat=True).distinct()[:5]),
         "memberships/": list(Membership.objects.values_list("pk", flat=True)[:3]),
+        "api-tokens/": list(ApiToken.objects.values_list("pk", flat=True)[:3]),
     }
     urls = []
     for route, _name, _pattern in _walk(get_resolver().url_patterns):
