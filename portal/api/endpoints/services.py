@@ -1,5 +1,6 @@
 """/services: the tenant's services (from the portal's mirror of IES), orders, changes, deletes."""
 
+import hashlib
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -37,6 +38,7 @@ from portal.services.models import Service, ServiceListRefresh
 from portal.services.queries import filtered_services, service_list_freshness
 from portal.services.selectors import service_list_for_tenant
 from portal.tenants.ies import ies_for_tenant
+from portal.tenants.models import Tenant
 
 router = Router(tags=["services"])
 
@@ -101,7 +103,7 @@ def service_get(request: HttpRequest, service_id: ServiceId) -> ServiceOut:
     return service_out(service, in_flight=running)
 
 
-def _order_form(who_tenant: object, detail: ies.ServiceDefinitionDetail, body: ServiceCreateIn) -> OrderForm:
+def _order_form(tenant: Tenant, detail: ies.ServiceDefinitionDetail, body: ServiceCreateIn) -> OrderForm:
     data = QueryDict(mutable=True)
     data["service_name"], data["description"] = body.name, body.description
     known = {spec.name: spec for spec in detail.fields}
@@ -111,7 +113,7 @@ def _order_form(who_tenant: object, detail: ies.ServiceDefinitionDetail, body: S
             data[f"{name}_0"], data[f"{name}_1"] = str(value), "kbit/s"
         else:
             data[name] = str(value)
-    names = service_list_for_tenant(tenant=who_tenant).values_list("name", "cloud_vpn_name")  # type: ignore[arg-type]
+    names = service_list_for_tenant(tenant=tenant).values_list("name", "cloud_vpn_name")
     service_names = {n for n, _c in names}
     vpn_names = {c for _n, c in names if c}
     form = OrderForm(data, detail=detail, names_in_use=vpn_names, service_names_in_use=service_names)
@@ -157,8 +159,11 @@ def service_create(request: HttpRequest, body: ServiceCreateIn, dry_run: bool = 
             return json_response(DryRun(valid=True, ies_request=IESRequest(method=method, path=path, body=ies_body),
                                         note=_("Nothing was written and IES was not asked to change anything.")))
         key = request.headers.get("Idempotency-Key")
-        order_key = f"api:{who.token.user_id}:{key}" if key else f"api:{who.token.pk}:{uuid.uuid4().hex}"
-        op = order_place(tenant=who.tenant, user=who.token.user, request=request, idempotency_key=order_key[:64],
+        # Orders' keys are unique across tenants: the user's and the tenant's ids, and the key hashed
+        # (not cut: two long keys that share a beginning are two orders).
+        order_key = (f"api:{who.token.user_id}:{who.tenant.pk}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+                     if key else f"api:{who.token.pk}:{uuid.uuid4().hex}")
+        op = order_place(tenant=who.tenant, user=who.token.user, request=request, idempotency_key=order_key,
                          detail=detail, name=name, description=description, parameters=parameters)
         return operation_accepted(request, op)
 

@@ -63,6 +63,15 @@ def test_the_same_key_and_body_replays_the_first_answer(own_tenant, own1, api_fo
     assert Order.objects.filter(tenant=own_tenant.tenant).count() == 1
 
 
+def test_two_long_keys_that_share_a_beginning_are_two_orders(own_tenant, own1, api_for):
+    api = api_for(own1, own_tenant.tenant)
+    first = api.post("/api/v1/services", _order_body(), headers={"Idempotency-Key": "k" * 200 + "1"})
+    second = api.post("/api/v1/services", _order_body(), headers={"Idempotency-Key": "k" * 200 + "2"})
+    assert first.status_code == second.status_code == 202
+    assert first.json()["id"] != second.json()["id"]
+    assert Order.objects.filter(tenant=own_tenant.tenant).count() == 2
+
+
 def test_a_refusal_is_replayed_too_and_a_new_key_tries_again(own_tenant, own1, api_for):
     api = api_for(own1, own_tenant.tenant)
     bad = _order_body(name="has space")
