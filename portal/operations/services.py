@@ -51,7 +51,7 @@ from portal.operations.models import (
     OperationState,
 )
 from portal.operations.selectors import expectation_for
-from portal.operations.signals import operation_finished
+from portal.operations.signals import operation_finished, operation_halted
 from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
 
 if TYPE_CHECKING:
@@ -673,8 +673,10 @@ def _finish(op: Operation, state: str, message: str, *, remote: ies.Service | No
 
 
 def _halt(op: Operation, state: str, message: str, *, counts: dict[str, Any] | None = None) -> None:
-    _claim(op, [OperationState.QUEUED, OperationState.PROCESSING], state=state, message=message, next_poll_at=None,
-           **(counts or {}))
+    with transaction.atomic():
+        if _claim(op, [OperationState.QUEUED, OperationState.PROCESSING], state=state, message=message,
+                  next_poll_at=None, **(counts or {})):
+            operation_halted.send(sender=Operation, operation=op)
 
 
 # -- recovery ---------------------------------------------------------------------------------

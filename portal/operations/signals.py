@@ -12,8 +12,14 @@ end back (the operation stays in flight and is looked at again). Keyword argumen
   say (no operations endpoint, or the portal ended it without IES's word).
 
 The services app keeps its mirror of the tenant's services up to date with it.
+
+`operation_halted` is sent, inside the transaction that halts it, when an operation stops without
+an end: stuck (IES stopped answering about it) or needing attention (the tenant's token). Its
+keyword argument `operation` has its new `state` and `message`. It may still end later, through
+`operation_finished`, once someone rechecks it. Webhooks tell the tenant.
 """
 
 from django.dispatch import Signal
 
 operation_finished = Signal()
+operation_halted = Signal()

@@ -56,3 +56,23 @@ def test_an_event_not_subscribed_to_is_not_sent(own_tenant, receiver, inline_wor
     services.webhook_create(tenant=own_tenant.tenant, user=own1, url=receiver.url, events=["operation.failed"])
     assert services.webhook_event_emit(tenant=own_tenant.tenant, event_type="operation.succeeded", data={}) == []
     assert len(services.webhook_event_emit(tenant=own_tenant.tenant, event_type="operation.failed", data={})) == 1
+
+
+def test_an_operation_halted_for_its_token_is_told_as_needs_attention(own_tenant, receiver, api_for, inline_worker,
+                                                                     sim):
+    """Not an end (it may be rechecked later), but what a tenant's tooling must hear of at once."""
+    own1 = get_user_model().objects.get(username="own1")
+    _endpoint, receiver.secret = services.webhook_create(tenant=own_tenant.tenant, user=own1, url=receiver.url)
+    api = api_for(own1, own_tenant.tenant)
+    sim.add_fault(kind="expire_token", tenant=own_tenant.name)
+    new = Service.objects.get(ies_service_id=own_tenant.service_id).bandwidth_kbps + 20000
+    with inline_worker.sends():
+        answer = api.patch(f"/api/v1/services/{own_tenant.service_id}", {"bandwidth_kbps": new})
+    assert answer.status_code == 202, answer.content
+    inline_worker.run_until(lambda: WebhookDelivery.objects.filter(state=DeliveryState.DELIVERED).exists(), 60,
+                            what="the halt to be delivered")
+    assert Operation.objects.get(pk=answer.json()["id"]).state == OperationState.NEEDS_ATTENTION
+    [request] = receiver.requests
+    assert request.verified and request.headers["CloudVPN-Event"] == "operation.needs_attention"
+    sent = json.loads(request.body)["data"]["operation"]
+    assert sent["state"] == "needs_attention" and sent["done"] is True and "token" in sent["message"]
