@@ -306,6 +306,10 @@ POLICY_AUTOSCALE_LOOKS_PER_TICK = int(os.environ.get("POLICY_AUTOSCALE_LOOKS_PER
 OPERATION_LIST_LOOK_MIN = int(os.environ.get("OPERATION_LIST_LOOK_MIN", "3"))
 OPERATION_SUBMIT_RETRY_SECONDS = float(os.environ.get("OPERATION_SUBMIT_RETRY_SECONDS", "10"))
 
+# Where the beat keeps when each entry last ran: a shelve file by default (the schedule survives a
+# restart); "celery.beat:Scheduler" keeps it in memory, as the tests' short-lived beats do (a
+# shelve file there is one more thing that can fail under load: SQLite's "locking protocol").
+CELERY_BEAT_SCHEDULER = os.environ.get("CELERY_BEAT_SCHEDULER", "celery.beat:PersistentScheduler")
 CELERY_BEAT_SCHEDULE: dict = {
     "sweep-operations": {"task": "operations.sweep", "schedule": OPERATION_SWEEP_SECONDS},
     "sync-services": {"task": "services.sync_all", "schedule": float(os.environ.get("SERVICE_SYNC_SECONDS", "120"))},

@@ -207,6 +207,9 @@ def start_worker(transactional_db, redis_server, simulator, tmp_path):
             CELERY_QUEUE=TEST_QUEUE,
             OPERATION_DEFAULT_SECONDS=OPERATION_SECONDS,
             OPERATION_SWEEP_SECONDS="1",
+            # The beat's schedule in memory: a test's beat lives seconds, and a shelve file under a
+            # loaded machine once failed to open ("locking protocol"), leaving no beat at all.
+            CELERY_BEAT_SCHEDULER="celery.beat:Scheduler",
         )
         full.update(env or {})
         worker = CeleryWorker(full, tmp_path / f"worker-{len(workers)}.log")

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Path, Schema
+from pydantic import ConfigDict
 
 # What IES's ids look like (service ids are URL-safe base64, definition ids hex): anything else is
 # refused before it reaches a cache key or an IES path.
@@ -59,6 +60,7 @@ class ServicePage(Schema):
 
 
 class ServiceCreateIn(Schema):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is refused, not dropped
     definition_id: str = Field(min_length=1, max_length=64, description="From GET /catalog.")
     name: str = Field(min_length=1, max_length=255)
     description: str = Field("", max_length=255)
@@ -67,6 +69,7 @@ class ServiceCreateIn(Schema):
 
 
 class BandwidthChangeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
     bandwidth_kbps: int = Field(gt=0, le=100_000_000, description="The new bandwidth, kbit/s.")
 
 

@@ -1,6 +1,7 @@
 """The API itself: /api/v1/, its routers, its errors and its OpenAPI document."""
 
 import logging
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from ninja.operation import Operation
 from ies_client.errors import IESError
 from portal.api.auth import TokenAuth
 from portal.api.endpoints import catalog, operations, policies, services, traffic, webhooks
-from portal.api.problems import PROBLEM_CONTENT_TYPE, ApiProblem, problem_response, unauthenticated
+from portal.api.problems import PROBLEM_CONTENT_TYPE, ApiProblem, invalid, problem_response, unauthenticated
 from portal.api.translate import ies_problem
 from portal.tenants.ies import TenantNotConfigured
 
@@ -55,6 +56,31 @@ api = PortalApi(
 for prefix, module in (("/catalog", catalog), ("/services", services), ("/operations", operations),
                        ("/services", traffic), ("/policies", policies), ("/webhooks", webhooks)):
     api.add_router(prefix, module.router)
+
+
+def _refuse_unknown_query_parameters(portal_api: NinjaAPI) -> None:
+    """A query parameter an operation does not take is refused (422), not ignored: a typo such as
+    ``?stauts=Active`` would otherwise list everything. Each operation's names are its own query
+    models' fields, as ninja parses them."""
+    # The routers as bound to the API (ninja clones each router's operations when it binds them).
+    for router in portal_api._get_bound_routers():
+        for path_view in router.path_operations.values():
+            for operation in path_view.operations:
+                allowed = frozenset(
+                    name for model in operation.models if model.__ninja_param_source__ == "query"
+                    for name in (getattr(model, "__ninja_flatten_map__", None) or model.model_fields))
+                operation._get_values = partial(_strict_values, allowed, operation._get_values)  # type: ignore[method-assign]
+
+
+def _strict_values(allowed: frozenset[str], get_values: Any, request: HttpRequest, *args: Any) -> Any:
+    unknown = sorted(set(request.GET) - allowed)
+    if unknown:
+        raise invalid([{"field": name, "message": _("This operation takes no parameter “%(name)s”.") % {"name": name}}
+                       for name in unknown])
+    return get_values(request, *args)
+
+
+_refuse_unknown_query_parameters(api)
 
 
 @api.exception_handler(ApiProblem)

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Router, Schema
+from pydantic import ConfigDict
 
 from portal.api.auth import caller, signed_in
 from portal.api.idempotency import run_write
@@ -26,6 +27,7 @@ WRITE_ERRORS = {**READ_ERRORS, 400: Problem, 409: Problem}
 
 
 class WebhookIn(Schema):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is refused, not dropped
     # Required, but checked by the endpoint after the token's scope (an empty one is a 422 on "url"):
     # a token without the scope is told so, whatever it sent.
     url: str = Field("", max_length=2000, description="Required. Where to POST events: https (http only in local runs).")

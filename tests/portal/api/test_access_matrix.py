@@ -77,15 +77,25 @@ def world(db, simulator, django_user_model):
     return {"a": a, "b": b, "a_member": a_member, "viewer": viewer, "b_member": b_member, "ids": ids}
 
 
+# A valid body for each write (so that only the caller decides the answer); the services' writes
+# are sent as dry runs. A webhook's URL is a loopback port nobody listens on.
+BODIES = {
+    ("post", "/api/v1/services"): _order_body,
+    ("patch", "/api/v1/services/{service_id}"): lambda: {"bandwidth_kbps": 80000},
+    ("post", "/api/v1/webhooks"): lambda: {"url": "http://127.0.0.1:9/hook"},
+}
+
+
 def _call(client: ApiClient, method: str, path: str, ids: dict):
     url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
     if method == "get":
         return client.get(url, timeout=0) if url.endswith("/wait") else client.get(url)
-    if method == "post":
-        return client.post(url + "?dry_run=true", _order_body())
-    if method == "patch":
-        return client.patch(url + "?dry_run=true", {"bandwidth_kbps": 80000})
-    return client.delete(url + "?dry_run=true")
+    if path.startswith("/api/v1/services"):
+        url += "?dry_run=true"
+    body = BODIES.get((method, path), dict)()
+    if method == "delete":
+        return client.delete(url)
+    return getattr(client, method)(url, body)
 
 
 def test_every_documented_operation_has_a_scope():
@@ -156,3 +166,15 @@ def test_a_dead_token_is_a_401_everywhere(world, how):
         assert answer.status_code == 401, (how, method, path, answer.status_code)
         assert answer["Content-Type"] == "application/problem+json" and "Bearer" in answer["WWW-Authenticate"]
         assert secret not in answer.content.decode()
+
+
+def test_an_unknown_query_parameter_or_body_field_is_refused_not_ignored(world):
+    client = ApiClient(make_token(world["a_member"], world["a"].tenant)[1])
+    for method, path in documented_operations():
+        url = re.sub(r"\{(\w+)\}", lambda m: world["ids"][m.group(1)], path)
+        answer = getattr(client, method)(url + "?stauts=Active") if method in ("get", "delete") else \
+            getattr(client, method)(url + "?stauts=Active", {})
+        assert answer.status_code == 422, (method, path, answer.status_code)
+        assert {"field": "stauts", "message": "This operation takes no parameter “stauts”."} in answer.json()["errors"]
+    typo = client.patch(f"/api/v1/services/{world['ids']['service_id']}", {"bandwidth_kbps": 80000, "bandwith": 1})
+    assert typo.status_code == 422 and any(e["field"] == "bandwith" for e in typo.json()["errors"])

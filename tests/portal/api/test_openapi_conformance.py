@@ -12,7 +12,7 @@ import pytest
 import schemathesis
 from django.contrib.auth import get_user_model
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from portal.api.site import api as ninja_api
 from tests.fixtures_portal import make_own_tenant
@@ -48,11 +48,12 @@ def bearer(simulator, django_user_model, settings):
 def test_every_operation_conforms_to_the_document(case: Any, live_server, bearer) -> None:
     if case.path.endswith("/wait") and case.query:
         case.query["timeout"] = 0  # an operation that exists would hold the run for up to 30 s
-    response = case.call(base_url=live_server.url, headers=bearer, timeout=30)
+    # A case generated to break the rules may break the token's header too: it is sent as generated.
+    negative = case.meta is not None and case.meta.generation.mode.name == "NEGATIVE"
+    headers = None if negative and "Authorization" in (case.headers or {}) else bearer
+    response = case.call(base_url=live_server.url, headers=headers, timeout=30)
     assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:500])
     # Left out: "schema-valid request rejected": a schema-valid body may rightly be refused for what
     # OpenAPI cannot say (a definition that does not exist, a name already taken, a bandwidth
-    # outside the contract), with a documented 4xx problem. And "schema-violating request
-    # accepted": the token is added to every request here, so a case generated without it is
-    # answered as a signed-in one, and unknown query parameters are ignored, as HTTP APIs do.
-    case.validate_response(response, excluded_checks=[positive_data_acceptance, negative_data_rejection])
+    # outside the contract), with a documented 4xx problem.
+    case.validate_response(response, excluded_checks=[positive_data_acceptance])
