@@ -4,6 +4,7 @@ and the simulator: it orders, waits and scales."""
 import os
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -30,12 +31,17 @@ def test_the_readme_session_orders_waits_and_scales(live_server, simulator, djan
     own = make_own_tenant(simulator, django_user_model)
     _token, secret = make_token(get_user_model().objects.get(username="own1"), own.tenant)
     env = {**os.environ, "PORTAL": live_server.url, "TOKEN": secret}
+    # Its own process group: on a timeout the whole session goes, subshells included.
+    session = subprocess.Popen(["bash", "-euo", "pipefail", "-c", readme_session()], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        run = subprocess.run(["bash", "-euo", "pipefail", "-c", readme_session()], env=env, capture_output=True,
-                             text=True, timeout=150)
+        out, err = session.communicate(timeout=150)
     except subprocess.TimeoutExpired as exc:
+        os.killpg(session.pid, signal.SIGKILL)
+        session.communicate()
         states = list(Operation.objects.values_list("kind", "state", "message"))
-        raise AssertionError(f"the session did not end; operations: {states}; output: {exc.stdout!r}") from exc
+        raise AssertionError(f"the session did not end; operations: {states}") from exc
+    run = subprocess.CompletedProcess(session.args, session.returncode, out, err)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert run.stdout.strip().endswith("100000")
     service = Service.objects.get(tenant=own.tenant, name="branch-42")
