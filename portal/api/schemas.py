@@ -181,3 +181,14 @@ class TrafficOut(Schema):
     empty: bool
     gone: bool
     notes: list[Any]
+
+
+class OneOffPolicyIn(Schema):
+    """A planned change ("250 Mbit/s at Friday 18:00"), and with ``revert_at`` a boost (back at that time)."""
+
+    model_config = ConfigDict(extra="forbid")
+    service_id: str = Field(pattern=IES_ID)
+    bandwidth_kbps: int = Field(gt=0, le=100_000_000, description="The bandwidth at ``at``, kbit/s (whole Mbit/s).")
+    at: datetime = Field(description="When, ISO 8601 with an offset; at least a minute ahead.")
+    revert_at: datetime | None = Field(None, description="When to go back to today's bandwidth (a boost).")
+    name: str = Field("", max_length=80)

@@ -36,6 +36,10 @@ SCOPE = {
     ("get", "/api/v1/operations/{operation_id}/wait"): "read",
     ("get", "/api/v1/policies"): "read",
     ("get", "/api/v1/policies/{policy_id}"): "read",
+    ("post", "/api/v1/policies"): "modify",
+    ("post", "/api/v1/policies/{policy_id}/pause"): "modify",
+    ("post", "/api/v1/policies/{policy_id}/resume"): "modify",
+    ("post", "/api/v1/policies/{policy_id}/end"): "modify",
     ("get", "/api/v1/webhooks"): "read",
     ("post", "/api/v1/webhooks"): "modify",
     ("get", "/api/v1/webhooks/{webhook_id}"): "read",
@@ -80,9 +84,12 @@ def world(db, simulator, django_user_model):
 # A valid body for each write (so that only the caller decides the answer); the services' writes
 # are sent as dry runs. A webhook's URL is a loopback port nobody listens on.
 BODIES = {
-    ("post", "/api/v1/services"): _order_body,
-    ("patch", "/api/v1/services/{service_id}"): lambda: {"bandwidth_kbps": 80000},
-    ("post", "/api/v1/webhooks"): lambda: {"url": "http://127.0.0.1:9/hook"},
+    ("post", "/api/v1/services"): lambda ids: _order_body(),
+    ("patch", "/api/v1/services/{service_id}"): lambda ids: {"bandwidth_kbps": 80000},
+    ("post", "/api/v1/webhooks"): lambda ids: {"url": "http://127.0.0.1:9/hook"},
+    ("post", "/api/v1/policies"): lambda ids: {
+        "service_id": ids["service_id"], "bandwidth_kbps": 80000,
+        "at": (timezone.now() + timedelta(hours=1)).isoformat()},
 }
 
 
@@ -90,9 +97,9 @@ def _call(client: ApiClient, method: str, path: str, ids: dict):
     url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
     if method == "get":
         return client.get(url, timeout=0) if url.endswith("/wait") else client.get(url)
-    if path.startswith("/api/v1/services"):
+    if path.startswith("/api/v1/services") or (method, path) == ("post", "/api/v1/policies"):
         url += "?dry_run=true"
-    body = BODIES.get((method, path), dict)()
+    body = BODIES.get((method, path), lambda ids: {})(ids)
     if method == "delete":
         return client.delete(url)
     return getattr(client, method)(url, body)
