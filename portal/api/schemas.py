@@ -6,8 +6,9 @@ Bandwidths are whole kbit/s (IES's unit), times ISO 8601 with their offset.
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext as _
 from ninja import Field, Path, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 
 # What IES's ids look like (service ids are URL-safe base64, definition ids hex): anything else is
 # refused before it reaches a cache key or an IES path.
@@ -15,6 +16,22 @@ IES_ID = r"^[A-Za-z0-9_.-]{1,64}$"
 ServiceId = Annotated[str, Path(pattern=IES_ID, description="IES's id of the service.")]
 # The portal's own row ids (operations, policies): within a database's 64-bit integer.
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+class Input(Schema):
+    """What a caller sends (a body, or a query's parameters): a field it does not take is refused,
+    not dropped, and no text may hold a NUL character (PostgreSQL's text cannot, and no name,
+    filter or id needs one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        texts = value.values() if isinstance(value, dict) else (value,)
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError(_("Text may not contain NUL characters."))
+        return value
 
 
 class Problem(Schema):
@@ -59,17 +76,15 @@ class ServicePage(Schema):
     items: list[ServiceOut]
 
 
-class ServiceCreateIn(Schema):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is refused, not dropped
-    definition_id: str = Field(min_length=1, max_length=64, description="From GET /catalog.")
+class ServiceCreateIn(Input):
+    definition_id: str = Field(pattern=IES_ID, description="From GET /catalog.")
     name: str = Field(min_length=1, max_length=255)
     description: str = Field("", max_length=255)
     parameters: dict[str, str | int] = Field(
         default_factory=dict, description="The definition's parameters by name; bandwidths in kbit/s.")
 
 
-class BandwidthChangeIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class BandwidthChangeIn(Input):
     bandwidth_kbps: int = Field(gt=0, le=100_000_000, description="The new bandwidth, kbit/s.")
 
 
@@ -183,10 +198,9 @@ class TrafficOut(Schema):
     notes: list[Any]
 
 
-class OneOffPolicyIn(Schema):
+class OneOffPolicyIn(Input):
     """A planned change ("250 Mbit/s at Friday 18:00"), and with ``revert_at`` a boost (back at that time)."""
 
-    model_config = ConfigDict(extra="forbid")
     service_id: str = Field(pattern=IES_ID)
     bandwidth_kbps: int = Field(gt=0, le=100_000_000, description="The bandwidth at ``at``, kbit/s (whole Mbit/s).")
     at: datetime = Field(description="When, ISO 8601 with an offset; at least a minute ahead.")

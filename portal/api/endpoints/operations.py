@@ -4,13 +4,13 @@ import time
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 
 from portal.api.auth import caller
 from portal.api.models import Scope
 from portal.api.present import operation_out
 from portal.api.problems import not_found
-from portal.api.schemas import OperationOut, OperationPage, Problem, RowId
+from portal.api.schemas import Input, OperationOut, OperationPage, Problem, RowId
 from portal.operations.models import IN_FLIGHT_STATES, Operation
 
 router = Router(tags=["operations"])
@@ -20,7 +20,7 @@ WAIT_MAX_S = 30
 WAIT_STEP_S = 0.5
 
 
-class OperationFilters(Schema):
+class OperationFilters(Input):
     service_id: str = Field("", max_length=64, description="Only this service's operations.")
     state: str = Field("", max_length=16, description="Only operations in this state.")
     limit: int = Field(50, ge=1, le=200)

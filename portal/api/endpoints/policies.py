@@ -6,7 +6,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 
 from portal.api.auth import caller, signed_in
 from portal.api.endpoints.services import service_of_tenant
@@ -14,7 +14,7 @@ from portal.api.idempotency import run_write
 from portal.api.models import Scope
 from portal.api.present import json_response, policy_out
 from portal.api.problems import conflict, invalid, not_found
-from portal.api.schemas import OneOffPolicyIn, PolicyOut, Problem, RowId
+from portal.api.schemas import Input, OneOffPolicyIn, PolicyOut, Problem, RowId
 from portal.policies import services as policy_services
 from portal.policies.models import BandwidthPolicy, Occurrence, OccurrenceState, PolicyState
 from portal.policies.services import PolicyRefused, policy_one_off_create
@@ -25,7 +25,7 @@ ERRORS = {401: Problem, 403: Problem, 404: Problem, 422: Problem, 429: Problem}
 WRITE_ERRORS = {**ERRORS, 400: Problem, 409: Problem}
 
 
-class PolicyFilters(Schema):
+class PolicyFilters(Input):
     service_id: str = Field("", max_length=64, description="Only this service's policies.")
     include_ended: bool = False
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.request import QueryDict
 from django.utils.translation import gettext as _
 from ninja import Field as QueryField
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
 from ies_client import models as ies
 from portal.api.auth import caller, signed_in
@@ -21,6 +21,7 @@ from portal.api.schemas import (
     BandwidthChangeIn,
     DryRun,
     IESRequest,
+    Input,
     OperationOut,
     Problem,
     ServiceCreateIn,
@@ -46,7 +47,7 @@ READ_ERRORS = {401: Problem, 403: Problem, 404: Problem, 422: Problem, 429: Prob
 WRITE_ERRORS = {**READ_ERRORS, 400: Problem, 409: Problem, 502: Problem, 503: Problem}
 
 
-class ServiceFilters(Schema):
+class ServiceFilters(Input):
     q: str = QueryField("", max_length=100, description="Part of the name, connection name or id.")
     status: str = QueryField("", max_length=32, description="IES's status, e.g. Active.")
     kind: str = QueryField("", max_length=16, description="site_to_dc or site_to_site.")

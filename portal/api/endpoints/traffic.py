@@ -3,13 +3,13 @@
 import time
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 
 from portal.api.auth import caller
 from portal.api.endpoints.services import service_of_tenant
 from portal.api.models import Scope
 from portal.api.problems import invalid
-from portal.api.schemas import Problem, ServiceId, TrafficOut
+from portal.api.schemas import Input, Problem, ServiceId, TrafficOut
 from portal.traffic import export, ranges, selectors
 
 router = Router(tags=["traffic"])
@@ -17,7 +17,7 @@ router = Router(tags=["traffic"])
 ERRORS = {401: Problem, 403: Problem, 404: Problem, 422: Problem, 429: Problem, 502: Problem, 503: Problem}
 
 
-class TrafficQuery(Schema):
+class TrafficQuery(Input):
     range: str = Field("", max_length=8, description="1h, 24h, 7d or 30d (default 24h), or start and end.")
     start: str = Field("", max_length=40, description="ISO 8601 or Unix seconds.")
     end: str = Field("", max_length=40, description="ISO 8601 or Unix seconds.")

@@ -7,14 +7,13 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Router, Schema
-from pydantic import ConfigDict
 
 from portal.api.auth import caller, signed_in
 from portal.api.idempotency import run_write
 from portal.api.models import Scope
 from portal.api.present import json_response
 from portal.api.problems import invalid, not_found
-from portal.api.schemas import Problem
+from portal.api.schemas import Input, Problem
 from portal.webhooks import selectors, services
 from portal.webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
 
@@ -26,8 +25,7 @@ WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The webhook's i
 WRITE_ERRORS = {**READ_ERRORS, 400: Problem, 409: Problem}
 
 
-class WebhookIn(Schema):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is refused, not dropped
+class WebhookIn(Input):
     # Required, but checked by the endpoint after the token's scope (an empty one is a 422 on "url"):
     # a token without the scope is told so, whatever it sent.
     url: str = Field("", max_length=2000, description="Required. Where to POST events: https (http only in local runs).")

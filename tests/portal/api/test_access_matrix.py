@@ -185,3 +185,12 @@ def test_an_unknown_query_parameter_or_body_field_is_refused_not_ignored(world):
         assert {"field": "stauts", "message": "This operation takes no parameter “stauts”."} in answer.json()["errors"]
     typo = client.patch(f"/api/v1/services/{world['ids']['service_id']}", {"bandwidth_kbps": 80000, "bandwith": 1})
     assert typo.status_code == 422 and any(e["field"] == "bandwith" for e in typo.json()["errors"])
+
+
+def test_a_nul_character_is_refused_before_it_reaches_the_database(world):
+    client = ApiClient(make_token(world["a_member"], world["a"].tenant)[1])
+    for url in ("/api/v1/services?q=a%00b", "/api/v1/operations?state=%00", "/api/v1/policies?service_id=%00"):
+        answer = client.get(url)
+        assert answer.status_code == 422, (url, answer.status_code)
+    body = BODIES[("post", "/api/v1/policies")](world["ids"]) | {"name": "boost\x00"}
+    assert client.post("/api/v1/policies?dry_run=true", body).status_code == 422
