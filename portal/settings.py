@@ -54,6 +54,12 @@ INSTALLED_APPS = [
     "portal.core",
     "portal.tenants",
     "portal.audit",
+    "portal.accounts",
+    # Two-factor authentication (TOTP and recovery codes): django-otp and the portal's pages.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "portal.twofactor",
     "portal.staff",
     "portal.catalog",
     "portal.services",
@@ -87,9 +93,14 @@ MIDDLEWARE = [
     "portal.core.middleware.DatabaseBusyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(); then the two-factor gate (portal/twofactor/middleware.py).
+    "django_otp.middleware.OTPMiddleware",
+    "portal.twofactor.middleware.TwoFactorGateMiddleware",
     "portal.core.cache_headers.NoStoreWhenSignedInMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: "last seen" of each session, staff signed out when idle.
+    "portal.accounts.middleware.SessionActivityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a login the throttle refused into the lockout page (AXES_LOCKOUT_CALLABLE).
     "axes.middleware.AxesMiddleware",
@@ -205,6 +216,27 @@ AXES_DISABLE_ACCESS_LOG = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "services:list"  # staff outside every tenant: the staff pages (tenants.views.PortalLoginView)
 LOGOUT_REDIRECT_URL = "login"
+# Staff are signed out after this long without a request (portal/accounts/middleware.py).
+STAFF_IDLE_TIMEOUT_SECONDS = int(os.environ.get("STAFF_IDLE_TIMEOUT_SECONDS", str(30 * 60)))
+# Two-factor authentication (portal/twofactor): staff must use it (the test suite turns this off
+# and its own tests on); members of a tenant with `require_two_factor` must too.
+TWO_FACTOR_REQUIRED_FOR_STAFF = env_bool("TWO_FACTOR_REQUIRED_FOR_STAFF", True)
+OTP_TOTP_ISSUER = "CloudVPN Portal"
+
+# E-mail (password resets), as Django 6.1's MAILERS (its EMAIL_* settings are deprecated), from the
+# same environment variables: EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD, EMAIL_USE_TLS. Local runs (DEBUG) write each mail as a file under RUN_DIR/mail;
+# otherwise SMTP. The test runner swaps in Django's locmem backend.
+_EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.filebased.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
+_EMAIL_OPTIONS: dict = (
+    {"file_path": str(RUN_DIR / "mail")} if _EMAIL_BACKEND.endswith("filebased.EmailBackend")
+    else {"host": os.environ.get("EMAIL_HOST", "localhost"), "port": int(os.environ.get("EMAIL_PORT", "25")),
+          "username": os.environ.get("EMAIL_HOST_USER", ""), "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+          "use_tls": env_bool("EMAIL_USE_TLS", False)}
+    if _EMAIL_BACKEND.endswith("smtp.EmailBackend") else {})
+MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND, "OPTIONS": _EMAIL_OPTIONS}}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CloudVPN Portal <noreply@localhost>")
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]

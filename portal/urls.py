@@ -14,6 +14,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", core_views.public(set_language), name="set_language"),
     path("tenant/switch/", tenant_views.tenant_switch, name="tenant_switch"),
+    path("account/two-factor/", include("portal.twofactor.urls")),
+    path("account/", include("portal.accounts.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", observability_views.readyz, name="readyz"),
     path("metrics", observability_views.metrics, name="metrics"),

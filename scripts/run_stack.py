@@ -299,6 +299,10 @@ def main() -> int:
             f"Demo logins on {url} (password for all: {password}):",
             "  user1 → nbitest_11 · user2–4 → nbitest_12 · user5–7 → nbitest_13 · user8–11 → nbitest_14",
             "  user12–15 → nbitest_15 · user16 → nbitest_16 · admin (staff)",
+            # portal/settings.py: with DEBUG and no EMAIL_BACKEND, mails are files under the run directory.
+            *([f"Mails (password resets) are written as files to {RUN / 'mail'}"]
+              if not env.get("EMAIL_BACKEND") and env.get("DEBUG", "1").strip().lower() in {"1", "true", "yes", "on"}
+              else []),
             "Ctrl-C stops everything.",
             "",
         ]

@@ -1,5 +1,5 @@
 """Audit events no portal service records itself: changes to users and memberships made on any other
-path (the shell, a management command, Django's admin), and login lockouts.
+path (the shell, a management command, Django's admin), logins, failed logins and login lockouts.
 
 The staff services record their own changes, with the staff member who made them; they run inside
 `recorded_by_caller()`, and these receivers then stay quiet, so that each change is recorded once.
@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import get_hasher, identify_hasher, is_password_usable
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from portal.audit.context import is_recorded_by_caller
 from portal.audit.models import Outcome
-from portal.audit.services import audit_record
+from portal.audit.services import audit_record, client_address
 from portal.tenants import throttle
 from portal.tenants.models import Membership, Tenant
 
@@ -157,6 +158,24 @@ def _locked_out(sender: Any, request: HttpRequest, username: str | None = None, 
                  request=request)
 
 
+def _logged_in(sender: Any, request: HttpRequest | None = None, user: User | None = None, **kwargs: Any) -> None:
+    if user is not None:
+        audit_record(action="auth.login", actor=user, obj=user, outcome=Outcome.SUCCEEDED, request=request)
+
+
+def _login_failed(sender: Any, credentials: dict[str, Any] | None = None, request: HttpRequest | None = None,
+                  **kwargs: Any) -> None:
+    """The username tried, never the password. An attempt the throttle refused while locked out is
+    not recorded again: the lockout has its own event (auth.lockout), and it counts none of them."""
+    if request is not None and getattr(request, "axes_locked_out", False):
+        return
+    username = str((credentials or {}).get("username") or "")[:150]
+    user = get_user_model()._default_manager.filter(username=username).first() if username else None
+    audit_record(action="auth.login_failed", obj=user, object_type="" if user else "auth.login",
+                 object_label=username or (client_address(request) or "")[:255], after={"username": username},
+                 outcome=Outcome.REFUSED, request=request)
+
+
 def connect() -> None:
     user_model = get_user_model()
     uid = "portal.audit.receivers"
@@ -167,3 +186,5 @@ def connect() -> None:
     post_save.connect(_membership_post_save, sender=Membership, dispatch_uid=f"{uid}.membership_post_save")
     post_delete.connect(_membership_post_delete, sender=Membership, dispatch_uid=f"{uid}.membership_post_delete")
     user_locked_out.connect(_locked_out, dispatch_uid=f"{uid}.locked_out")
+    user_logged_in.connect(_logged_in, dispatch_uid=f"{uid}.logged_in")
+    user_login_failed.connect(_login_failed, dispatch_uid=f"{uid}.login_failed")

@@ -52,10 +52,11 @@ class TenantForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ["name", "ies_base_url", "ies_tenant_id", "scenarios", "is_active", "ref_kind", "ref_service_id",
-                  "ref_service_name", "ref_cloud_vpn_name"]
+        fields = ["name", "ies_base_url", "ies_tenant_id", "scenarios", "is_active", "require_two_factor", "ref_kind",
+                  "ref_service_id", "ref_service_name", "ref_cloud_vpn_name"]
         help_texts = {"ies_tenant_id": _("Optional: sent as X-Tenant-Id when IES needs it.")}
-        widgets = {"is_active": forms.CheckboxInput(attrs=CHECKBOX_ATTRS)}
+        widgets = {"is_active": forms.CheckboxInput(attrs=CHECKBOX_ATTRS),
+                   "require_two_factor": forms.CheckboxInput(attrs=CHECKBOX_ATTRS)}
 
     def __init__(self, *args: Any, with_secrets: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -39,7 +39,7 @@ from portal.tenants import throttle
 from portal.tenants.models import Membership, Role, Tenant
 
 # The fields of a tenant an admin edits on its page (the secrets have their own form).
-TENANT_FIELDS = ("name", "ies_base_url", "ies_tenant_id", "scenarios", "is_active",
+TENANT_FIELDS = ("name", "ies_base_url", "ies_tenant_id", "scenarios", "is_active", "require_two_factor",
                  "ref_kind", "ref_service_id", "ref_service_name", "ref_cloud_vpn_name")
 GENERATED_PASSWORD_BYTES = 12
 

@@ -43,6 +43,8 @@ from portal.staff.importing.session import rows_from_session, rows_to_session
 from portal.tenants.models import Role
 from portal.tenants.permissions import staff_required
 from portal.tenants.throttle import ACCOUNT, ADDRESS
+from portal.twofactor import selectors as twofactor_selectors
+from portal.twofactor import services as twofactor_services
 
 SESSION_IMPORT_KEY = "staff_import"
 API_TOKENS_PAGE_SIZE = 50
@@ -242,7 +244,22 @@ def user_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         "membership_form": MembershipForUserForm(tenants=selectors.tenants_without(user=subject)),
         "roles": Role.choices,
         "lockout": selectors.lockout_for_user(user=subject),
+        "two_factor": twofactor_selectors.totp_device_for(user=subject),
     })
+
+
+@staff_required
+@require_POST
+def user_two_factor_reset(request: SignedInRequest, pk: int) -> HttpResponse:
+    """Delete the user's second factor (a lost phone): they enrol again when it is required of them."""
+    subject = selectors.user_get(pk=pk)
+    if twofactor_services.two_factor_reset(user=subject, actor=request.user, request=request):
+        messages.success(request, _("Two-factor authentication of %(name)s was reset.")
+                         % {"name": subject.get_username()})
+    else:
+        messages.info(request, _("%(name)s had no two-factor authentication to reset.")
+                      % {"name": subject.get_username()})
+    return redirect("staff:user_detail", pk=subject.pk)
 
 
 @staff_required
@@ -292,7 +309,7 @@ def user_membership_add(request: SignedInRequest, pk: int) -> HttpResponse:
         return redirect("staff:user_detail", pk=subject.pk)
     return render(request, "staff/user_detail.html", {
         "subject": subject, "memberships": selectors.user_memberships(user=subject), "membership_form": form,
-        "roles": Role.choices,
+        "roles": Role.choices, "two_factor": twofactor_selectors.totp_device_for(user=subject),
     }, status=400)
 
 

@@ -32,6 +32,10 @@ class Tenant(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     # One switch that stops every bandwidth policy of the tenant (their planned changes wait).
     automation_paused = models.BooleanField(_("automation paused"), default=False)
+    # Every member must sign in with a second factor (portal/twofactor), as staff always do.
+    require_two_factor = models.BooleanField(
+        _("require two-factor authentication"), default=False,
+        help_text=_("Members must confirm each login with a code from an authenticator app."))
     # What the tenant's bandwidth policies ask of its members (proposals to approve, policies IES
     # refused), counted when it changes (portal/policies/services.py): the header shows it free.
     policy_notices = models.PositiveIntegerField(default=0, editable=False)

@@ -43,6 +43,10 @@ def tenant_pages(operation_pk: int) -> list[Visit]:
         Visit(f"/traffic/{CONNECTION}/?range=24h", ready="#traffic[data-drawn=true]"),
         Visit("/catalog/"),
         Visit("/api/tokens/"),
+        Visit("/account/password/"),
+        Visit("/account/sessions/"),
+        Visit("/account/two-factor/"),
+        Visit("/account/two-factor/setup/"),
         Visit("/services/no-such-service/"),  # the 404 page
     ]
 
@@ -73,6 +77,9 @@ def admin_pages(tenant_pk: int, user_pk: int) -> list[Visit]:
         Visit("/staff/import/"),
         Visit("/staff/api-tokens/"),
         Visit("/staff/audit/"),
+        Visit("/account/password/"),
+        Visit("/account/sessions/"),
+        Visit("/account/two-factor/"),
         Visit("/this-page-does-not-exist/"),
     ]
 
@@ -151,6 +158,11 @@ def test_every_page_of_a_tenant_member_has_no_axe_violation(page, live_server, p
     page.goto(base + "/login/")
     choose_language(page, language)
     check(page, found)  # the login page
+    for path in ("/account/password/reset/", "/account/password/reset/sent/", "/account/password/reset/1/x/",
+                 "/account/password/reset/done/"):  # the password reset's pages, signed out
+        page.goto(base + path)
+        check(page, found)
+    page.goto(base + "/login/")
     page.goto(base + "/services/")
     log_in_here(page, "user1")
     expect(page.locator("h1")).to_be_visible()

@@ -124,6 +124,11 @@ def test_staff_can_look_at_the_admin_which_is_read_only_for_tenants(staff, url, 
 # viewer may ask for. (The detail page's refresh is tested on a real service in tests/portal/services.)
 # A viewer may make an API token of their own (it reads only): the token page answers their POST.
 VIEWER_ALLOWED_POSTS = {"logout", "set_language", "tenant_switch", "services:list", "api_tokens:list"}
+# A user's own account (portal.accounts): their password and sessions, nothing a tenant owns.
+VIEWER_ALLOWED_POSTS |= {"accounts:password_change", "accounts:password_reset", "accounts:password_reset_confirm",
+                         "accounts:session_end_others", "accounts:session_sign_out"}
+# Their own second factor (portal.twofactor).
+VIEWER_ALLOWED_POSTS |= {"twofactor:verify", "twofactor:setup", "twofactor:regenerate", "twofactor:remove"}
 KNOWN_WRITES = [
     "/catalog/definitions/x/order/",
     "/catalog/orders/new/x/",

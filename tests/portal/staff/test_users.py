@@ -80,8 +80,9 @@ def test_it_disables_and_enables_a_login_and_ends_open_sessions(staff, login):
     assert not Client().login(username="user1", password=DEMO_PASSWORD)
     post(staff, f"/staff/users/{target.pk}/active/", {"active": "1"})
     assert Client().login(username="user1", password=DEMO_PASSWORD)
+    # The staff's two changes, each audited once (the logins around them are audited as auth.* events).
     actions = list(AuditEvent.objects.filter(object_id=str(target.pk), object_type="auth.user")
-                   .values_list("action", flat=True))
+                   .exclude(action__startswith="auth.").values_list("action", flat=True))
     assert sorted(actions) == ["user.disable", "user.enable"]
 
 

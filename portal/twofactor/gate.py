@@ -1,0 +1,28 @@
+"""What a session remembers of the two-factor gate: that its user had nothing to verify, as of when.
+
+The gate (middleware.py) asks the database only for a session without a fresh answer here; pages
+of a user with neither a factor nor a duty to have one cost no query. Turning a tenant's setting
+on reaches its members' open sessions within RECHECK_SECONDS.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.contrib.sessions.backends.base import SessionBase
+
+NOTHING_TO_VERIFY_KEY = "twofactor_nothing_until"
+RECHECK_SECONDS = 5 * 60
+
+
+def remember_nothing_to_verify(session: SessionBase) -> None:
+    session[NOTHING_TO_VERIFY_KEY] = time.time() + RECHECK_SECONDS
+
+
+def forget(session: SessionBase) -> None:
+    session.pop(NOTHING_TO_VERIFY_KEY, None)
+
+
+def nothing_to_verify(session: SessionBase) -> bool:
+    until = session.get(NOTHING_TO_VERIFY_KEY)
+    return until is not None and time.time() < until
