@@ -58,23 +58,23 @@ def test_the_reset_by_email_in_chinese(page, live_server, presets):
     page.goto(base + "/login/")
     switch_to_chinese(page)
     page.locator("a[href$='/account/password/reset/']").click()
-    expect(page.get_by_role("heading", name="密码重设")).to_be_visible()
+    expect(page.get_by_role("heading", name="重置密码")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("电子邮件地址：").fill("user2@example.com")
-    page.get_by_role("button", name="重设我的密码").click()
-    expect(page.get_by_role("status")).to_contain_text("我们将通过电子邮件向你发送设置密码的操作步骤说明")
+    page.get_by_role("button", name="重置我的密码").click()
+    expect(page.get_by_role("status")).to_contain_text("我们已向其发送设置密码的说明")
     assert_accessible(page)
 
     (message,) = mail.outbox
     assert "重置" in message.subject
     link = re.search(r"https?://\S+/account/password/reset/\S+/", message.body).group(0)
     page.goto(link)
-    expect(page.get_by_role("heading", name="密码重设确认")).to_be_visible()
+    expect(page.get_by_role("heading", name="确认重置密码")).to_be_visible()
     assert_accessible(page)
     page.locator("input[name=new_password1]").fill(NEW_PASSWORD)
     page.locator("input[name=new_password2]").fill(NEW_PASSWORD)
     page.locator("input[name=new_password2]").press("Enter")
-    expect(page.get_by_role("status")).to_contain_text("你的密码己经设置完成")
+    expect(page.get_by_role("status")).to_contain_text("您的密码已设置")
     assert_accessible(page)
     assert get_user_model().objects.get(username="user2").check_password(NEW_PASSWORD)
 

@@ -82,7 +82,7 @@ def test_the_reset_mail_is_in_the_language_it_was_asked_in(presets):
     _ask_reset(Client(), "user2@example.com", HTTP_ACCEPT_LANGUAGE="zh-hans")
     (message,) = mail.outbox
     assert "重置" in message.subject
-    assert "请访问该页面并选择一个新密码" in message.body
+    assert "请访问以下页面并设置新密码" in message.body
 
 
 def test_an_unknown_address_gets_the_same_page_and_no_mail(presets):
