@@ -126,14 +126,13 @@ def in_process(tenant, service, secret: str, count: int, ies_log: IESRequestLog,
     from django.test import Client
 
     from portal.api import ratelimit
-    from portal.api.endpoints.services import LIST_COLUMNS
-    from portal.api.present import json_data, service_out, service_row
+    from portal.api.present import SERVICE_COLUMNS, json_data, service_out, service_row
     from portal.api.selectors import token_for_secret
     from portal.services.models import Service
     from portal.services.queries import filtered_services
 
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {secret}")
-    rows = list(filtered_services(tenant=tenant).values(*LIST_COLUMNS)[:PAGE])
+    rows = list(filtered_services(tenant=tenant).values(*SERVICE_COLUMNS)[:PAGE])
 
     def page_of(rows: list[dict]) -> dict:
         # As the endpoint builds it: plain data from the rows' values, encoded once.
@@ -147,7 +146,7 @@ def in_process(tenant, service, secret: str, count: int, ies_log: IESRequestLog,
             "ratelimit.take (Redis script)": lambda: ratelimit.take("bench:profile"),
             "filtered_services: count + 50 rows' values": lambda: (
                 filtered_services(tenant=tenant).count(),
-                list(filtered_services(tenant=tenant).values(*LIST_COLUMNS)[:PAGE])),
+                list(filtered_services(tenant=tenant).values(*SERVICE_COLUMNS)[:PAGE])),
             "50 × service_row (the page as data)": lambda: page_of(rows),
             "the page as JSON (json_data)": lambda: json_data(page),
         }),

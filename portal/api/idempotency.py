@@ -45,9 +45,10 @@ def run_write(request: HttpRequest, produce: Callable[[], HttpResponse]) -> Http
                          _("Idempotency-Key must be 1 to 255 printable ASCII characters (a UUID is usual)."))
     who = caller(request)
     scope: dict[str, Any] = {"user_id": who.token.user_id, "tenant_id": who.tenant.pk, "key": key}
-    held = idempotency_claim(**scope, fingerprint=fingerprint(request))
+    mark = fingerprint(request)
+    held = idempotency_claim(**scope, fingerprint=mark)
     if held is not None:
-        if held.fingerprint != fingerprint(request):
+        if held.fingerprint != mark:
             raise ApiProblem(422, "idempotency-key-reused", _("The request is not valid"),
                              _("This Idempotency-Key was used for another request in the last 24 hours. "
                                "Use a new key for a new request."))

@@ -5,7 +5,6 @@ from functools import lru_cache
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.utils import timezone
 
 from portal.api import tokens
 from portal.api.models import ApiToken, IdempotentRequest
@@ -55,12 +54,6 @@ def token_for_secret(secret: str) -> ApiToken | None:
     ApiToken.tenant.field.set_cached_value(token, instance(Tenant, row[b:-1]))
     token.role = row[-1]  # type: ignore[attr-defined]  # the annotation the ORM would have set
     return token
-
-
-def is_live(token: ApiToken) -> bool:
-    """Usable now: not revoked, not expired, its user active, its tenant active, still a member."""
-    return (token.revoked_at is None and token.expires_at > timezone.now() and token.user.is_active
-            and token.tenant.is_active and getattr(token, "role", None) is not None)
 
 
 def idempotent_request(*, user_id: int, tenant_id: int, key: str) -> IdempotentRequest | None:

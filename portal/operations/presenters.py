@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -9,8 +10,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.operations import timing
-from portal.operations.models import Operation, OperationKind, OperationState
+from portal.operations.models import IN_FLIGHT_STATES, Operation, OperationKind, OperationState
 from portal.operations.selectors import Badge
+
+
+def operation_fields(op: Operation) -> dict[str, Any]:
+    """The operation as the API and webhooks show it (GET /api/v1/operations/{id}; times as datetimes)."""
+    requested_by = op.actor_name or (op.requested_by.get_username() if op.requested_by_id and op.requested_by else "")
+    return {
+        "id": op.pk, "kind": op.kind, "state": op.state, "done": op.state not in IN_FLIGHT_STATES,
+        "service_id": op.ies_service_id, "service_name": op.service_name, "before": op.before, "after": op.after,
+        "message": op.message, "requested_by": requested_by, "created_at": op.created_at,
+        "submitted_at": op.submitted_at, "finished_at": op.finished_at, "expected_seconds": op.expected_seconds,
+    }
 
 
 @dataclass(frozen=True)

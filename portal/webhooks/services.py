@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 
 from portal.audit.models import Outcome
 from portal.audit.services import audit_record
-from portal.operations.models import IN_FLIGHT_STATES, Operation
+from portal.operations.models import Operation
+from portal.operations.presenters import operation_fields
 from portal.webhooks import delivery, dispatch, selectors, signing, ssrf
 from portal.webhooks.models import (
     EVENT_TYPES,
@@ -126,14 +127,10 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def operation_data(op: Operation) -> dict[str, Any]:
-    """The operation as the API shows it (GET /api/v1/operations/{id})."""
-    requested_by = op.actor_name or (op.requested_by.get_username() if op.requested_by_id and op.requested_by else "")
-    return {
-        "id": op.pk, "kind": op.kind, "state": op.state, "done": op.state not in IN_FLIGHT_STATES,
-        "service_id": op.ies_service_id, "service_name": op.service_name, "before": op.before, "after": op.after,
-        "message": op.message, "requested_by": requested_by, "created_at": _iso(op.created_at),
-        "submitted_at": _iso(op.submitted_at), "finished_at": _iso(op.finished_at),
-    }
+    """The operation as the API shows it (GET /api/v1/operations/{id}), its times as ISO 8601 text."""
+    fields = operation_fields(op)
+    del fields["expected_seconds"]  # an estimate for the portal's pages, not part of an event
+    return {k: _iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
 
 
 def event_payload(*, event_id: uuid.UUID, event_type: str, tenant_name: str, data: dict[str, Any],

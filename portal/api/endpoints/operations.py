@@ -8,7 +8,7 @@ from ninja import Field, Query, Router
 
 from portal.api.auth import caller
 from portal.api.models import Scope
-from portal.api.present import operation_out
+from portal.api.present import next_page_url, operation_out
 from portal.api.problems import not_found
 from portal.api.schemas import Input, OperationOut, OperationPage, Problem, RowId
 from portal.operations.models import IN_FLIGHT_STATES, Operation
@@ -46,12 +46,7 @@ def operation_list(request: HttpRequest, filters: Query[OperationFilters]) -> Op
         ops = ops.filter(state=filters.state)
     count = ops.count()
     rows = ops[filters.offset:filters.offset + filters.limit]
-    following = filters.offset + filters.limit
-    next_url = None
-    if following < count:
-        query = request.GET.copy()
-        query["offset"] = str(following)
-        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    next_url = next_page_url(request, offset=filters.offset, limit=filters.limit, count=count)
     return OperationPage(count=count, limit=filters.limit, offset=filters.offset, next=next_url,
                          items=[operation_out(op) for op in rows])
 

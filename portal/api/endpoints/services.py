@@ -2,6 +2,7 @@
 
 import hashlib
 import uuid
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -15,7 +16,15 @@ from ies_client import models as ies
 from portal.api.auth import caller, signed_in
 from portal.api.idempotency import run_write
 from portal.api.models import Scope
-from portal.api.present import json_data, json_response, operation_accepted, service_out, service_row
+from portal.api.present import (
+    SERVICE_COLUMNS,
+    json_data,
+    json_response,
+    next_page_url,
+    operation_accepted,
+    service_out,
+    service_row,
+)
 from portal.api.problems import conflict, invalid, not_found
 from portal.api.schemas import (
     BandwidthChangeIn,
@@ -66,12 +75,6 @@ def service_of_tenant(request: HttpRequest, service_id: str, *, include_gone: bo
     return service
 
 
-# The list's columns, read as values: 50 rows as model instances cost more than the query.
-LIST_COLUMNS = ("pk", "ies_service_id", "name", "description", "kind", "cloud_vpn_name", "bandwidth_kbps", "status",
-                "active_status", "service_definition_id", "parameters", "ies_created_at", "last_changed_at",
-                "last_synced_at", "gone_at")
-
-
 @router.get("", response={200: ServicePage, **READ_ERRORS}, url_name="service_list",
             summary="List the tenant's services")
 def service_list(request: HttpRequest, filters: Query[ServiceFilters]) -> HttpResponse:
@@ -79,16 +82,11 @@ def service_list(request: HttpRequest, filters: Query[ServiceFilters]) -> HttpRe
     who.require(Scope.READ)
     services = filtered_services(tenant=who.tenant, q=filters.q, status=filters.status, kind=filters.kind)
     count = services.count()
-    rows = list(services.values(*LIST_COLUMNS)[filters.offset:filters.offset + filters.limit])
+    rows = list(services.values(*SERVICE_COLUMNS)[filters.offset:filters.offset + filters.limit])
     running = dict(Operation.objects.filter(service__in=[r["pk"] for r in rows], state__in=IN_FLIGHT_STATES)
                    .values_list("service_id", "pk")) if rows else {}
     freshness = service_list_freshness(tenant=who.tenant, state=ServiceListRefresh.objects.filter(tenant=who.tenant).first())
-    following = filters.offset + filters.limit
-    next_url = None
-    if following < count:
-        query = request.GET.copy()
-        query["offset"] = str(following)
-        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    next_url = next_page_url(request, offset=filters.offset, limit=filters.limit, count=count)
     # Built as plain data and encoded once (ServicePage documents it): validating 50 rows of our
     # own making again costs more than the rest of the request.
     return json_data({"count": count, "limit": filters.limit, "offset": filters.offset, "next": next_url,
@@ -126,6 +124,12 @@ def _order_form(tenant: Tenant, detail: ies.ServiceDefinitionDetail, body: Servi
     return form
 
 
+def _dry_run(method: str, path: str, body: dict[str, Any] | None) -> HttpResponse:
+    """A dry run's answer: the IES request the write would send, unsent."""
+    return json_response(DryRun(valid=True, ies_request=IESRequest(method=method, path=path, body=body),
+                                note=_("Nothing was written and IES was not asked to change anything.")))
+
+
 def _form_errors(form: OrderForm) -> list[dict[str, str]]:
     errors: list[dict[str, str]] = []
     for field, messages in form.errors.items():
@@ -157,8 +161,7 @@ def service_create(request: HttpRequest, body: ServiceCreateIn, dry_run: bool = 
         if dry_run:
             method, path, ies_body = ies_for_tenant(who.tenant, for_page=True).describe_create(
                 name=name, definition=detail, parameters=parameters, description=description)
-            return json_response(DryRun(valid=True, ies_request=IESRequest(method=method, path=path, body=ies_body),
-                                        note=_("Nothing was written and IES was not asked to change anything.")))
+            return _dry_run(method, path, ies_body)
         key = request.headers.get("Idempotency-Key")
         # Orders' keys are unique across tenants: the user's and the tenant's ids, and the key hashed
         # (not cut: two long keys that share a beginning are two orders).
@@ -192,8 +195,7 @@ def service_update(request: HttpRequest, service_id: ServiceId, body: BandwidthC
                                  kind=ies.ServiceKind.parse(service.kind), cloud_vpn_name=service.cloud_vpn_name)
             method, path, ies_body = ies_for_tenant(who.tenant, for_page=True).describe_change_bandwidth(
                 target, body.bandwidth_kbps)
-            return json_response(DryRun(valid=True, ies_request=IESRequest(method=method, path=path, body=ies_body),
-                                        note=_("Nothing was written and IES was not asked to change anything.")))
+            return _dry_run(method, path, ies_body)
         try:
             op = service_changes.service_bandwidth_change(membership=who.membership, service=service,
                                                           new_kbps=body.bandwidth_kbps, request=signed_in(request))
@@ -216,8 +218,7 @@ def service_delete(request: HttpRequest, service_id: ServiceId, dry_run: bool = 
         service = service_of_tenant(request, service_id, include_gone=False)
         if dry_run:
             method, path, ies_body = ies_for_tenant(who.tenant, for_page=True).describe_delete(service.ies_service_id)
-            return json_response(DryRun(valid=True, ies_request=IESRequest(method=method, path=path, body=ies_body),
-                                        note=_("Nothing was written and IES was not asked to change anything.")))
+            return _dry_run(method, path, ies_body)
         try:
             op = service_changes.service_delete(membership=who.membership, service=service, request=signed_in(request))
         except service_changes.ChangeRefused as exc:
