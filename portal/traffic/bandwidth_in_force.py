@@ -23,9 +23,10 @@ its configured bandwidth when the data cannot tell.
 
 Precision: two decimals of a percent resolve about 1/10,000 of the bandwidth, so below 1 Gbit/s a
 stretch is read exactly; above, a past stretch may be off by one 1 Mbit/s step (the current stretch
-is exact: the service's configured bandwidth breaks the tie), and two stretches whose buckets allow a
-common value are taken as one (a change of a single step on a 10 Gbit/s line is not seen without
-the log's time, and not always with it).
+is exact: the service's configured bandwidth breaks the tie), and two stretches are taken as one
+when one value fits both as well as any other (an update that left the bandwidth alone). A change
+of a single step is seen where the utilisations of each stretch tell the two values apart, which
+high-utilisation buckets do up to a few Gbit/s; on a 10 Gbit/s line it may not be.
 
 Why not the ratio alone at the chart's own timedim? It would double the IES traffic of a cold chart
 (utilisation per minute is as large as the rate), for a result the coarse buckets give as well.
@@ -87,41 +88,55 @@ def _bucket_bounds(rate_in: np.ndarray, rate_out: np.ndarray, util_in: np.ndarra
 MAX_CANDIDATES = 400
 
 
+def _best_fits(lo: np.ndarray, hi: np.ndarray, rate: np.ndarray, util: np.ndarray,
+               step: int) -> tuple[np.ndarray, float] | None:
+    """The step multiples inside every bucket's interval that reproduce the most utilisations
+    exactly as IES writes them (two decimals, truncated or rounded), and the centre of the
+    intersection; None when the buckets share no multiple or allow too many to score.
+
+    The true bandwidth reproduces every bucket of a stretch, so it is always among the best.
+    """
+    top, bottom = float(np.min(hi)), float(np.max(lo))
+    if bottom > top:
+        return None
+    first, last = int(-(-bottom // step) * step), int(top // step * step)
+    if first > last or (last - first) // step + 1 > MAX_CANDIDATES:
+        return None
+    candidates = np.arange(first, last + 1, step, dtype=np.float64)
+    predicted = rate[None, :] * 100 / (candidates[:, None] * 1000)
+    floored = np.floor(predicted * 100 + 1e-9) / 100
+    rounded = np.round(predicted, 2)
+    score = np.maximum((np.abs(floored - util) < 1e-9).sum(axis=1), (np.abs(rounded - util) < 1e-9).sum(axis=1))
+    return candidates[score == score.max()].astype(np.int64), (bottom + top) / 2
+
+
 def _value(lo: np.ndarray, hi: np.ndarray, rate: np.ndarray, util: np.ndarray, step: int,
            hint: int | None = None) -> int | None:
     """The step multiple the buckets agree on, or the best guess when they disagree.
 
     Where several multiples fit every bucket (a 10 Gbit/s line read through two decimals of a
-    percent), the one that reproduces the most utilisations exactly as IES rounds them (to two
-    decimals, truncated or rounded) wins; the configured bandwidth ``hint`` wins any tie.
+    percent), the one that reproduces the most utilisations exactly wins (``_best_fits``); the
+    configured bandwidth ``hint`` wins any tie.
     """
     ok = ~np.isnan(lo) & ~np.isnan(hi)
     lo, hi, rate, util = lo[ok], hi[ok], rate[ok], util[ok]
     if len(lo) == 0:
         return None
     top, bottom = float(np.min(hi)), float(np.max(lo))
+    centre = (bottom + top) / 2
     if bottom > top:
         # The buckets disagree (a noisy IES): the median of their centres.
         centre = float(np.median((lo + hi) / 2))
         return int(max(step, round(centre / step) * step))
     first, last = int(-(-bottom // step) * step), int(top // step * step)
-    centre = (bottom + top) / 2
     if first > last:  # no multiple inside: the nearest one
         return int(max(step, round(centre / step) * step))
-    count = (last - first) // step + 1
-    if count == 1:
-        return first
-    if count > MAX_CANDIDATES:
+    if (last - first) // step + 1 > MAX_CANDIDATES:
         return int(hint) if hint and first <= hint <= last else int(round(centre / step) * step)
-    candidates = np.arange(first, last + 1, step, dtype=np.float64)
-    predicted = rate[None, :] * 100 / (candidates[:, None] * 1000)
-    floored = np.floor(predicted * 100 + 1e-9) / 100
-    rounded = np.round(predicted, 2)
-    score = np.maximum((np.abs(floored - util) < 1e-9).sum(axis=1), (np.abs(rounded - util) < 1e-9).sum(axis=1))
-    best = np.flatnonzero(score == score.max())
-    if hint is not None and int(hint) in candidates[best].astype(np.int64).tolist():
+    best, centre = _best_fits(lo, hi, rate, util, step) or (np.array([first], dtype=np.int64), centre)
+    if hint is not None and int(hint) in best.tolist():
         return int(hint)
-    return int(candidates[best[np.argmin(np.abs(candidates[best] - centre))]])
+    return int(best[np.argmin(np.abs(best - centre))])
 
 
 def steps(
@@ -171,7 +186,7 @@ def steps(
     # the bandwidth, on a line too fast to tell one step from the next): merge before reading values.
     i = 0
     while i + 1 < len(masks):
-        if _agree(lo, hi, masks[i], masks[i + 1]):
+        if _agree(lo, hi, rate, util, masks[i], masks[i + 1], step_kbps):
             masks[i] = masks[i] | masks.pop(i + 1)
             bounds.pop(i + 1)
         else:
@@ -198,11 +213,19 @@ def steps(
     return result
 
 
-def _agree(lo: np.ndarray, hi: np.ndarray, first: np.ndarray, second: np.ndarray) -> bool:
-    """Both stretches have buckets, and one bandwidth fits all of them."""
+def _agree(lo: np.ndarray, hi: np.ndarray, rate: np.ndarray, util: np.ndarray, first: np.ndarray,
+           second: np.ndarray, step: int) -> bool:
+    """Both stretches have buckets, and one bandwidth fits all of them: it lies in every bucket's
+    interval and, where the intervals allow several step multiples, it is among the best fits of
+    each stretch (so 2,314 and 2,313 Mbit/s, whose intervals overlap, stay two values)."""
     if not first.any() or not second.any():
         return False
-    return float(max(lo[first].max(), lo[second].max())) <= float(min(hi[first].min(), hi[second].min()))
+    if float(max(lo[first].max(), lo[second].max())) > float(min(hi[first].min(), hi[second].min())):
+        return False
+    fits = [_best_fits(lo[m], hi[m], rate[m], util[m], step) for m in (first, second)]
+    if fits[0] is None or fits[1] is None:
+        return True  # too imprecise to tell apart: the overlap decides
+    return bool(np.intersect1d(fits[0][0], fits[1][0]).size)
 
 
 def _changes_from_estimates(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, step: int, *, start: int,

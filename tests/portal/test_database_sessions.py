@@ -8,6 +8,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_connection_outlives_the_request_that_opened_it():
+    # From a connection of its own: one inherited from an earlier test on this worker may be one the
+    # server has since ended, and replacing that is what close_old_connections should do.
+    connection.close()
     connection.ensure_connection()
     opened = connection.connection
     close_old_connections()  # what Django runs at every request's start and end
