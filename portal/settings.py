@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.utils.csp import CSP
@@ -25,6 +26,11 @@ def env_bool(name: str, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -55,6 +61,7 @@ INSTALLED_APPS = [
     "portal.tenants",
     "portal.audit",
     "portal.accounts",
+    "portal.sso",
     # Two-factor authentication (TOTP and recovery codes): django-otp and the portal's pages.
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -123,6 +130,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "portal.tenants.context_processors.tenancy",
                 "portal.operations.context_processors.ops_badge",
+                "portal.sso.context_processors.sso",
             ],
         },
     },
@@ -194,7 +202,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # ModelBackendCompiled: Django's ModelBackend reading each request's user with a query compiled once.
 # Sessions signed in under the plain ModelBackend (before it) sign in once more.
 AUTHENTICATION_BACKENDS = ["portal.tenants.throttle.LoginThrottleBackend",
-                           "portal.tenants.backends.ModelBackendCompiled"]
+                           "portal.tenants.backends.ModelBackendCompiled",
+                           # Single sign-on's callback only (portal/sso/backends.py); idle otherwise.
+                           "portal.sso.backends.SsoBackend"]
 AXES_HANDLER = "portal.tenants.throttle.LoginThrottle"
 # Three counts (throttle.py): an account from one address (AXES_FAILURE_LIMIT), an account from
 # every address but those it has logged in from, and an address at every account.
@@ -222,6 +232,28 @@ STAFF_IDLE_TIMEOUT_SECONDS = int(os.environ.get("STAFF_IDLE_TIMEOUT_SECONDS", st
 # and its own tests on); members of a tenant with `require_two_factor` must too.
 TWO_FACTOR_REQUIRED_FOR_STAFF = env_bool("TWO_FACTOR_REQUIRED_FOR_STAFF", True)
 OTP_TOTP_ISSUER = "CloudVPN Portal"
+
+# Single sign-on with OpenID Connect (portal/sso), off until an issuer and a client are set. The
+# provider's endpoints come from its discovery document (OIDC_ISSUER/.well-known/openid-configuration).
+# The OIDC_RP_* and OIDC_* names below are mozilla-django-oidc's; SSO_* are the portal's.
+SSO_ISSUER = os.environ.get("OIDC_ISSUER", "").rstrip("/")
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile groups")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGO", "RS256")
+# The claim that finds a user at their first single sign-on: "email" (a verified address) or
+# "preferred_username" (the portal's user name); later ones go by the provider's subject.
+SSO_MATCH_CLAIM = os.environ.get("OIDC_MATCH_CLAIM", "email")
+# The claim listing the person's groups (tenants map two of them to roles); empty: no mapping.
+SSO_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+# A person the portal does not know yet gets an account when the groups make them a member somewhere.
+SSO_CREATE_USERS = env_bool("OIDC_CREATE_USERS", True)
+# The name on the login page's button ("Sign in with …").
+SSO_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_STORE_ID_TOKEN = True  # its hint ends the provider's session too at logout
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
 
 # E-mail (password resets), as Django 6.1's MAILERS (its EMAIL_* settings are deprecated), from the
 # same environment variables: EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
@@ -400,7 +432,9 @@ SECURE_CSP = {
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
-    "form-action": [CSP.SELF],
+    # Logging out of a single sign-on session goes on to the provider's end-session endpoint: a
+    # redirect of the logout form, which form-action governs (portal/sso/views.py).
+    "form-action": [CSP.SELF, *([_origin_of(SSO_ISSUER)] if SSO_ISSUER else [])],
     "frame-ancestors": [CSP.NONE],
 }
 

@@ -1,17 +1,18 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
 from portal.core import bandwidth_views
 from portal.core import views as core_views
 from portal.observability import views as observability_views
+from portal.sso import views as sso_views
 from portal.tenants import views as tenant_views
 
 urlpatterns = [
     path("", tenant_views.home, name="home"),
     path("login/", tenant_views.PortalLoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", sso_views.SsoAwareLogoutView.as_view(), name="logout"),
+    path("sso/", include("portal.sso.urls")),
     path("i18n/setlang/", core_views.public(set_language), name="set_language"),
     path("tenant/switch/", tenant_views.tenant_switch, name="tenant_switch"),
     path("account/two-factor/", include("portal.twofactor.urls")),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from celery.signals import after_task_publish
 
-pytest_plugins = ["tests.fixtures_simulator", "tests.fixtures_portal"]
+pytest_plugins = ["tests.fixtures_simulator", "tests.fixtures_portal", "tests.fixtures_oidc"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # A queue of this session's own: a shared Redis (CI's) may hold other runs' messages.

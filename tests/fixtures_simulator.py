@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 import requests
@@ -49,7 +49,52 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class SimulatorHandle:
+class ServerProcess:
+    """What the handles of the tests' server processes share (this simulator, the OpenID Connect
+    provider of tests/fixtures_oidc.py): stopping, restarting, the log, ``with``. A subclass sets
+    ``process`` and ``log_path`` and defines ``start()``."""
+
+    process: subprocess.Popen[bytes] | None
+    log_path: Path
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL; what the process keeps on disk stays for a restart."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.process = None
+
+    def restart(self) -> Self:
+        self.stop()
+        return self.start()
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class SimulatorHandle(ServerProcess):
     """A simulator subprocess on 127.0.0.1 and the credentials of its tenants.
 
     Attributes: ``port``, ``data`` (its SQLite file), ``log_path`` (its stdout+stderr),
@@ -86,9 +131,6 @@ class SimulatorHandle:
 
     # -- process ----------------------------------------------------------------------------------
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
 
     def start(self) -> SimulatorHandle:
         """Start (or restart) the process on the same port and data file; wait until it answers."""
@@ -122,35 +164,10 @@ class SimulatorHandle:
         raise RuntimeError(f"simulator did not answer within {READY_TIMEOUT} s:\n{self.log()}")
 
     def stop(self) -> None:
-        """Stop the process (SIGTERM, then SIGKILL); the data file stays for a restart."""
+        """Stop the process; the data file stays for a restart."""
         self.http.close()
         self.http = self._session()
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self.process = None
-
-    def restart(self) -> SimulatorHandle:
-        self.stop()
-        return self.start()
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def __enter__(self) -> SimulatorHandle:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     # -- tenants and requests -----------------------------------------------------------------------
 

@@ -34,6 +34,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:password_change_done")
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not _signed_in(request).has_usable_password():  # signs in by single sign-on: the page says so
+            return self.get(request, *args, **kwargs)
+        return super().post(request, *args, **kwargs)
+
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         user = form.user
         services.password_set(request=self.request, user=user, password=form.cleaned_data["new_password1"],

@@ -53,6 +53,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "twofactor.failed": gettext_lazy("Wrong two-factor code"),
     "auth.login": gettext_lazy("Logged in"),
     "auth.login_failed": gettext_lazy("Failed login"),
+    "auth.sso_failed": gettext_lazy("Failed single sign-on"),
     "auth.sessions.end": gettext_lazy("Signed out another session"),
     "auth.sessions.end_others": gettext_lazy("Signed out everywhere else"),
     "membership.create": gettext_lazy("Added member"),
@@ -106,6 +107,12 @@ FIELD_LABELS: dict[str, Promise] = {
     "policy": gettext_lazy("Policy"),
     "plan": gettext_lazy("Plan"),
     "state": gettext_lazy("State"),
+    "method": gettext_lazy("Method"),
+    "reason": gettext_lazy("Reason"),
+    "require_two_factor": gettext_lazy("Require two-factor authentication"),
+    "require_sso": gettext_lazy("Require single sign-on"),
+    "sso_member_group": gettext_lazy("Identity provider group for members"),
+    "sso_viewer_group": gettext_lazy("Identity provider group for viewers"),
 }
 # Values that identify how a request was sent, not what changed.
 HIDDEN_FIELDS = frozenset({"list_key"})
@@ -152,7 +159,8 @@ def _choice_labels() -> dict[str, dict[str, str]]:
 
     return {"role": {str(k): str(v) for k, v in Role.choices},
             "scenarios": {str(k): str(v) for k, v in Scenario.choices},
-            "locked": {"account": _("the account"), "address": _("the network address")}}
+            "locked": {"account": _("the account"), "address": _("the network address")},
+            "method": {"sso": _("single sign-on")}}
 
 
 def format_value(name: str, value: Any) -> str:

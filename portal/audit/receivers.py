@@ -160,7 +160,9 @@ def _locked_out(sender: Any, request: HttpRequest, username: str | None = None, 
 
 def _logged_in(sender: Any, request: HttpRequest | None = None, user: User | None = None, **kwargs: Any) -> None:
     if user is not None:
-        audit_record(action="auth.login", actor=user, obj=user, outcome=Outcome.SUCCEEDED, request=request)
+        by_sso = getattr(request, "sso_login", False)
+        audit_record(action="auth.login", actor=user, obj=user, outcome=Outcome.SUCCEEDED, request=request,
+                     after={"method": "sso"} if by_sso else None)
 
 
 def _login_failed(sender: Any, credentials: dict[str, Any] | None = None, request: HttpRequest | None = None,
@@ -169,6 +171,8 @@ def _login_failed(sender: Any, credentials: dict[str, Any] | None = None, reques
     not recorded again: the lockout has its own event (auth.lockout), and it counts none of them."""
     if request is not None and getattr(request, "axes_locked_out", False):
         return
+    if request is not None and getattr(request, "sso_attempt", False):
+        return  # single sign-on records its refusals with their reason (auth.sso_failed)
     username = str((credentials or {}).get("username") or "")[:150]
     user = get_user_model()._default_manager.filter(username=username).first() if username else None
     audit_record(action="auth.login_failed", obj=user, object_type="" if user else "auth.login",

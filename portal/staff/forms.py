@@ -52,11 +52,13 @@ class TenantForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ["name", "ies_base_url", "ies_tenant_id", "scenarios", "is_active", "require_two_factor", "ref_kind",
-                  "ref_service_id", "ref_service_name", "ref_cloud_vpn_name"]
+        fields = ["name", "ies_base_url", "ies_tenant_id", "scenarios", "is_active", "require_two_factor",
+                  "require_sso", "sso_member_group", "sso_viewer_group", "ref_kind", "ref_service_id",
+                  "ref_service_name", "ref_cloud_vpn_name"]
         help_texts = {"ies_tenant_id": _("Optional: sent as X-Tenant-Id when IES needs it.")}
         widgets = {"is_active": forms.CheckboxInput(attrs=CHECKBOX_ATTRS),
-                   "require_two_factor": forms.CheckboxInput(attrs=CHECKBOX_ATTRS)}
+                   "require_two_factor": forms.CheckboxInput(attrs=CHECKBOX_ATTRS),
+                   "require_sso": forms.CheckboxInput(attrs=CHECKBOX_ATTRS)}
 
     def __init__(self, *args: Any, with_secrets: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -66,6 +68,12 @@ class TenantForm(forms.ModelForm):
             self.fields["token"] = _secret_field(_("X-Auth-Token"), _("Stored encrypted; shown as its last 4 "
                                                                       "characters only."))
             self.fields["bearer"] = _secret_field(_("Bearer"))
+
+    def clean_sso_member_group(self) -> str:
+        return self.cleaned_data["sso_member_group"].strip()
+
+    def clean_sso_viewer_group(self) -> str:
+        return self.cleaned_data["sso_viewer_group"].strip()
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -114,6 +122,10 @@ class TenantForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
+        member, viewer = data.get("sso_member_group"), data.get("sso_viewer_group")
+        if member and viewer and member == viewer:
+            self.add_error("sso_viewer_group", _("Use another group than the members' one: one group gives one "
+                                                 "role."))
         if "token" in self.fields and bool(data.get("token")) != bool(data.get("bearer")):
             raise forms.ValidationError(_("Enter both the token and the bearer, or neither (add them later)."))
         return data

@@ -40,7 +40,7 @@ from portal.tenants.models import Membership, Role, Tenant
 
 # The fields of a tenant an admin edits on its page (the secrets have their own form).
 TENANT_FIELDS = ("name", "ies_base_url", "ies_tenant_id", "scenarios", "is_active", "require_two_factor",
-                 "ref_kind", "ref_service_id", "ref_service_name", "ref_cloud_vpn_name")
+                 "require_sso", "sso_member_group", "sso_viewer_group", "ref_kind", "ref_service_id", "ref_service_name", "ref_cloud_vpn_name")
 GENERATED_PASSWORD_BYTES = 12
 
 

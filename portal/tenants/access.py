@@ -14,9 +14,11 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
+from django.shortcuts import resolve_url
 from django.utils.translation import gettext as _
 
 from portal.core.compiled import Compiled, bind, compile_query, concrete_attnames, fetch, instance
@@ -156,3 +158,11 @@ def _owned_by[M: Model](membership: Membership, objects: type[M] | QuerySet[M], 
     if found is None:
         raise Http404(f"no such {queryset.model._meta.model_name}")
     return found
+
+
+def landing_url(request: HttpRequest) -> str:
+    """Where a user starts. Staff outside every tenant have nothing under "My services": theirs is
+    the staff pages (seeing as a tenant gives them that tenant's pages for the time being)."""
+    if request.user.is_staff and current_membership(request) is None:
+        return resolve_url("staff:tenant_list")
+    return resolve_url(settings.LOGIN_REDIRECT_URL)

@@ -36,6 +36,17 @@ class Tenant(models.Model):
     require_two_factor = models.BooleanField(
         _("require two-factor authentication"), default=False,
         help_text=_("Members must confirm each login with a code from an authenticator app."))
+    # Single sign-on (portal/sso): its members sign in only through the identity provider, and two
+    # of the provider's groups may make people members or viewers of the tenant at each sign-in.
+    require_sso = models.BooleanField(
+        _("require single sign-on"), default=False,
+        help_text=_("Members must sign in through the organisation's identity provider, not with a password."))
+    sso_member_group = models.CharField(
+        _("identity provider group for members"), max_length=150, blank=True,
+        help_text=_("Who is in this group of the identity provider becomes a member at single sign-on."))
+    sso_viewer_group = models.CharField(
+        _("identity provider group for viewers"), max_length=150, blank=True,
+        help_text=_("Who is in this group (and not the members' one) becomes a viewer at single sign-on."))
     # What the tenant's bandwidth policies ask of its members (proposals to approve, policies IES
     # refused), counted when it changes (portal/policies/services.py): the header shows it free.
     policy_notices = models.PositiveIntegerField(default=0, editable=False)
@@ -121,6 +132,9 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # Made from the identity provider's groups at single sign-on, which keeps it in step (changes
+    # its role, removes it); one made by staff is theirs, and single sign-on leaves it alone.
+    granted_by_sso = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,23 +3,15 @@
 import math
 
 from axes.helpers import get_client_username
-from django.conf import settings
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.accounts.forms import PortalAuthenticationForm
 from portal.tenants import throttle
-from portal.tenants.access import current_membership, switch_tenant
-
-
-def landing_url(request: HttpRequest) -> str:
-    """Where a user starts. Staff outside every tenant have nothing under "My services": theirs is
-    the staff pages (seeing as a tenant gives them that tenant's pages for the time being)."""
-    if request.user.is_staff and current_membership(request) is None:
-        return resolve_url("staff:tenant_list")
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
+from portal.tenants.access import landing_url, switch_tenant
 
 
 @require_GET
@@ -29,6 +21,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 class PortalLoginView(LoginView):
     """Django's login, landing on the user's own start page when no `next` says otherwise."""
+
+    form_class = PortalAuthenticationForm
 
     def get_default_redirect_url(self) -> str:
         return landing_url(self.request)

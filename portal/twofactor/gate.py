@@ -26,3 +26,16 @@ def forget(session: SessionBase) -> None:
 def nothing_to_verify(session: SessionBase) -> bool:
     until = session.get(NOTHING_TO_VERIFY_KEY)
     return until is not None and time.time() < until
+
+
+# A single sign-on whose identity provider says it checked a second factor (the ID token's amr):
+# the portal does not ask for another one in this session.
+PROVIDER_VERIFIED_KEY = "twofactor_by_identity_provider"
+
+
+def remember_verified_by_provider(session: SessionBase) -> None:
+    session[PROVIDER_VERIFIED_KEY] = True
+
+
+def verified_by_provider(session: SessionBase) -> bool:
+    return bool(session.get(PROVIDER_VERIFIED_KEY))

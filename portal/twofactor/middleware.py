@@ -51,7 +51,7 @@ class TwoFactorGateMiddleware:
             return None
         if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
             return None
-        if gate.nothing_to_verify(request.session) or is_verified(user):
+        if gate.nothing_to_verify(request.session) or is_verified(user) or gate.verified_by_provider(request.session):
             return None
         step = selectors.gate_for(user=user)
         if step is None:

@@ -189,3 +189,22 @@ def test_in_production_a_tenant_address_must_be_https(staff, settings):
                 data | {"ies_base_url": "https://ies.example:17100/rest"}).status_code == 302
     tenant.refresh_from_db()
     assert tenant.ies_base_url == "https://ies.example:17100/rest"
+
+
+def test_staff_map_two_groups_and_require_single_sign_on(staff):
+    tenant = Tenant.objects.get(name="nbitest_12")
+    page = staff.get(f"/staff/tenants/{tenant.pk}/edit/")
+    assert 'name="sso_member_group"' in page.text and 'data-testid="sso-off"' in page.text  # not configured here
+    data = {"name": "nbitest_12", "ies_base_url": "", "ies_tenant_id": tenant.ies_tenant_id, "scenarios": ["scale"],
+            "is_active": "on", "ref_kind": "Site2DC", "ref_service_id": tenant.ref_service_id,
+            "ref_service_name": tenant.ref_service_name, "ref_cloud_vpn_name": tenant.ref_cloud_vpn_name,
+            "require_sso": "on", "sso_member_group": " netops ", "sso_viewer_group": "netops"}
+    refused = post(staff, f"/staff/tenants/{tenant.pk}/edit/", data)
+    assert refused.status_code == 400 and "one group gives one role" in refused.text
+    assert 'value="netops"' in refused.text  # what was typed stays
+    data["sso_viewer_group"] = "readers"
+    assert post(staff, f"/staff/tenants/{tenant.pk}/edit/", data).status_code == 302
+    tenant.refresh_from_db()
+    assert (tenant.require_sso, tenant.sso_member_group, tenant.sso_viewer_group) == (True, "netops", "readers")
+    event = AuditEvent.objects.get(action="tenant.update")
+    assert event.after == {"require_sso": True, "sso_member_group": "netops", "sso_viewer_group": "readers"}
