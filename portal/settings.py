@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "portal.traffic",
     "portal.policies",
     "portal.webhooks",
+    "portal.alerts",
     "portal.api",
     "portal.observability",
     # django-ninja: the API's OpenAPI document and its docs page (Swagger UI, served from static files).
@@ -233,6 +234,10 @@ STAFF_IDLE_TIMEOUT_SECONDS = int(os.environ.get("STAFF_IDLE_TIMEOUT_SECONDS", st
 TWO_FACTOR_REQUIRED_FOR_STAFF = env_bool("TWO_FACTOR_REQUIRED_FOR_STAFF", True)
 OTP_TOTP_ISSUER = "CloudVPN Portal"
 
+# The portal's own address as its users reach it, for the links in alert mails and webhooks
+# (e.g. https://portal.example.com); none when empty.
+PORTAL_URL = os.environ.get("PORTAL_URL", "http://127.0.0.1:8000" if DEBUG else "")
+
 # Single sign-on with OpenID Connect (portal/sso), off until an issuer and a client are set. The
 # provider's endpoints come from its discovery document (OIDC_ISSUER/.well-known/openid-configuration).
 # The OIDC_RP_* and OIDC_* names below are mozilla-django-oidc's; SSO_* are the portal's.
@@ -387,6 +392,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Idempotency-Key answers are kept 24 h; this drops the older ones.
     "purge-idempotency": {"task": "api.purge_idempotency", "schedule": 3600.0},
     # Outbound webhooks: sends what is due (a lost message, a dead worker, a retry), disables dead endpoints.
+    "alerts-tick": {"task": "alerts.tick", "schedule": float(os.environ.get("ALERTS_TICK_SECONDS", "60"))},
     "sweep-webhooks": {"task": "webhooks.sweep", "schedule": float(os.environ.get("WEBHOOK_SWEEP_SECONDS", "30"))},
 }
 

@@ -27,6 +27,7 @@ urlpatterns = [
     path("operations/", include("portal.operations.urls")),
     path("traffic/", include("portal.traffic.urls")),
     path("policies/", include("portal.policies.urls")),
+    path("alerts/", include("portal.alerts.urls")),
     path("staff/", include("portal.staff.urls")),
     path("staff/audit/", include("portal.audit.urls")),
     path("api/", include("portal.api.urls")),

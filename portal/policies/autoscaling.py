@@ -31,7 +31,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ies_client import models as ies
-from ies_client.client import IESClient
 from ies_client.errors import IESError
 from portal.audit.services import audit_record
 from portal.core.bandwidth_input import CONTRACT_MAX_KBPS, CONTRACT_MIN_KBPS, CONTRACT_STEP_KBPS
@@ -42,11 +41,12 @@ from portal.operations.selectors import expectation_for
 from portal.policies import autoscale, backtest, dispatch
 from portal.policies.models import BandwidthPolicy, Occurrence, OccurrenceState, PolicyKind, PolicyState
 from portal.policies.services import PolicyRefused, recount_notices, run_occurrence
+from portal.policies.signals import policy_event
 from portal.services.models import Service
 from portal.tenants.ies import TenantNotConfigured, ies_for_tenant
 from portal.tenants.ies_errors import describe
 from portal.tenants.models import Membership, Tenant
-from portal.traffic import series
+from portal.traffic import series, watch
 from portal.traffic.ranges import zone
 
 log = logging.getLogger(__name__)
@@ -176,10 +176,6 @@ class TickStats:
     deferred: int = 0  # policies not looked at this tick (over POLICY_AUTOSCALE_LOOKS_PER_TICK)
     proposed: int = 0
     expired: int = 0
-
-
-class _CacheOnly(Exception):  # noqa: N818 - a state: the cache lacks it, and IES is not to be asked
-    pass
 
 
 def policies_autoscale(now: datetime | None = None, stats: TickStats | None = None) -> TickStats:
@@ -382,14 +378,7 @@ def _read_traffic(policies: list[BandwidthPolicy], *, now: datetime, stats: Tick
         else:
             direction = inbound if rules.direction == autoscale.Direction.INBOUND else outbound
             readings.append(_Reading(policy, rules, start, closed, fresh=spec(direction)))
-    client: IESClient | None = None
-
-    def client_factory() -> IESClient:
-        nonlocal client
-        if client is None:
-            client = ies_for_tenant(tenant)
-        return client
-
+    client_factory = watch.lazy_client(tenant)
     fetch_stats = series.FetchStats()
     try:
         refreshed = series.fetch(client_factory, tenant_key=tenant_key, specs=[r.fresh for r in readings],
@@ -409,7 +398,7 @@ def _read_traffic(policies: list[BandwidthPolicy], *, now: datetime, stats: Tick
     others = [r for r in readings if r.cached is not None and r.trouble is None]
     if others:
         # A client that never calls: what the cache lacks stays NaN (and nothing is written back).
-        cached = series.fetch(lambda: _CACHE_ONLY, tenant_key=tenant_key, specs=[r.cached for r in others if r.cached],
+        cached = series.fetch(lambda: watch.CACHE_ONLY, tenant_key=tenant_key, specs=[r.cached for r in others if r.cached],
                               starts=[r.start for r in others], start=0, end=closed, now=closed + series.SETTLE_S,
                               raise_errors=False)
         for reading, got in zip(others, cached, strict=True):
@@ -418,14 +407,6 @@ def _read_traffic(policies: list[BandwidthPolicy], *, now: datetime, stats: Tick
     return readings
 
 
-class _CacheOnlyClient:
-    """Stands in for an IES client where the cache alone may answer: every traffic call fails."""
-
-    def get_traffic(self, *args: Any, **kwargs: Any) -> None:
-        raise _CacheOnly
-
-
-_CACHE_ONLY: Any = _CacheOnlyClient()
 
 
 def _act(decided: list[tuple[BandwidthPolicy, autoscale.Decision]], now: datetime, stats: TickStats) -> None:
@@ -451,6 +432,12 @@ def _act(decided: list[tuple[BandwidthPolicy, autoscale.Decision]], now: datetim
     stats.proposed += sum(1 for o in made if o.state == OccurrenceState.PROPOSED)
     for tenant_id in proposed:
         recount_notices(tenant_id)
+    for occurrence in made:
+        if occurrence.state == OccurrenceState.PROPOSED:
+            policy = occurrence.policy
+            policy_event.send(sender=BandwidthPolicy, tenant_id=policy.tenant_id, service=policy.service,
+                              event="awaiting", policy_name=policy.name or policy.get_kind_display(),
+                              kbps=occurrence.kbps, reason="")
     if planned:
         dispatch.run_due(countdown=0)
 

@@ -35,6 +35,7 @@ from portal.core.units import format_kbps
 from portal.operations.models import Operation, OperationKind, OperationState
 from portal.policies import dispatch, weekly
 from portal.policies.models import BandwidthPolicy, Occurrence, OccurrenceState, PolicyKind, PolicyState
+from portal.policies.signals import policy_event
 from portal.services.models import Service
 from portal.services.services import ChangeRefused, ServiceBusy, service_bandwidth_change_planned
 from portal.tenants.models import Membership, Tenant
@@ -366,6 +367,8 @@ def _run(pk: int, now: datetime) -> int:
         if claimed != 1:
             transaction.set_rollback(True)  # another run took it first: its operation is the one
             return 0
+        policy_event.send(sender=BandwidthPolicy, tenant_id=policy.tenant_id, service=service, event="taken",
+                          policy_name=policy.name or policy.get_kind_display(), kbps=occurrence.kbps, reason="")
     return 1
 
 
@@ -416,5 +419,9 @@ def policy_operation_ended(sender: type, operation: Operation, gone: bool = Fals
             state=PolicyState.PAUSED, needs_attention=True,
             note=_("Paused: IES refused its change (%(reason)s).") % {"reason": reason})
         recount_notices(occurrence.policy.tenant_id)
+        policy = occurrence.policy
+        policy_event.send(sender=BandwidthPolicy, tenant_id=policy.tenant_id, service=policy.service,
+                          event="refused", policy_name=policy.name or policy.get_kind_display(),
+                          kbps=occurrence.kbps, reason=reason)
     else:
         _end_when_done(occurrence.policy)

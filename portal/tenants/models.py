@@ -50,6 +50,8 @@ class Tenant(models.Model):
     # What the tenant's bandwidth policies ask of its members (proposals to approve, policies IES
     # refused), counted when it changes (portal/policies/services.py): the header shows it free.
     policy_notices = models.PositiveIntegerField(default=0, editable=False)
+    # Alerts firing now (portal/alerts), counted when one fires or clears: the header shows it free.
+    alert_notices = models.PositiveIntegerField(default=0, editable=False)
     # The tenant's reference service as the deck's preset table lists it (kind, id, name,
     # CloudVpnName). Documentation for testers and the import/export round trip; IES stays the
     # source of truth for the services themselves.

@@ -1,4 +1,4 @@
-"""One HTTP attempt of a webhook: POST the signed body to the checked address, and what came back.
+"""One HTTP attempt of a webhook: POST the body to the checked address, and what came back.
 
 The connection goes to `Target.address`, the address `ssrf.resolve` checked, never to a name resolved
 again; https still verifies the certificate against the host name entered (sent as SNI), and the
@@ -27,11 +27,11 @@ class Result:
     status: int | None  # None: no answer (the error says why)
     latency_ms: int
     excerpt: str = ""
-    error: str = ""
+    error: str = ""  # also set on a 2xx a robot's JSON refused (formats.answer_refused)
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        return self.status is not None and 200 <= self.status < 300 and not self.error
 
 
 def _pool(target: Target) -> urllib3.HTTPConnectionPool:
@@ -45,14 +45,24 @@ def _pool(target: Target) -> urllib3.HTTPConnectionPool:
     return urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, maxsize=1, retries=False)
 
 
-def post(target: Target, body: bytes, headers: dict[str, str]) -> Result:
+def with_query(path: str, query: str) -> str:
+    """``path`` (which may have a query of its own: a robot's access token) with ``query`` added."""
+    if not query:
+        return path
+    if "?" not in path:
+        return f"{path}?{query}"
+    return f"{path}{query}" if path.endswith(("?", "&")) else f"{path}&{query}"
+
+
+def post(target: Target, body: bytes, headers: dict[str, str], query: str = "") -> Result:
+    """POST ``body`` to the target's path, ``query`` (already encoded) added to its query string."""
     sent_headers = {**headers, "Host": target.host_header, "Content-Type": "application/json",
                     "User-Agent": USER_AGENT}
     pool = _pool(target)
     started = time.monotonic()
     try:
-        response = pool.urlopen("POST", target.path, body=body, headers=sent_headers, redirect=False,
-                                retries=False, preload_content=False, assert_same_host=False)
+        response = pool.urlopen("POST", with_query(target.path, query), body=body, headers=sent_headers,
+                                redirect=False, retries=False, preload_content=False, assert_same_host=False)
         latency_ms = int((time.monotonic() - started) * 1000)
         try:
             head = response.read(READ_AT_MOST, decode_content=False)

@@ -22,7 +22,9 @@ OPERATION_EVENTS = (
     "operation.stuck",
     "operation.needs_attention",
 )
-EVENT_TYPES = OPERATION_EVENTS
+# Sent by portal.alerts (its rules firing and clearing).
+ALERT_EVENTS = ("alert.firing", "alert.cleared")
+EVENT_TYPES = OPERATION_EVENTS + ALERT_EVENTS
 PING = "ping"
 EXCERPT_CHARS = 500
 
@@ -31,12 +33,33 @@ def all_events() -> list[str]:
     return list(EVENT_TYPES)
 
 
+class WebhookFormat(models.TextChoices):
+    """What an endpoint is sent (portal.webhooks.formats): the signed event, or a chat tool's message."""
+
+    GENERIC = "generic", _("Generic (signed JSON event)")
+    SLACK = "slack", _("Slack")
+    TEAMS = "teams", _("Microsoft Teams")
+    DINGTALK = "dingtalk", _("DingTalk")
+    WECOM = "wecom", _("WeCom")
+
+
+class WebhookLanguage(models.TextChoices):
+    """The language a chat message is written in (the portal's own languages)."""
+
+    EN = "en", _("English")
+    ZH_HANS = "zh-hans", _("Simplified Chinese")
+
+
 class WebhookEndpoint(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=2000)
     description = models.CharField(max_length=255, blank=True)
+    # Generic: the portal's HMAC secret. DingTalk: the robot's own signing secret, if it signs. Empty
+    # for the other chat formats (their URL carries the key) and for a DingTalk robot that does not sign.
     secret_encrypted = models.TextField(editable=False)
     events = models.JSONField(default=all_events)
+    format = models.CharField(max_length=16, choices=WebhookFormat.choices, default=WebhookFormat.GENERIC)
+    language = models.CharField(max_length=8, choices=WebhookLanguage.choices, default=WebhookLanguage.EN)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -54,10 +77,11 @@ class WebhookEndpoint(models.Model):
         return self.url
 
     def set_secret(self, secret: str) -> None:
-        self.secret_encrypted = crypto.encrypt(secret)
+        self.secret_encrypted = crypto.encrypt(secret) if secret else ""
 
     def secret(self) -> str:
-        return crypto.decrypt(self.secret_encrypted)
+        """The decrypted secret; "" when the endpoint has none."""
+        return crypto.decrypt(self.secret_encrypted) if self.secret_encrypted else ""
 
     def subscribed(self, event_type: str) -> bool:
         return event_type in (self.events or [])

@@ -8,10 +8,11 @@ leaves the row leased; past the lease the sweeper sends it again.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import json
 import logging
 import random
+import re
 import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from portal.audit.models import Outcome
 from portal.audit.services import audit_record
 from portal.operations.models import Operation
 from portal.operations.presenters import operation_fields
-from portal.webhooks import delivery, dispatch, selectors, signing, ssrf
+from portal.webhooks import delivery, dispatch, formats, selectors, signing, ssrf
 from portal.webhooks.models import (
     EVENT_TYPES,
     EXCERPT_CHARS,
@@ -35,6 +36,8 @@ from portal.webhooks.models import (
     DeliveryState,
     WebhookDelivery,
     WebhookEndpoint,
+    WebhookFormat,
+    WebhookLanguage,
 )
 
 if TYPE_CHECKING:
@@ -53,6 +56,8 @@ SWEEP_BATCH = 500
 # broker's visibility timeout (settings.CELERY_BROKER_TRANSPORT_OPTIONS).
 COUNTDOWN_MAX_S = 300.0
 MAX_ENDPOINTS_PER_TENANT = 20
+# A DingTalk robot's signing secret: "SEC" and 64 hex digits today; any printable ASCII is let through.
+DINGTALK_SECRET = re.compile(r"SEC[!-~]{1,197}")
 
 
 class WebhookRefused(ValueError):
@@ -68,14 +73,16 @@ class WebhookRefused(ValueError):
 
 @transaction.atomic
 def webhook_create(*, tenant: Tenant, user: User | None, url: str, description: str = "",
-                   events: list[str] | None = None, request: HttpRequest | None = None
+                   events: list[str] | None = None, format: str = WebhookFormat.GENERIC,
+                   language: str = WebhookLanguage.EN, secret: str = "", request: HttpRequest | None = None
                    ) -> tuple[WebhookEndpoint, str]:
-    """Make an endpoint: the row and its secret (shown once, stored encrypted)."""
-    wanted = list(EVENT_TYPES) if not events else list(dict.fromkeys(events))
-    unknown = [event for event in wanted if event not in EVENT_TYPES]
-    if unknown:
-        raise WebhookRefused("events", _("Unknown events: %(events)s. Known: %(known)s.")
-                             % {"events": ", ".join(unknown), "known": ", ".join(EVENT_TYPES)})
+    """Make an endpoint. ``format``: what it is sent (`formats`); ``language``: the language of a
+    chat format's messages; ``secret``: a DingTalk robot's own signing secret (ignored for any other
+    format). Returns the endpoint and the secret to show once: the one the portal made for a generic
+    endpoint, "" for a chat format (its secret, if any, is the tenant's own and never shown again)."""
+    wanted = _events_checked(events)
+    _format_checked(format, language)
+    kept = _robot_secret(format, secret)
     url = url.strip()
     try:
         ssrf.resolve(url)
@@ -84,13 +91,45 @@ def webhook_create(*, tenant: Tenant, user: User | None, url: str, description: 
     if WebhookEndpoint.objects.filter(tenant=tenant).count() >= MAX_ENDPOINTS_PER_TENANT:
         raise WebhookRefused("url", _("A tenant may have at most %(n)s webhooks. Delete one first.")
                              % {"n": MAX_ENDPOINTS_PER_TENANT})
-    secret = signing.new_secret()
-    endpoint = WebhookEndpoint(tenant=tenant, url=url, description=description, events=wanted, created_by=user)
-    endpoint.set_secret(secret)
+    generated = signing.new_secret() if format == WebhookFormat.GENERIC else ""
+    endpoint = WebhookEndpoint(tenant=tenant, url=url, description=description, events=wanted, format=format,
+                               language=language, created_by=user)
+    endpoint.set_secret(generated or kept)
     endpoint.save()
     audit_record(action="webhook.create", actor=user, tenant=tenant, obj=endpoint, object_type="webhook",
-                 after={"url": url, "events": wanted}, outcome=Outcome.SUCCEEDED, request=request)
-    return endpoint, secret
+                 after={"url": url, "events": wanted, "format": format, "language": language},
+                 outcome=Outcome.SUCCEEDED, request=request)
+    return endpoint, generated
+
+
+def _events_checked(events: list[str] | None) -> list[str]:
+    wanted = list(EVENT_TYPES) if not events else list(dict.fromkeys(events))
+    unknown = [event for event in wanted if event not in EVENT_TYPES]
+    if unknown:
+        raise WebhookRefused("events", _("Unknown events: %(events)s. Known: %(known)s.")
+                             % {"events": ", ".join(unknown), "known": ", ".join(EVENT_TYPES)})
+    return wanted
+
+
+def _format_checked(format: str, language: str) -> None:
+    if format not in WebhookFormat.values:
+        raise WebhookRefused("format", _("Unknown format “%(value)s”. Known: %(known)s.")
+                             % {"value": format, "known": ", ".join(WebhookFormat.values)})
+    if language not in WebhookLanguage.values:
+        raise WebhookRefused("language", _("Unknown language “%(value)s”. Known: %(known)s.")
+                             % {"value": language, "known": ", ".join(WebhookLanguage.values)})
+
+
+def _robot_secret(format: str, secret: str) -> str:
+    """The secret a chat endpoint keeps: a DingTalk robot's signing secret (optional: a robot may use
+    a keyword or its IP list instead); the other tools' URLs carry their key, so nothing."""
+    secret = secret.strip()
+    if format != WebhookFormat.DINGTALK or not secret:
+        return ""
+    if not DINGTALK_SECRET.fullmatch(secret):
+        raise WebhookRefused("secret", _("A DingTalk robot's signing secret starts with “SEC”: copy it from the "
+                                         "robot's security settings (“Additional signature”), or leave it empty."))
+    return secret
 
 
 @transaction.atomic
@@ -189,20 +228,18 @@ def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
     return WebhookDelivery.objects.select_related("endpoint", "endpoint__tenant").get(pk=delivery_id)
 
 
-def _body(row: WebhookDelivery) -> bytes:
-    return json.dumps(row.payload, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 def _send(row: WebhookDelivery) -> delivery.Result:
     endpoint = row.endpoint
     try:
         target = ssrf.resolve(endpoint.url)  # again: what the name resolves to may have changed
     except ssrf.UnsafeUrl as exc:
         return delivery.Result(status=None, latency_ms=0, error=str(exc))
-    body = _body(row)
-    headers = {signing.HEADER: signing.sign(endpoint.secret(), body), "CloudVPN-Event": row.event_type,
-               "CloudVPN-Delivery": str(row.event_id)}
-    return delivery.post(target, body, headers)
+    out = formats.outgoing(format=endpoint.format, language=endpoint.language, secret=endpoint.secret(),
+                           event_type=row.event_type, event_id=str(row.event_id), payload=row.payload)
+    result = delivery.post(target, out.body, out.headers, query=out.query)
+    # DingTalk and WeCom refuse with an HTTP 200: such an answer is a failed attempt, retried as any.
+    refused = formats.answer_refused(endpoint.format, result.excerpt) if result.ok else ""
+    return dataclasses.replace(result, error=refused) if refused else result
 
 
 def delivery_attempt(*, delivery_id: int, once: bool = False) -> str:

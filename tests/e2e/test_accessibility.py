@@ -43,6 +43,10 @@ def tenant_pages(operation_pk: int) -> list[Visit]:
         Visit(f"/traffic/{CONNECTION}/?range=24h", ready="#traffic[data-drawn=true]"),
         Visit("/catalog/"),
         Visit("/api/tokens/"),
+        Visit("/alerts/"),
+        Visit("/alerts/rules/new/"),
+        Visit("/alerts/subscription/"),
+        Visit("/alerts/channels/"),
         Visit("/account/password/"),
         Visit("/account/sessions/"),
         Visit("/account/two-factor/"),
@@ -64,6 +68,9 @@ def viewer_pages(operation_pk: int) -> list[Visit]:
         Visit(f"/traffic/{CONNECTION}/?range=24h", ready="#traffic[data-drawn=true]"),
         Visit("/catalog/"),
         Visit("/api/tokens/"),  # a viewer may make read-only tokens
+        Visit("/alerts/"),
+        Visit("/alerts/subscription/"),
+        Visit("/alerts/channels/"),
     ]
 
 

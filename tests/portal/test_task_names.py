@@ -3,6 +3,7 @@ worker registers, or the message would sit in the queue with nobody to run it.""
 
 from django.conf import settings
 
+from portal.alerts import dispatch as alerts_dispatch
 from portal.api import dispatch as api_dispatch
 from portal.celery import app
 from portal.operations import dispatch as operations_dispatch
@@ -16,7 +17,7 @@ def test_every_task_sent_by_name_is_registered():
     sent = {operations_dispatch.SUBMIT, operations_dispatch.TRACK, operations_dispatch.LOOK, operations_dispatch.SWEEP,
             services_dispatch.SYNC_TENANT, services_dispatch.SYNC_ALL, policies_dispatch.RUN_DUE,
             policies_dispatch.PLAN_AHEAD, policies_dispatch.AUTOSCALE, api_dispatch.PURGE_IDEMPOTENCY,
-            webhooks_dispatch.DELIVER, webhooks_dispatch.SWEEP}
+            webhooks_dispatch.DELIVER, webhooks_dispatch.SWEEP, alerts_dispatch.TICK, alerts_dispatch.MAIL}
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled <= sent
     assert sent <= set(app.tasks)

@@ -1,4 +1,5 @@
-"""/webhooks: the tenant's outbound webhooks (signed POSTs when its operations end), and their deliveries."""
+"""/webhooks: the tenant's outbound webhooks (signed POSTs, or chat messages, when its operations end or
+its alerts fire), and their deliveries."""
 
 from datetime import datetime
 from typing import Annotated
@@ -15,7 +16,13 @@ from portal.api.present import json_response
 from portal.api.problems import invalid, not_found
 from portal.api.schemas import Input, Problem
 from portal.webhooks import selectors, services
-from portal.webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
+from portal.webhooks.models import (
+    EVENT_TYPES,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookFormat,
+    WebhookLanguage,
+)
 
 router = Router(tags=["webhooks"])
 
@@ -31,6 +38,16 @@ class WebhookIn(Input):
     url: str = Field("", max_length=2000, description="Required. Where to POST events: https (http only in local runs).")
     description: str = Field("", max_length=255)
     events: list[str] | None = Field(None, description="Events to send; all when left out: " + ", ".join(EVENT_TYPES) + ".")
+    # Checked by the service, as the URL is (after the scope): a plain text here, its choices described.
+    format: str = Field(WebhookFormat.GENERIC.value, max_length=16, description=(
+        "What is sent: generic (the signed JSON event), or a chat message for slack, teams (a Workflows "
+        "webhook), dingtalk (a custom robot) or wecom (a group robot). One of: "
+        + ", ".join(WebhookFormat.values) + "."))
+    language: str = Field(WebhookLanguage.EN.value, max_length=8, description=(
+        "The language of a chat format's messages. One of: " + ", ".join(WebhookLanguage.values) + "."))
+    secret: str = Field("", max_length=200, description=(
+        "dingtalk only: the robot's signing secret (SEC…), when its security is “Additional signature”. "
+        "Ignored for the other formats; never shown again."))
 
 
 class WebhookOut(Schema):
@@ -38,6 +55,8 @@ class WebhookOut(Schema):
     url: str
     description: str
     events: list[str]
+    format: str = Field(description="generic, slack, teams, dingtalk or wecom.")
+    language: str = Field(description="The language of a chat format's messages: en or zh-hans.")
     active: bool = Field(description="False once disabled (deliveries failed for 24 h).")
     created_at: datetime
     created_by: str
@@ -47,7 +66,8 @@ class WebhookOut(Schema):
 
 
 class WebhookCreated(WebhookOut):
-    secret: str = Field(description="The signing secret, shown only in this answer: keep it now.")
+    secret: str | None = Field(description="generic: the signing secret, shown only in this answer: keep it now. "
+                                           "null for a chat format (a DingTalk robot's secret is never echoed).")
 
 
 class WebhookList(Schema):
@@ -78,7 +98,7 @@ class DeliveryList(Schema):
 def webhook_out(endpoint: WebhookEndpoint) -> WebhookOut:
     return WebhookOut(
         id=endpoint.pk, url=endpoint.url, description=endpoint.description, events=list(endpoint.events or []),
-        active=endpoint.active, created_at=endpoint.created_at,
+        format=endpoint.format, language=endpoint.language, active=endpoint.active, created_at=endpoint.created_at,
         created_by=endpoint.created_by.get_username() if endpoint.created_by else "",
         disabled_at=endpoint.disabled_at, disabled_reason=endpoint.disabled_reason, failing_since=endpoint.failing_since,
     )
@@ -119,10 +139,11 @@ def webhook_create(request: HttpRequest, body: WebhookIn) -> HttpResponse:
         try:
             endpoint, secret = services.webhook_create(tenant=who.tenant, user=who.token.user, url=body.url,
                                                        description=body.description, events=body.events,
-                                                       request=signed_in(request))
+                                                       format=body.format, language=body.language,
+                                                       secret=body.secret, request=signed_in(request))
         except services.WebhookRefused as exc:
             raise invalid([{"field": exc.field, "message": exc.message}]) from exc
-        created = WebhookCreated(**webhook_out(endpoint).model_dump(), secret=secret)
+        created = WebhookCreated(**webhook_out(endpoint).model_dump(), secret=secret or None)
         return json_response(created, status=201,
                              location=request.build_absolute_uri(reverse("api:webhook_get", args=[endpoint.pk])))
 

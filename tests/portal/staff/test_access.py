@@ -129,6 +129,8 @@ VIEWER_ALLOWED_POSTS |= {"accounts:password_change", "accounts:password_reset", 
                          "accounts:session_end_others", "accounts:session_sign_out"}
 # Their own second factor (portal.twofactor).
 VIEWER_ALLOWED_POSTS |= {"twofactor:verify", "twofactor:setup", "twofactor:regenerate", "twofactor:remove"}
+# Their own alert e-mail (portal.alerts): which alerts reach them, nothing the tenant's rules say.
+VIEWER_ALLOWED_POSTS |= {"alerts:subscription"}
 KNOWN_WRITES = [
     "/catalog/definitions/x/order/",
     "/catalog/orders/new/x/",
