@@ -52,8 +52,8 @@ Measured:
 
 Targets (the issue): one tick ≤ 2 s of worker time (wall, worst measured tick), S → webhook p95 ≤
 10 s, ≤ 1 IES traffic call per connection per tick, every loaded connection's alert delivered.
---profile then runs one more (warm) tick in this process under cProfile and prints the top
-functions.
+--profile then runs two more (warm) ticks in this process: one with its parts timed (IES calls,
+the traffic reads, the transitions, SQL), one under cProfile (top functions).
 
 Prints a table, then as the LAST line one JSON object with the figures. About 6 minutes at 5,000
 connections (most of it the ticks' minutes; the set-up takes 1–2).
@@ -214,20 +214,88 @@ def dist(values: list[float]) -> dict[str, float | None]:
             "max": round(max(values), 3), "min": round(min(values), 3)}
 
 
-def profile_tick() -> dict[str, object]:
-    """One tick in this process under cProfile, at the next minute boundary (warm for one direction,
-    like the worker's ticks after the second): its wall time and top functions."""
-    from portal.alerts.services import alerts_tick
+def _wrapped(module, name: str, sink: list[float]):
+    """Replace ``module.name`` (in this process only) by a copy that notes each call's wall time."""
+    original = getattr(module, name)
 
+    def timed(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            sink.append(time.perf_counter() - began)
+
+    setattr(module, name, timed)
+    return original
+
+
+def profile_tick(log_path: Path) -> dict[str, object]:
+    """Two more ticks in this process, each at the next minute boundary (warm, like the worker's from
+    the third on): the first with its parts timed (IES calls, the reads, the transitions, SQL), the
+    second under cProfile (which, on this Python, sees the IES pool's threads too)."""
+    import resource
+
+    from django.db import connection
+
+    from portal.alerts import services
+    from portal.traffic import series, watch
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    parts: dict[str, list[float]] = {"ies_call": [], "read_minutes": [], "transition": [], "recount": []}
+    originals = [(series, "ies_get_traffic", _wrapped(series, "ies_get_traffic", parts["ies_call"])),
+                 (watch, "read_minutes", _wrapped(watch, "read_minutes", parts["read_minutes"])),
+                 (services, "_transition", _wrapped(services, "_transition", parts["transition"])),
+                 (services, "recount_notices", _wrapped(services, "recount_notices", parts["recount"]))]
+    queries = {"n": 0, "s": 0.0}
+
+    def count(execute, sql, params, many, context):
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            queries["n"] += 1
+            queries["s"] += time.perf_counter() - began
+
+    try:
+        sleep_until(math.ceil(time.time() / 60) * 60 + 0.2)
+        mark = log_path.stat().st_size
+        began, began_cpu = time.perf_counter(), cpu()
+        with connection.execute_wrapper(count):
+            stats = services.alerts_tick()
+        wall, used = time.perf_counter() - began, cpu() - began_cpu
+        time.sleep(0.3)
+        sim_ms = [ms for _c, _s, ms in traffic_lines(log_path, mark, log_path.stat().st_size)]
+    finally:
+        for module, name, original in originals:
+            setattr(module, name, original)
+    calls = parts["ies_call"]
+    read = sum(parts["read_minutes"])
+    timed = {
+        "wall_s": round(wall, 3), "cpu_s": round(used, 3), "stats": vars(stats),
+        "read_minutes_s": round(read, 3), "read_minutes_share": round(read / wall, 3),
+        "ies_calls": len(calls), "ies_call_ms": {"p50": round(percentile(calls, 50) * 1000, 2),
+                                                 "p95": round(percentile(calls, 95) * 1000, 2)} if calls else {},
+        "simulator_ms": {"p50": round(percentile(sim_ms, 50), 2), "p95": round(percentile(sim_ms, 95), 2),
+                         "sum": round(sum(sim_ms), 1)} if sim_ms else {},
+        "ies_calls_in_flight_per_request": series.PER_REQUEST,
+        "transitions": len(parts["transition"]), "transitions_s": round(sum(parts["transition"]), 3),
+        "recount_s": round(sum(parts["recount"]), 3),
+        "sql_queries_main_thread": queries["n"], "sql_s": round(queries["s"], 3),
+        "rest_s": round(wall - read - sum(parts["transition"]) - sum(parts["recount"]), 3),
+        "cpu_ms_per_connection": round(used * 1000 / max(1, stats.connections), 2),
+    }
     sleep_until(math.ceil(time.time() / 60) * 60 + 0.2)
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
-    stats = alerts_tick()
+    profiled_stats = services.alerts_tick()
     profiler.disable()
-    wall = time.perf_counter() - started
-    out: dict[str, object] = {"wall_s": round(wall, 3), "stats": vars(stats)}
-    for key in ("cumulative", "tottime"):
+    out: dict[str, object] = {"timed": timed, "profiled_wall_s": round(time.perf_counter() - started, 3),
+                              "profiled_stats": vars(profiled_stats)}
+    for key in ("tottime", "cumulative"):
         buf = io.StringIO()
         pstats.Stats(profiler, stream=buf).sort_stats(key).print_stats(18)
         out[f"top_{key}"] = _top_lines(buf.getvalue())
@@ -430,7 +498,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
             "settings": {"ALERTS_TICK_SECONDS": getattr(settings, "ALERTS_TICK_SECONDS", None)},
         }
         if args.profile:
-            figures["profile"] = profile_tick()
+            figures["profile"] = profile_tick(sim.log_path)
         figures["load_average"] = list(os.getloadavg())
         return figures
     finally:
@@ -494,8 +562,17 @@ def print_table(f: dict) -> None:
           f"{f['deliveries']}; deliver tasks {f['deliver_tasks']}; mail tasks {f['mail_tasks']}")
     if "profile" in f:
         p = f["profile"]
-        print(f"-- one warm tick in this process under cProfile: {p['wall_s']} s, {p['stats']}")
-        for key in ("cumulative", "tottime"):
+        t = p["timed"]
+        print(f"-- a warm tick in this process (--profile), its parts timed: {t['wall_s']} s wall, {t['cpu_s']} s CPU "
+              f"({t['cpu_ms_per_connection']} ms CPU per connection), {t['stats']}")
+        print(f"   watch.read_minutes (IES and the cache) {t['read_minutes_s']} s ({t['read_minutes_share']:.0%}): "
+              f"{t['ies_calls']} IES calls, {t['ies_calls_in_flight_per_request']} at a time, each "
+              f"{t['ies_call_ms'].get('p50')} ms p50 / {t['ies_call_ms'].get('p95')} ms p95 in the client "
+              f"(the simulator's own answer {t['simulator_ms'].get('p50')} ms p50)")
+        print(f"   transitions {t['transitions']} in {t['transitions_s']} s, recount {t['recount_s']} s, the rest "
+              f"{t['rest_s']} s; SQL on the tick's thread {t['sql_queries_main_thread']} queries, {t['sql_s']} s")
+        print(f"-- the next tick under cProfile: {p['profiled_wall_s']} s, {p['profiled_stats']}")
+        for key in ("tottime", "cumulative"):
             print(f"   by {key}:")
             for line in p[f"top_{key}"]:
                 print("   " + line)
@@ -519,7 +596,7 @@ def main() -> None:
     parser.add_argument("--no-mail", dest="mail", action="store_false",
                         help="no e-mail subscription (by default each tenant's member gets every alert by mail)")
     parser.add_argument("--profile", action="store_true",
-                        help="then one more tick in this process under cProfile (top functions)")
+                        help="then two more ticks in this process: its parts timed, and under cProfile (2 more minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) and print its path")
     args = parser.parse_args()
     if args.ticks < S_TICK:

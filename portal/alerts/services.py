@@ -185,10 +185,28 @@ class TickStats:
     fired: int = 0
     cleared: int = 0
     reminded: int = 0
+    skipped: bool = False
+
+
+TICK_LOCK = "alerts:tick"
+TICK_LOCK_SECONDS = 300  # a tick that died holding it: the next minutes' ticks wait at most this long
 
 
 def alerts_tick(now: datetime | None = None) -> TickStats:
-    now = now or timezone.now()
+    """One look at every enabled rule. One tick at a time: a tick still running when the next is
+    due (a slow IES) lets that one pass, rather than two ticks raising the same alert twice."""
+    from django.core.cache import cache
+
+    if not cache.add(TICK_LOCK, 1, TICK_LOCK_SECONDS) and cache.get(TICK_LOCK) is not None:
+        log.warning("alerts tick skipped: the previous one is still running")
+        return TickStats(skipped=True)
+    try:
+        return _tick(now or timezone.now())
+    finally:
+        cache.delete(TICK_LOCK)
+
+
+def _tick(now: datetime) -> TickStats:
     stats = TickStats()
     rules = list(AlertRule.objects.filter(enabled=True, tenant__is_active=True).select_related("tenant")
                  .exclude(kind__in=[RuleKind.POLICY]))

@@ -201,3 +201,32 @@ def test_a_failed_operation_and_an_inactive_service_raise_events(watched, simula
     Service.objects.filter(pk=service.pk).update(active_status="Active")
     services.alerts_tick(now=now + timedelta(minutes=4))
     assert AlertEvent.objects.filter(rule=state, status=EventStatus.CLEARED).count() == 1
+
+
+def test_an_alert_webhook_that_fails_is_retried_until_it_arrives(watched, simulator, receiver, inline_worker):
+    own, service, own1, load = watched
+    endpoint, receiver.secret = webhooks.webhook_create(tenant=own.tenant, user=own1, url=receiver.url,
+                                                        events=["alert.firing"])
+    receiver.statuses = [503, 500]
+    utilisation_rule(own.tenant)
+    now = time.time()
+    load(0.9, now - 30 * MINUTE)
+    with inline_worker.sends():
+        services.alerts_tick(now=at(now))
+    inline_worker.run_until(lambda: WebhookDelivery.objects.filter(state=DeliveryState.DELIVERED).exists(), 30,
+                            what="the third attempt")
+    assert [r.verified for r in receiver.requests] == [True, True, True]
+    assert WebhookDelivery.objects.get(endpoint=endpoint).attempts == 3
+
+
+def test_a_tick_still_running_makes_the_next_one_pass(watched):
+    from django.core.cache import cache
+
+    own, service, own1, load = watched
+    utilisation_rule(own.tenant)
+    cache.add(services.TICK_LOCK, 1, 60)  # as a tick in progress holds it
+    try:
+        assert services.alerts_tick().skipped is True
+    finally:
+        cache.delete(services.TICK_LOCK)
+    assert services.alerts_tick().skipped is False
