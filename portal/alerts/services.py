@@ -236,6 +236,13 @@ def _tick_tenant(rules: list[AlertRule], *, now: datetime, stats: TickStats) -> 
         elif rule.kind == RuleKind.OPERATION and OperationEvent.STUCK in (rule.operation_events or []):
             changed |= _tick_slow_operations(rule, services, states, now=now, stats=stats)
     stats.reminded += _remind(rules, states, now=now)
+    # A service deleted (or no longer watched by its rule) while its alert fired: the alert goes
+    # without a notice (the deletion told its own story), so the header's count does not stay up.
+    orphans = [state.pk for (rule_id, subject), state in states.items()
+               if state.pk and not subject.startswith("op:") and subject not in services]
+    if orphans:
+        AlertState.objects.filter(pk__in=orphans).delete()
+        changed = True
     if changed:
         recount_notices(tenant.pk)
 

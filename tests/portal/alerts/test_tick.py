@@ -230,3 +230,14 @@ def test_a_tick_still_running_makes_the_next_one_pass(watched):
     finally:
         cache.delete(services.TICK_LOCK)
     assert services.alerts_tick().skipped is False
+
+
+def test_a_deleted_services_alert_leaves_the_count(watched):
+    own, service, own1, load = watched
+    rule = utilisation_rule(own.tenant)
+    AlertState.objects.create(rule=rule, subject=service.ies_service_id, level="warning", since=at(time.time()))
+    services.recount_notices(own.tenant.pk)
+    assert Tenant.objects.get(pk=own.tenant.pk).alert_notices == 1
+    Service.objects.filter(pk=service.pk).update(gone_at=at(time.time()))
+    services.alerts_tick()
+    assert not AlertState.objects.exists() and Tenant.objects.get(pk=own.tenant.pk).alert_notices == 0
