@@ -63,6 +63,12 @@ class SsoBackend(OIDCAuthenticationBackend):
             # The token endpoint refusing the code: used already, or expired.
             return self._refused(request, "state" if status in (400, 401) else "unreachable", str(exc)[:200])
 
+    def get_user(self, user_id: Any) -> User | None:
+        """The session's user, as Django's ModelBackend gives it: none once the account is disabled
+        (mozilla-django-oidc's own get_user would keep a disabled person signed in)."""
+        user = super().get_user(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     @staticmethod
     def _refused(request: HttpRequest, reason: str, detail: str) -> None:
         logger.info("single sign-on refused: %s", reason)

@@ -235,3 +235,11 @@ def test_the_issuers_origin_may_receive_the_logout_form_and_nothing_else_may():
     env.pop("OIDC_ISSUER")
     shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert shown.split() == ["'self'"]
+
+
+def test_disabling_the_account_ends_a_single_sign_on_session(sso, live_server):
+    sso()
+    browser, answer = sign_in(live_server.url)
+    assert urlsplit(answer.url).path == "/services/"
+    get_user_model().objects.filter(username="alice").update(is_active=False)
+    assert "/login/" in browser.get(f"{live_server.url}/operations/", timeout=30).url
