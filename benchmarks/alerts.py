@@ -4,10 +4,11 @@ It starts everything it needs in a temporary folder, with the plumbing of `bench
 the IES simulator, an embedded Redis (or REDIS_URL), a SQLite database (or, with DATABASE_URL set, a
 new database on that PostgreSQL server, dropped at the end) and a Celery worker as deployed
 (`python -m portal.worker`: 4 threads in one process). No beat: the benchmark sends `alerts.tick`
-itself (the Celery app's `send_task`, to the run's queue) at each wall-clock minute boundary, the
-moment a minute of IES traffic becomes final (`SETTLE_S`, 120 s after its end; `watch.last_closed_
-minute`), which is when a condition can first be seen to hold; the beat's own 60 s timer keeps no
-such phase (it counts from its start), so a beat would add up to a minute of latency at random.
+itself (the Celery app's `send_task`, to the run's queue) at each wall-clock minute boundary, as the
+beat's schedule does (`crontab()`, second 0 of each minute), the moment a minute of IES traffic
+becomes final (`SETTLE_S`, 120 s after its end; `watch.last_closed_minute`), which is when a
+condition can first be seen to hold; sending them itself, it knows each tick's boundary exactly
+and runs nothing else of the beat's (no service sync, no sweeper) beside the ticks.
 
 Data: --tenants simulator tenants (--connections in all, split evenly) of Site2DC services created
 a day ago (`POST /rest/_sim/services/bulk` with `age_days=1`: their connections have traffic),
@@ -56,7 +57,8 @@ Targets (the issue): one tick ≤ 2 s of worker time (wall, worst measured tick)
 the traffic reads, the transitions, SQL), one under cProfile (top functions).
 
 Prints a table, then as the LAST line one JSON object with the figures. About 6 minutes at 5,000
-connections (most of it the ticks' minutes; the set-up takes 1–2).
+connections (the set-up about 20 s, then the wait for B0 and five minutes of ticks); --profile adds
+2 more.
 
     .venv/bin/python benchmarks/alerts.py [--connections 5000] [--tenants 5] [--loaded 300] [--ticks 5]
                                           [--no-mail] [--profile] [--keep]
@@ -214,8 +216,9 @@ def dist(values: list[float]) -> dict[str, float | None]:
             "max": round(max(values), 3), "min": round(min(values), 3)}
 
 
-def _wrapped(module, name: str, sink: list[float]):
-    """Replace ``module.name`` (in this process only) by a copy that notes each call's wall time."""
+def _wrapped(module, name: str, sink: list[float], skip=None):
+    """Replace ``module.name`` (in this process only) by a copy that notes each call's wall time
+    (not of the calls ``skip(args)`` says are not wanted)."""
     original = getattr(module, name)
 
     def timed(*args, **kwargs):
@@ -223,13 +226,14 @@ def _wrapped(module, name: str, sink: list[float]):
         try:
             return original(*args, **kwargs)
         finally:
-            sink.append(time.perf_counter() - began)
+            if skip is None or not skip(args):
+                sink.append(time.perf_counter() - began)
 
     setattr(module, name, timed)
     return original
 
 
-def profile_tick(log_path: Path) -> dict[str, object]:
+def profile_tick(log_path: Path, sim, tenant_name: str, tenant, connection_name: str) -> dict[str, object]:
     """Two more ticks in this process, each at the next minute boundary (warm, like the worker's from
     the third on): the first with its parts timed (IES calls, the reads, the transitions, SQL), the
     second under cProfile (which, on this Python, sees the IES pool's threads too)."""
@@ -237,6 +241,7 @@ def profile_tick(log_path: Path) -> dict[str, object]:
 
     from django.db import connection
 
+    from ies_client.client import IESClient
     from portal.alerts import services
     from portal.traffic import series, watch
 
@@ -245,7 +250,9 @@ def profile_tick(log_path: Path) -> dict[str, object]:
         return usage.ru_utime + usage.ru_stime
 
     parts: dict[str, list[float]] = {"ies_call": [], "read_minutes": [], "transition": [], "recount": []}
-    originals = [(series, "ies_get_traffic", _wrapped(series, "ies_get_traffic", parts["ies_call"])),
+    # The cache-only direction's fetch "calls" a client that raises at once (watch's cache-only client): not IES.
+    originals = [(series, "ies_get_traffic", _wrapped(series, "ies_get_traffic", parts["ies_call"],
+                                                      skip=lambda args: not isinstance(args[0], IESClient))),
                  (watch, "read_minutes", _wrapped(watch, "read_minutes", parts["read_minutes"])),
                  (services, "_transition", _wrapped(services, "_transition", parts["transition"])),
                  (services, "recount_notices", _wrapped(services, "recount_notices", parts["recount"]))]
@@ -287,6 +294,7 @@ def profile_tick(log_path: Path) -> dict[str, object]:
         "rest_s": round(wall - read - sum(parts["transition"]) - sum(parts["recount"]), 3),
         "cpu_ms_per_connection": round(used * 1000 / max(1, stats.connections), 2),
     }
+    timed["one_call"] = call_cost(sim, tenant_name, tenant, connection_name)
     sleep_until(math.ceil(time.time() / 60) * 60 + 0.2)
     profiler = cProfile.Profile()
     started = time.perf_counter()
@@ -299,6 +307,50 @@ def profile_tick(log_path: Path) -> dict[str, object]:
         buf = io.StringIO()
         pstats.Stats(profiler, stream=buf).sort_stats(key).print_stats(18)
         out[f"top_{key}"] = _top_lines(buf.getvalue())
+    buf = io.StringIO()  # the project's own functions, by their own time
+    pstats.Stats(profiler, stream=buf).sort_stats("tottime").print_stats(r"/(portal|ies_client)/", 12)
+    out["top_tottime_project"] = _top_lines(buf.getvalue())
+    return out
+
+
+def call_cost(sim, tenant_name: str, tenant, connection_name: str, calls: int = 200) -> dict[str, object]:
+    """One IES traffic call of the last closed minute, one at a time in this thread: through the
+    portal's path (`series.ies_get_traffic` with the tenant's client: its circuit breaker in Redis,
+    its metrics, the answer parsed) and as a bare `requests.Session` GET of the same URL; median wall
+    and this thread's CPU per call."""
+    import requests
+
+    from ies_client import models as ies
+    from portal.tenants.ies import ies_for_tenant
+    from portal.traffic import series, watch
+
+    closed = watch.last_closed_minute(int(time.time()))
+    spec = series.SeriesSpec(connection_name, ies.Metric.TRAFFIC_RATE, ies.Direction.OUTBOUND, "avg", "minute")
+    client = ies_for_tenant(tenant)
+    session = requests.Session()
+    session.headers.update(sim.headers(tenant_name))
+    url = sim.url(f"/cloudvpnwatch/v1/traffic/connections/{connection_name}/traffic-rate")
+    params = {"starttime": closed - 60, "endtime": closed, "timedim": "minute", "direction": "outbound",
+              "indicator": "avg"}
+
+    def portal_call() -> None:
+        series._points(series.ies_get_traffic(client, spec, closed - 60, closed))
+
+    def bare_call() -> None:
+        answer = session.get(url, params=params, timeout=10)
+        json.loads(answer.content)
+
+    out = {}
+    for name, fn in (("portal", portal_call), ("bare_requests", bare_call)):
+        fn()
+        walls, cpus = [], []
+        for _ in range(calls):
+            w, c = time.perf_counter(), time.thread_time()
+            fn()
+            cpus.append(time.thread_time() - c)
+            walls.append(time.perf_counter() - w)
+        out[name] = {"wall_ms": round(percentile(walls, 50) * 1000, 2), "cpu_ms": round(percentile(cpus, 50) * 1000, 2)}
+    session.close()
     return out
 
 
@@ -495,10 +547,14 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
             "utilisation_fired_by_the_model": model_fired,
             "webhooks_received": len(posts), "webhooks_verified": sum(1 for p in posts if p["verified"]),
             "deliveries": dict(deliveries), "deliver_tasks": deliver_tasks, "mail_tasks": mails,
-            "settings": {"ALERTS_TICK_SECONDS": getattr(settings, "ALERTS_TICK_SECONDS", None)},
+            "beat_schedule_in_production": str(settings.CELERY_BEAT_SCHEDULE.get("alerts-tick", {}).get("schedule")),
         }
         if args.profile:
-            figures["profile"] = profile_tick(sim.log_path)
+            try:
+                figures["profile"] = profile_tick(sim.log_path, sim, names[tenants[0].pk], tenants[0],
+                                                  by_tenant[0][-1].cloud_vpn_name)
+            except Exception as exc:  # noqa: BLE001 - the measured figures stand without it
+                figures["profile_error"] = repr(exc)
         figures["load_average"] = list(os.getloadavg())
         return figures
     finally:
@@ -541,6 +597,8 @@ def print_table(f: dict) -> None:
         r = t["returned"]
         note = " (cold cache)" if t["tick"] == 1 else " (other direction's first read)" if t["tick"] == 2 else (
             " (S)" if t["tick"] == f["s_tick"] else "")
+        if r.get("skipped"):
+            note += " SKIPPED: the previous tick still held the lock"
         print(f"{t['tick']:>4} {t['started_after_boundary_s']:>7} {t['wall_s']:>7} {t['cpu_s']:>6} "
               f"{t['traffic_calls']:>9} {t['calls_per_connection']:>6} {t['max_calls_of_a_connection']:>8} "
               f"{t['simulator_ms_sum']:>8} {r.get('fired', '-'):>6} {r.get('cleared', '-'):>7} "
@@ -569,13 +627,19 @@ def print_table(f: dict) -> None:
               f"{t['ies_calls']} IES calls, {t['ies_calls_in_flight_per_request']} at a time, each "
               f"{t['ies_call_ms'].get('p50')} ms p50 / {t['ies_call_ms'].get('p95')} ms p95 in the client "
               f"(the simulator's own answer {t['simulator_ms'].get('p50')} ms p50)")
-        print(f"   transitions {t['transitions']} in {t['transitions_s']} s, recount {t['recount_s']} s, the rest "
+        one = t["one_call"]
+        print(f"   one IES traffic call at a time, median: through the portal's client {one['portal']['wall_ms']} ms "
+              f"wall / {one['portal']['cpu_ms']} ms CPU; a bare requests GET {one['bare_requests']['wall_ms']} ms / "
+              f"{one['bare_requests']['cpu_ms']} ms CPU")
+        print(f"   _transition calls {t['transitions']} in {t['transitions_s']} s, recount {t['recount_s']} s, the rest "
               f"{t['rest_s']} s; SQL on the tick's thread {t['sql_queries_main_thread']} queries, {t['sql_s']} s")
         print(f"-- the next tick under cProfile: {p['profiled_wall_s']} s, {p['profiled_stats']}")
-        for key in ("tottime", "cumulative"):
-            print(f"   by {key}:")
+        for key in ("tottime", "tottime_project", "cumulative"):
+            print(f"   by {key.replace('_project', ', the project’s own functions')}:")
             for line in p[f"top_{key}"]:
                 print("   " + line)
+    if "profile_error" in f:
+        print(f"-- the in-process profile failed: {f['profile_error']}")
     for name, ok in f["targets"].items():
         print(f"target {name}: {'met' if ok else 'MISSED'}")
 

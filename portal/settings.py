@@ -392,12 +392,12 @@ CELERY_BEAT_SCHEDULE: dict = {
                            "schedule": float(os.environ.get("POLICY_AUTOSCALE_SECONDS", "60"))},
     # Idempotency-Key answers are kept 24 h; this drops the older ones.
     "purge-idempotency": {"task": "api.purge_idempotency", "schedule": 3600.0},
-    # Outbound webhooks: sends what is due (a lost message, a dead worker, a retry), disables dead endpoints.
     # At second 0 of every minute: the moment IES's minute from two minutes ago is settled, so a
     # condition is seen the moment its window is known (docs/alerts.md). Another period, in seconds,
     # when ALERTS_TICK_SECONDS is set.
     "alerts-tick": {"task": "alerts.tick", "schedule": float(os.environ["ALERTS_TICK_SECONDS"])
                     if os.environ.get("ALERTS_TICK_SECONDS") else crontab()},
+    # Outbound webhooks: sends what is due (a lost message, a dead worker, a retry), disables dead endpoints.
     "sweep-webhooks": {"task": "webhooks.sweep", "schedule": float(os.environ.get("WEBHOOK_SWEEP_SECONDS", "30"))},
 }
 

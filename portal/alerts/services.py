@@ -195,15 +195,19 @@ TICK_LOCK_SECONDS = 300  # a tick that died holding it: the next minutes' ticks 
 def alerts_tick(now: datetime | None = None) -> TickStats:
     """One look at every enabled rule. One tick at a time: a tick still running when the next is
     due (a slow IES) lets that one pass, rather than two ticks raising the same alert twice."""
+    import uuid
+
     from django.core.cache import cache
 
-    if not cache.add(TICK_LOCK, 1, TICK_LOCK_SECONDS) and cache.get(TICK_LOCK) is not None:
+    mine = uuid.uuid4().hex
+    if not cache.add(TICK_LOCK, mine, TICK_LOCK_SECONDS) and cache.get(TICK_LOCK) is not None:
         log.warning("alerts tick skipped: the previous one is still running")
         return TickStats(skipped=True)
     try:
         return _tick(now or timezone.now())
     finally:
-        cache.delete(TICK_LOCK)
+        if cache.get(TICK_LOCK) == mine:  # a tick that outlived the lock leaves the next one's alone
+            cache.delete(TICK_LOCK)
 
 
 def _tick(now: datetime) -> TickStats:
