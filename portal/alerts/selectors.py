@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from portal.alerts.models import AlertEvent, AlertRule, AlertState, AlertSubscription
+from portal.services.models import Service
 from portal.tenants.models import Membership
 
 EVENTS_SHOWN = 100
@@ -29,3 +30,9 @@ def events_of(*, tenant_id: int) -> list[AlertEvent]:
 
 def subscription_of(*, membership: Membership) -> AlertSubscription | None:
     return AlertSubscription.objects.filter(user=membership.user, tenant=membership.tenant).first()
+
+
+def service_choices(*, tenant_id: int) -> list[tuple[str, str]]:
+    """The tenant's live services a rule may watch: (IES id, name), by name."""
+    rows = Service.objects.filter(tenant_id=tenant_id, gone_at__isnull=True).order_by("name")
+    return list(rows.values_list("ies_service_id", "name"))

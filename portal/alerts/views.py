@@ -16,7 +16,6 @@ from portal.alerts import selectors, services, wording
 from portal.alerts.forms import ChannelForm, RuleForm, SubscriptionForm
 from portal.alerts.models import AlertRule
 from portal.core.exceptions import AccessRefused
-from portal.services.models import Service
 from portal.tenants.access import read_only_reason, require_membership, require_writer
 from portal.tenants.models import Membership
 from portal.webhooks import selectors as webhook_selectors
@@ -25,8 +24,7 @@ from portal.webhooks.models import DeliveryState, WebhookEndpoint
 
 
 def _services(membership: Membership) -> list[tuple[str, str]]:
-    rows = Service.objects.filter(tenant=membership.tenant, gone_at__isnull=True).order_by("name")
-    return [(s.ies_service_id, s.name) for s in rows]
+    return selectors.service_choices(tenant_id=membership.tenant_id)
 
 
 @require_safe
