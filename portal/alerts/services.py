@@ -229,7 +229,7 @@ def _tick(now: datetime) -> TickStats:
 def _tick_tenant(rules: list[AlertRule], *, now: datetime, stats: TickStats) -> None:
     tenant = rules[0].tenant
     services = {s.ies_service_id: s for s in Service.objects.filter(tenant=tenant, gone_at__isnull=True)}
-    states = {(s.rule_id, s.subject): s for s in AlertState.objects.filter(rule__in=rules)}
+    states = {(s.rule_id, s.subject): s for s in AlertState.objects.filter(rule__in=rules).select_related("event")}
     traffic_rules = [r for r in rules if r.kind in (RuleKind.UTILISATION, RuleKind.QUIET)]
     changed = False
     if traffic_rules:

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from portal.alerts.models import AlertRule, AlertSubscription
 from tests.e2e.conftest import assert_accessible
 from tests.e2e.helpers import log_in, switch_to_chinese
+from tests.loopback_http import posts_answered
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,28 +62,15 @@ def test_in_chinese_a_person_sets_their_alert_mail_with_quiet_hours(page, live_s
 @pytest.fixture
 def chat_robot(settings):
     """A chat tool's robot on loopback: answers every POST as Slack does, and keeps what it got."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     got: list[bytes] = []
 
-    class Robot(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's name
-            got.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+    def answer(path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        got.append(body)
+        return 200, b"ok"
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Robot)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/secret-part", got
-    server.shutdown()
-    server.server_close()
+    with posts_answered(answer) as base:
+        yield f"{base}/services/T000/B000/secret-part", got
 
 
 def test_a_member_adds_a_slack_robot_in_chinese_and_its_test_arrives(page, live_server, own_tenant, chat_robot):

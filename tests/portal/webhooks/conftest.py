@@ -3,13 +3,13 @@
 import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.contrib.auth import get_user_model
 
 from portal.tenants.models import Membership, Tenant
 from portal.webhooks import signing
+from tests.loopback_http import posts_answered
 from tests.portal.api.conftest import api_for  # noqa: F401 - the API tests' token client, shared
 
 
@@ -42,28 +42,13 @@ class Receiver:
 def receiver():
     record = Receiver()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            status = record.answer(self.path, dict(self.headers.items()), body)
-            reply = b'{"received": true}' if status < 300 else b"receiver says no"
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+    def answer(path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        status = record.answer(path, headers, body)
+        return status, b'{"received": true}' if status < 300 else b"receiver says no"
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    record.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/cloudvpn?source=test"
-    yield record
-    server.shutdown()
-    server.server_close()
+    with posts_answered(answer) as base:
+        record.url = f"{base}/hooks/cloudvpn?source=test"
+        yield record
 
 
 @pytest.fixture(autouse=True)

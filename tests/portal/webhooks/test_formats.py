@@ -11,7 +11,6 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import pytest
@@ -29,6 +28,7 @@ from portal.webhooks.models import (
     WebhookEndpoint,
     all_events,
 )
+from tests.loopback_http import posts_answered
 
 DINGTALK_SECRET = "SEC" + "3f" * 32
 OK = b'{"errcode":0,"errmsg":"ok"}'
@@ -141,27 +141,9 @@ class Robot:
 @pytest.fixture
 def robot():
     record = Robot()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, reply = record.answer(self.path, dict(self.headers.items()), body)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    record.base = f"http://127.0.0.1:{server.server_address[1]}"
-    yield record
-    server.shutdown()
-    server.server_close()
+    with posts_answered(record.answer) as base:
+        record.base = base
+        yield record
 
 
 def make(tenant, url: str, fmt: str, **kwargs) -> WebhookEndpoint:
